@@ -1,0 +1,127 @@
+"""abkit: design, run and evaluate A/B tests of win-back campaigns aimed at dormant customers.
+
+The public API is re-exported here and loaded lazily, so ``import abkit`` (and the ``abkit``
+command) starts fast. ``abkit.power`` is the power-analysis module; its function ``power`` is
+reached as ``abkit.power.power`` or ``abkit.power_proportions``.
+
+>>> import abkit
+>>> abkit.sample_size(0.5, 0.25, power=0.9).control
+77
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from abkit.errors import (
+    AbkitError,
+    ColumnError,
+    DataError,
+    FileExistsAbkitError,
+    NotebookError,
+    ParameterError,
+    SourceError,
+    SpecError,
+)
+
+__version__ = "0.1.0"
+
+# public name -> (module, attribute in that module)
+_LAZY: dict[str, tuple[str, str]] = {
+    # design: power
+    "SampleSize": ("abkit.power", "SampleSize"),
+    "sample_size": ("abkit.power", "sample_size"),
+    "power_proportions": ("abkit.power", "power"),
+    "mde": ("abkit.power", "mde"),
+    "sample_size_mean": ("abkit.power", "sample_size_mean"),
+    "power_mean": ("abkit.power", "power_mean"),
+    "mde_mean": ("abkit.power", "mde_mean"),
+    "plan": ("abkit.power", "plan"),
+    "power_curve": ("abkit.power", "power_curve"),
+    "plot_power_curve": ("abkit.power", "plot_power_curve"),
+    # design: population
+    "Population": ("abkit.population", "Population"),
+    "SegmentRules": ("abkit.population", "SegmentRules"),
+    "rfm": ("abkit.population", "rfm"),
+    "build_population": ("abkit.population", "build_population"),
+    # design: assignment and checks
+    "assign": ("abkit.assignment", "assign"),
+    "unit_hash": ("abkit.assignment", "unit_hash"),
+    "save_assignment": ("abkit.assignment", "save_assignment"),
+    "load_assignment": ("abkit.assignment", "load_assignment"),
+    "extend_assignment": ("abkit.assignment", "extend_assignment"),
+    "export_send_lists": ("abkit.assignment", "export_send_lists"),
+    "srm": ("abkit.checks", "srm"),
+    "SRMResult": ("abkit.checks", "SRMResult"),
+    "balance": ("abkit.checks", "balance"),
+    "plot_balance": ("abkit.checks", "plot_balance"),
+    # data
+    "Proportion": ("abkit.metrics", "Proportion"),
+    "Mean": ("abkit.metrics", "Mean"),
+    "sufficient_statistics": ("abkit.metrics", "sufficient_statistics"),
+    "outcomes": ("abkit.outcomes", "outcomes"),
+    # evaluation
+    "evaluate": ("abkit.evaluation", "evaluate"),
+    "Evaluation": ("abkit.evaluation", "Evaluation"),
+    # experiments and reports
+    "Experiment": ("abkit.experiment", "Experiment"),
+    "run_report": ("abkit.report", "run_report"),
+}
+
+__all__ = [
+    "AbkitError",
+    "ColumnError",
+    "DataError",
+    "FileExistsAbkitError",
+    "NotebookError",
+    "ParameterError",
+    "SourceError",
+    "SpecError",
+    "__version__",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'abkit' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from abkit.assignment import (
+        assign,
+        export_send_lists,
+        extend_assignment,
+        load_assignment,
+        save_assignment,
+        unit_hash,
+    )
+    from abkit.checks import SRMResult, balance, plot_balance, srm
+    from abkit.evaluation import Evaluation, evaluate
+    from abkit.experiment import Experiment
+    from abkit.metrics import Mean, Proportion, sufficient_statistics
+    from abkit.outcomes import outcomes
+    from abkit.population import Population, SegmentRules, build_population, rfm
+    from abkit.power import (
+        SampleSize,
+        mde,
+        mde_mean,
+        plan,
+        plot_power_curve,
+        power_curve,
+        power_mean,
+        sample_size,
+        sample_size_mean,
+    )
+    from abkit.power import power as power_proportions
+    from abkit.report import run_report
