@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from abkit.errors import (
     AbkitError,
+    AbkitWarning,
     ColumnError,
     DataError,
     FileExistsAbkitError,
@@ -60,7 +61,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Proportion": ("abkit.metrics", "Proportion"),
     "Mean": ("abkit.metrics", "Mean"),
     "sufficient_statistics": ("abkit.metrics", "sufficient_statistics"),
-    "outcomes": ("abkit.outcomes", "outcomes"),
+    "outcomes": ("abkit.attribution", "outcomes"),
     # evaluation
     "evaluate": ("abkit.evaluation", "evaluate"),
     "Evaluation": ("abkit.evaluation", "Evaluation"),
@@ -71,6 +72,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 
 __all__ = [
     "AbkitError",
+    "AbkitWarning",
     "ColumnError",
     "DataError",
     "FileExistsAbkitError",
@@ -106,11 +108,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         save_assignment,
         unit_hash,
     )
+    from abkit.attribution import outcomes
     from abkit.checks import SRMResult, balance, plot_balance, srm
     from abkit.evaluation import Evaluation, evaluate
     from abkit.experiment import Experiment
     from abkit.metrics import Mean, Proportion, sufficient_statistics
-    from abkit.outcomes import outcomes
     from abkit.population import Population, SegmentRules, build_population, rfm
     from abkit.power import (
         SampleSize,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "AbkitError",
+    "AbkitWarning",
     "ColumnError",
     "DataError",
     "FileExistsAbkitError",
@@ -48,3 +49,7 @@ class FileExistsAbkitError(AbkitError, FileExistsError):
 
 class NotebookError(AbkitError):
     """Executing a report or design notebook failed (exception, timeout, dead kernel, bad parameter)."""
+
+
+class AbkitWarning(UserWarning):
+    """A result was computed, but input rows were excluded or something else needs attention."""

@@ -1,0 +1,450 @@
+"""Metrics and their sufficient statistics: the boundary between customer rows and the statistics.
+
+A metric says which column it reads and which aggregates it needs (in the spirit of tea-tasting):
+a :class:`Proportion` needs the unit count ``n`` and the number of successes ``sum``; a :class:`Mean`
+also needs the sum of squares ``sum_sq``. :func:`sufficient_statistics` computes them all at once,
+in one vectorised pass over the rows, and returns a small table with one row per
+(metric, segment, variant). Every statistical routine in abkit works on that table, never on rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from abkit._validate import check_columns
+from abkit.errors import ColumnError, DataError, ParameterError
+
+__all__ = ["POOLED_SEGMENT", "STAT_COLUMNS", "Mean", "Metric", "Proportion", "sufficient_statistics"]
+
+#: Label of the pooled segment (all units together); also used when there is no segment column.
+POOLED_SEGMENT = "all"
+
+#: Columns of the table returned by :func:`sufficient_statistics`, in order.
+STAT_COLUMNS = ("metric", "kind", "segment", "variant", "n", "sum", "sum_sq")
+
+#: Suffix of the sum-of-squares column of a mean metric in aggregated input (``revenue_sumsq``).
+SUMSQ_SUFFIX = "_sumsq"
+
+
+@dataclass(frozen=True)
+class _MetricBase:
+    column: str
+    name: str | None = field(default=None)
+
+    kind: ClassVar[str] = ""
+    aggregates: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.column, str) or not self.column:
+            raise ParameterError(
+                f"{type(self).__name__}(column=...) must be a non-empty column name, got {self.column!r}"
+            )
+        if self.name is None:
+            object.__setattr__(self, "name", self.column)
+        elif not isinstance(self.name, str) or not self.name:
+            raise ParameterError(
+                f"{type(self).__name__}(name=...) must be a non-empty string, got {self.name!r}"
+            )
+
+    def __repr__(self) -> str:
+        extra = f", name={self.name!r}" if self.name != self.column else ""
+        return f"{type(self).__name__}({self.column!r}{extra})"
+
+    def renamed(self, name: str) -> _MetricBase:
+        """The same metric under another display name."""
+        return type(self)(self.column, name)
+
+
+@dataclass(frozen=True, repr=False)
+class Proportion(_MetricBase):
+    """A rate: the share of units with a success (opened, clicked, repurchased, ...).
+
+    Per-unit rows hold 0/1 or booleans in ``column``; aggregated rows hold the number of successes.
+    Aggregates needed: ``n`` and ``sum`` (``sum_sq`` equals ``sum`` for 0/1 values).
+
+    >>> Proportion("repurchased")
+    Proportion('repurchased')
+    >>> Proportion("repurchased", name="repurchase rate").name
+    'repurchase rate'
+    """
+
+    kind: ClassVar[str] = "proportion"
+    aggregates: ClassVar[tuple[str, ...]] = ("n", "sum")
+
+
+@dataclass(frozen=True, repr=False)
+class Mean(_MetricBase):
+    """A mean per unit (revenue per recipient, zeros included).
+
+    Per-unit rows hold the value in ``column``; aggregated rows hold the sum in ``column`` and the
+    sum of squares in ``<column>_sumsq``. Aggregates needed: ``n``, ``sum`` and ``sum_sq``.
+
+    >>> Mean("revenue").aggregates
+    ('n', 'sum', 'sum_sq')
+    """
+
+    kind: ClassVar[str] = "mean"
+    aggregates: ClassVar[tuple[str, ...]] = ("n", "sum", "sum_sq")
+
+
+Metric = Proportion | Mean
+
+MetricsArg = (
+    str | Proportion | Mean | Sequence[str | Proportion | Mean] | Mapping[str, str | Proportion | Mean]
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# resolving the ``metrics`` argument
+# --------------------------------------------------------------------------------------------------
+def _as_items(metrics: Any) -> list[tuple[str | None, str | Proportion | Mean]]:
+    """``metrics`` as a list of (display name or None, column name or metric object)."""
+    if isinstance(metrics, str | Proportion | Mean):
+        return [(None, metrics)]
+    if isinstance(metrics, Mapping):
+        items: list[tuple[str | None, Any]] = []
+        for key, value in metrics.items():
+            if not isinstance(key, str) or not key:
+                raise ParameterError(f"metrics: display names must be non-empty strings, got {key!r}")
+            items.append((key, value))
+    elif isinstance(metrics, Sequence) or pd.api.types.is_list_like(metrics):
+        items = [(None, value) for value in metrics]
+    else:
+        raise ParameterError(
+            f"metrics must be a column name, a list of column names or metric objects, or a mapping "
+            f"display name -> column; got {type(metrics).__name__}"
+        )
+    for _, value in items:
+        if not isinstance(value, str | Proportion | Mean) or (isinstance(value, str) and not value):
+            raise ParameterError(
+                f"metrics: each metric must be a column name or abkit.Proportion/abkit.Mean, got {value!r}"
+            )
+    if not items:
+        raise ParameterError("metrics is empty; name at least one metric column")
+    return items
+
+
+def _numeric_values(data: pd.DataFrame, column: str) -> tuple[np.ndarray, bool]:
+    """The column as float64 values, and whether its dtype is an integer or boolean one.
+
+    Raises DataError for a non-numeric column, for missing values (counted) and for infinities.
+    """
+    series = data[column]
+    dtype = series.dtype
+    is_bool = pd.api.types.is_bool_dtype(dtype)
+    is_int = pd.api.types.is_integer_dtype(dtype)
+    if not (is_bool or pd.api.types.is_numeric_dtype(dtype)):
+        raise DataError(
+            f"column {column!r} is not numeric (dtype {dtype}); a metric column must hold numbers or "
+            "booleans. Convert it (e.g. with pandas.to_numeric) before computing statistics"
+        )
+    if isinstance(dtype, np.dtype):
+        values = series.to_numpy(dtype=np.float64, copy=False)
+        n_missing = int(np.count_nonzero(np.isnan(values))) if dtype.kind == "f" else 0
+    else:  # pandas nullable / arrow dtypes may hold NA
+        mask = series.isna().to_numpy()
+        n_missing = int(np.count_nonzero(mask))
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    if n_missing:
+        raise DataError(
+            f"{n_missing} NaN values in column {column!r}; fill or drop them explicitly "
+            "(e.g. revenue 0.0 for customers who bought nothing)"
+        )
+    if not (is_bool or is_int) and not np.isfinite(values).all():
+        n_inf = int(np.count_nonzero(~np.isfinite(values)))
+        raise DataError(f"{n_inf} infinite values in column {column!r}; remove or fix them explicitly")
+    return values, is_bool or is_int
+
+
+def _is_zero_one(values: np.ndarray, exact_int: bool) -> bool:
+    if values.size == 0:
+        return True
+    if exact_int:  # integer or bool dtype: min/max bound the values, cheap
+        return bool(values.min() >= 0 and values.max() <= 1)
+    return bool(np.all((values == 0) | (values == 1)))
+
+
+# --------------------------------------------------------------------------------------------------
+# grouping
+# --------------------------------------------------------------------------------------------------
+def _codes(data: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes and unique labels of a grouping column; DataError when it holds nulls."""
+    # factorize keeps only observed labels (unused categories of a categorical are not variants)
+    codes, uniques = pd.factorize(data[column], use_na_sentinel=True)
+    labels = np.asarray(uniques, dtype=object)
+    n_null = int(np.count_nonzero(codes < 0))
+    if n_null:
+        raise DataError(
+            f"{n_null} null values in column {column!r}; every unit needs a {column} label. "
+            "Fill or drop those rows explicitly"
+        )
+    return codes, labels
+
+
+def _group_codes(
+    data: pd.DataFrame, variant_col: str, segment_col: str | None
+) -> tuple[np.ndarray, list[str], list[str]]:
+    var_codes, var_labels = _codes(data, variant_col)
+    if segment_col is None:
+        return var_codes, [POOLED_SEGMENT], [str(v) for v in var_labels]
+    seg_codes, seg_labels = _codes(data, segment_col)
+    segments = [str(s) for s in seg_labels]
+    if POOLED_SEGMENT in segments:
+        raise DataError(
+            f"column {segment_col!r} holds the segment label {POOLED_SEGMENT!r}, which abkit reserves "
+            "for the pooled rows; rename that segment"
+        )
+    codes = seg_codes * len(var_labels) + var_codes
+    return codes, segments, [str(v) for v in var_labels]
+
+
+# --------------------------------------------------------------------------------------------------
+# the public function
+# --------------------------------------------------------------------------------------------------
+def sufficient_statistics(
+    data: pd.DataFrame,
+    metrics: MetricsArg,
+    *,
+    variant_col: str = "variant",
+    segment_col: str | None = None,
+    n_col: str | None = None,
+) -> pd.DataFrame:
+    """Aggregate rows into ``n``, ``sum`` and ``sum_sq`` per (metric, segment, variant).
+
+    ``data`` is either one row per unit (``n_col=None``) or aggregated rows (``n_col`` names the
+    column of unit counts; several rows of the same segment and variant are added together).
+
+    ``metrics`` is a column name, a list of column names and/or :class:`Proportion` / :class:`Mean`
+    objects, or a mapping display name -> column (or metric object). Kinds are inferred unless a
+    metric object is given:
+
+    * per-unit rows: a boolean column, or an integer column holding only 0 and 1, is a proportion;
+      any other numeric column (floats included, even if they happen to be 0/1) is a mean;
+    * aggregated rows: a metric is a proportion (its column holds successes) unless a
+      ``<column>_sumsq`` column exists, which makes it a mean (sum in ``<column>``, sum of squares in
+      ``<column>_sumsq``).
+
+    Returns a DataFrame with columns ``metric, kind, segment, variant, n, sum, sum_sq``: ``metric``
+    is the display name, ``n`` is int64, ``sum`` and ``sum_sq`` are float64 (exact for counts up to
+    2**53; ``sum_sq == sum`` for a proportion), ``segment`` and ``variant`` are strings. Without
+    ``segment_col`` every row has segment ``"all"``; with it, each segment has its rows and the
+    pooled rows (segment ``"all"``, the sum of the segments) come FIRST within each metric. Rows are
+    sorted by metric (in the order given), segment (``"all"`` first, then as strings) and variant
+    (as strings). Every (segment, variant) combination must have at least one unit.
+
+    >>> df = pd.DataFrame({"variant": ["a", "a", "b", "b", "b"],
+    ...                    "opened": [True, False, True, True, False],
+    ...                    "revenue": [0.0, 10.0, 5.0, 0.0, 0.0]})
+    >>> sufficient_statistics(df, ["opened", "revenue"])
+        metric        kind segment variant  n   sum  sum_sq
+    0   opened  proportion     all       a  2   1.0     1.0
+    1   opened  proportion     all       b  3   2.0     2.0
+    2  revenue        mean     all       a  2  10.0   100.0
+    3  revenue        mean     all       b  3   5.0    25.0
+
+    Aggregated input (an email tool's report):
+
+    >>> agg = pd.DataFrame({"variant": ["a", "b"], "sent": [100, 120], "opened": [30, 41]})
+    >>> sufficient_statistics(agg, {"open rate": "opened"}, n_col="sent")[["metric", "variant", "n", "sum"]]
+          metric variant    n   sum
+    0  open rate       a  100  30.0
+    1  open rate       b  120  41.0
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise ParameterError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    items = _as_items(metrics)
+    for arg, value in (("variant_col", variant_col), ("segment_col", segment_col), ("n_col", n_col)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ParameterError(f"{arg} must be a column name, got {value!r}")
+    grouping = [variant_col] + ([segment_col] if segment_col is not None else [])
+    check_columns(data, grouping, what="data")
+    if n_col is not None:
+        check_columns(data, [n_col], what="aggregated data (n_col)")
+    columns = [value.column if not isinstance(value, str) else value for _, value in items]
+    check_columns(data, list(dict.fromkeys(columns)), what="data (metric columns)")
+    names = [
+        name if name is not None else (value if isinstance(value, str) else value.name)
+        for name, value in items
+    ]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ParameterError(
+            f"metrics: display name(s) {dupes} used more than once; give each metric its own name"
+        )
+    if len(data) == 0:
+        raise DataError("data has no rows; there is nothing to aggregate")
+
+    codes, segments, variants = _group_codes(data, variant_col, segment_col)
+    n_cells = len(segments) * len(variants)
+
+    specs: list[Proportion | Mean] = []
+    stats: list[tuple[np.ndarray, np.ndarray]] = []  # per metric: sums, sums of squares per cell
+    if n_col is None:
+        counts = np.bincount(codes, minlength=n_cells).astype(np.int64)
+        for name, value in items:
+            column = value if isinstance(value, str) else value.column
+            values, exact_int = _numeric_values(data, column)
+            if isinstance(value, str):
+                spec: Proportion | Mean = (
+                    Proportion if _is_zero_one(values, exact_int) and exact_int else Mean
+                )(column)
+            else:
+                spec = value
+                if isinstance(spec, Proportion) and not _is_zero_one(values, exact_int):
+                    raise DataError(
+                        f"column {column!r} is used as {spec!r} but holds values other than 0 and 1; "
+                        "per-unit proportion columns must be 0/1 or booleans (or use abkit.Mean)"
+                    )
+            sums = np.bincount(codes, weights=values, minlength=n_cells)
+            squares = (
+                sums
+                if isinstance(spec, Proportion)
+                else np.bincount(codes, weights=values * values, minlength=n_cells)
+            )
+            specs.append(spec.renamed(name) if name is not None else spec)
+            stats.append((sums, squares))
+    else:
+        n_values, _ = _numeric_values(data, n_col)
+        _check_counts(n_values, n_col, what="unit counts")
+        n_sum = np.bincount(codes, weights=n_values, minlength=n_cells)
+        counts = np.rint(n_sum).astype(np.int64)
+        for name, value in items:
+            column = value if isinstance(value, str) else value.column
+            sumsq_col = column + SUMSQ_SUFFIX
+            if isinstance(value, str):
+                spec = (Mean if sumsq_col in data.columns else Proportion)(column)
+            else:
+                spec = value
+            values, _ = _numeric_values(data, column)
+            if isinstance(spec, Proportion):
+                _check_counts(values, column, what="successes")
+                over = values > n_values
+                if over.any():
+                    i = int(np.flatnonzero(over)[0])
+                    raise DataError(
+                        f"{int(over.sum())} rows have more successes in column {column!r} than units in "
+                        f"{n_col!r} (first: {values[i]:g} > {n_values[i]:g} at row {data.index[i]!r}); "
+                        f"a proportion column must hold success counts no larger than {n_col}"
+                    )
+                sums = np.bincount(codes, weights=values, minlength=n_cells)
+                squares = sums
+            else:
+                if sumsq_col not in data.columns:
+                    raise ColumnError(
+                        f"aggregated data lacks column {sumsq_col!r}: the mean metric {column!r} needs its "
+                        f"sum of squares in {sumsq_col!r} (and its sum in {column!r}) to estimate a variance"
+                    )
+                sq_values, _ = _numeric_values(data, sumsq_col)
+                _check_sum_squares(values, sq_values, n_values, column, sumsq_col, data.index)
+                sums = np.bincount(codes, weights=values, minlength=n_cells)
+                squares = np.bincount(codes, weights=sq_values, minlength=n_cells)
+            specs.append(spec.renamed(name) if name is not None else spec)
+            stats.append((sums, squares))
+
+    return _assemble(specs, stats, counts, segments, variants, segment_col, variant_col)
+
+
+def _check_counts(values: np.ndarray, column: str, *, what: str) -> None:
+    negative = values < 0
+    if negative.any():
+        raise DataError(
+            f"{int(negative.sum())} negative values in column {column!r} ({what} cannot be negative; "
+            f"smallest {values.min():g})"
+        )
+    fractional = values != np.rint(values)
+    if fractional.any():
+        raise DataError(
+            f"{int(fractional.sum())} non-integer values in column {column!r} ({what} must be whole numbers, "
+            f"e.g. {values[fractional][0]:g})"
+        )
+
+
+def _check_sum_squares(
+    sums: np.ndarray, squares: np.ndarray, n: np.ndarray, column: str, sumsq_col: str, index: pd.Index
+) -> None:
+    negative = squares < 0
+    if negative.any():
+        raise DataError(
+            f"{int(negative.sum())} negative values in column {sumsq_col!r}; "
+            "a sum of squares cannot be negative"
+        )
+    # Cauchy-Schwarz: n * sum_sq >= sum**2 for real values (a small relative tolerance for rounding).
+    bad = n * squares < sums * sums * (1 - 1e-9) - 1e-9
+    bad |= (n == 0) & ((sums != 0) | (squares != 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{int(bad.sum())} rows have a sum of squares in {sumsq_col!r} inconsistent with the sum in "
+            f"{column!r} (need n * sum_sq >= sum**2; first at row {index[i]!r}: n={n[i]:g}, sum={sums[i]:g}, "
+            f"sum_sq={squares[i]:g}); check that {sumsq_col!r} holds the sum of squared values"
+        )
+
+
+def _assemble(
+    specs: list[Proportion | Mean],
+    stats: list[tuple[np.ndarray, np.ndarray]],
+    counts: np.ndarray,
+    segments: list[str],
+    variants: list[str],
+    segment_col: str | None,
+    variant_col: str,
+) -> pd.DataFrame:
+    """Build the sorted long table from per-cell arrays (cells are segment-major, variant-minor)."""
+    n_seg, n_var = len(segments), len(variants)
+    seg_of_cell = np.repeat(np.asarray(segments, dtype=object), n_var)
+    var_of_cell = np.tile(np.asarray(variants, dtype=object), n_seg)
+    cells = pd.DataFrame({"segment": seg_of_cell, "variant": var_of_cell, "n": counts})
+    for j, (sums, squares) in enumerate(stats):
+        cells[f"s{j}"] = sums
+        cells[f"q{j}"] = squares
+    # Distinct raw labels can share a string form (1 and "1"): merge them; also sorts the labels.
+    cells = cells.groupby(["segment", "variant"], sort=True).sum()
+    full = pd.MultiIndex.from_product(
+        [sorted(set(segments)), sorted(set(variants))], names=["segment", "variant"]
+    )
+    cells = cells.reindex(full, fill_value=0)
+    empty = cells.index[cells["n"].to_numpy() == 0]
+    if len(empty):
+        shown = ", ".join(
+            (f"variant {v!r}" if segment_col is None else f"variant {v!r} in segment {s!r}")
+            for s, v in empty[:5]
+        )
+        more = f" (and {len(empty) - 5} more)" if len(empty) > 5 else ""
+        raise DataError(
+            f"no units for {shown}{more} (column {variant_col!r}); every variant needs units"
+            + ("" if segment_col is None else f" in every segment of {segment_col!r}")
+            + ": drop that variant or segment explicitly, or merge small segments"
+        )
+    if segment_col is not None:
+        pooled = cells.groupby(level="variant", sort=True).sum()
+        pooled.index = pd.MultiIndex.from_product(
+            [[POOLED_SEGMENT], pooled.index], names=["segment", "variant"]
+        )
+        cells = pd.concat([pooled, cells])
+    seg_index = cells.index.get_level_values("segment").astype(object)
+    var_index = cells.index.get_level_values("variant").astype(object)
+    n_values = cells["n"].to_numpy(dtype=np.int64)
+    frames = []
+    for j, spec in enumerate(specs):
+        frames.append(
+            pd.DataFrame(
+                {
+                    "metric": spec.name,
+                    "kind": spec.kind,
+                    "segment": seg_index,
+                    "variant": var_index,
+                    "n": n_values,
+                    "sum": cells[f"s{j}"].to_numpy(dtype=np.float64),
+                    "sum_sq": cells[f"q{j}"].to_numpy(dtype=np.float64),
+                }
+            )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    for col in ("metric", "kind", "segment", "variant"):
+        out[col] = out[col].astype(str)
+    return out
