@@ -41,6 +41,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "plan": ("abkit.power", "plan"),
     "power_curve": ("abkit.power", "power_curve"),
     "plot_power_curve": ("abkit.power", "plot_power_curve"),
+    "dunnett_critical_value": ("abkit.power", "dunnett_critical_value"),
     # design: population
     "Population": ("abkit.population", "Population"),
     "SegmentRules": ("abkit.population", "SegmentRules"),
@@ -64,9 +65,16 @@ _LAZY: dict[str, tuple[str, str]] = {
     "outcomes": ("abkit.attribution", "outcomes"),
     # evaluation
     "evaluate": ("abkit.evaluation", "evaluate"),
+    # monitoring: group-sequential designs (always-valid inference lives in abkit.stats.sequential)
+    "GroupSequentialDesign": ("abkit.stats.sequential", "GroupSequentialDesign"),
+    "group_sequential_bounds": ("abkit.stats.sequential", "group_sequential_bounds"),
+    "sample_size_inflation": ("abkit.stats.sequential", "sample_size_inflation"),
     "Evaluation": ("abkit.evaluation", "Evaluation"),
     # experiments and reports
     "Experiment": ("abkit.experiment", "Experiment"),
+    # synthetic data
+    "winback_campaign": ("abkit.datasets", "winback_campaign"),
+    "simulate_events": ("abkit.datasets", "simulate_events"),
     "run_report": ("abkit.report", "run_report"),
 }
 
@@ -110,12 +118,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from abkit.attribution import outcomes
     from abkit.checks import SRMResult, balance, plot_balance, srm
+    from abkit.datasets import simulate_events, winback_campaign
     from abkit.evaluation import Evaluation, evaluate
     from abkit.experiment import Experiment
     from abkit.metrics import Mean, Proportion, sufficient_statistics
     from abkit.population import Population, SegmentRules, build_population, rfm
     from abkit.power import (
         SampleSize,
+        dunnett_critical_value,
         mde,
         mde_mean,
         plan,
@@ -127,3 +137,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from abkit.power import power as power_proportions
     from abkit.report import run_report
+    from abkit.stats.sequential import GroupSequentialDesign, group_sequential_bounds, sample_size_inflation
