@@ -1,0 +1,1081 @@
+"""The experiment spec: ``experiments/NAME/experiment.toml`` read and validated into frozen dataclasses.
+
+An experiment is a folder. Its ``experiment.toml`` (read with the standard library's ``tomllib``)
+declares what is tested, on whom, how it is split and how it is judged; data and reports live
+beside it. :meth:`Experiment.load` validates every key: an unknown key, a wrong type, a weight that
+is not positive, a missing required key, variants without a holdout or control, or a date that is
+not a date each raise :class:`~abkit.errors.SpecError` naming the file, the dotted key and its line.
+:func:`scaffold` returns a commented template (what ``abkit init NAME`` writes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import json
+import math
+import os
+import re
+import tempfile
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from abkit._display import Displayable
+from abkit._validate import check_columns
+from abkit.errors import FileExistsAbkitError, ParameterError, SourceError, SpecError
+
+__all__ = [
+    "CHANNELS",
+    "KNOWN_METRICS",
+    "Analysis",
+    "Columns",
+    "DataSources",
+    "Dates",
+    "Experiment",
+    "Metrics",
+    "PopulationRules",
+    "Prior",
+    "Variant",
+    "scaffold",
+    "write_scaffold",
+]
+
+SPEC_FILE = "experiment.toml"
+CHANNELS: tuple[str, ...] = ("email", "postal", "sms", "social", "none")
+METHODS: tuple[str, ...] = ("frequentist", "bayesian")
+CORRECTIONS: tuple[str, ...] = ("holm", "bonferroni", "bh", "none")
+#: Outcome columns produced by ``abkit.outcomes``; other metric names must be declared in
+#: ``metrics.custom``.
+KNOWN_METRICS: tuple[str, ...] = (
+    "delivered",
+    "opened",
+    "clicked",
+    "repurchased",
+    "revenue",
+    "unsubscribed",
+    "complained",
+)
+DATA_SUFFIXES: tuple[str, ...] = (".csv", ".parquet")
+_RULED_SEGMENTS = ("high_value", "high_frequency", "one_time")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+_KEYS: dict[str, tuple[str, ...]] = {
+    "": ("name", "hypothesis", "owner", "salt", "dates", "data", "population", "strata", "variants",
+         "metrics", "analysis"),
+    "dates": ("send_date", "window_days", "planned_end"),
+    "data": ("customers", "transactions", "events", "assignment", "columns"),
+    "data.columns": ("customer_id", "order_date", "amount", "event", "timestamp"),
+    "population": ("dormant_after", "lapsed_after", "exclude", "lapsed_flags", "segments"),
+    "population.segments": ("high_value_quantile", "high_value_threshold", "value_measure",
+                            "high_frequency_threshold", "high_frequency_quantile", "precedence"),
+    "strata": ("column",),
+    "variant": ("weight", "channel", "contacted", "contact_cost", "offer_cost", "description"),
+    "metrics": ("primary", "secondary", "guardrails", "custom"),
+    "analysis": ("method", "alpha", "correction", "prior", "sequential", "power", "control", "gross_margin",
+                 "baseline"),
+    "analysis.prior": ("alpha", "beta"),
+}  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------
+# the spec as frozen dataclasses
+
+
+@dataclass(frozen=True)
+class Dates:
+    """When the campaign is sent and for how long purchases are attributed to it."""
+
+    send_date: dt.date
+    window_days: int
+    planned_end: dt.date
+
+    @property
+    def window_end(self) -> dt.date:
+        """First day after the attribution window ``[send_date, send_date + window_days)``."""
+        return self.send_date + dt.timedelta(days=self.window_days)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Column names of the data sources."""
+
+    customer_id: str = "customer_id"
+    order_date: str = "order_date"
+    amount: str = "amount"
+    event: str = "event"
+    timestamp: str = "timestamp"
+
+
+@dataclass(frozen=True)
+class DataSources:
+    """Paths of the data sources as written in the spec (relative to the experiment folder)."""
+
+    transactions: str
+    events: str
+    assignment: str
+    customers: str | None = None
+    columns: Columns = field(default_factory=Columns)
+
+
+@dataclass(frozen=True)
+class PopulationRules:
+    """Who is dormant, who is lapsed, who may be contacted, and the segment rules."""
+
+    dormant_after: int = 180
+    lapsed_after: int = 730
+    exclude: tuple[str, ...] = ("opted_out", "complained", "hard_bounced")
+    lapsed_flags: tuple[str, ...] = ("cancelled", "complained")
+    segment_rules: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One arm: its share of the split, channel and costs (per contact, per redeemed offer)."""
+
+    name: str
+    weight: float
+    channel: str = "email"
+    contacted: bool = True
+    contact_cost: float = 0.0
+    offer_cost: float = 0.0
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Outcome columns: the primary metric, secondary metrics and guardrails."""
+
+    primary: str
+    secondary: tuple[str, ...] = ()
+    guardrails: tuple[str, ...] = ()
+    custom: tuple[str, ...] = ()
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        """Primary, secondary and guardrail metrics in that order."""
+        return (self.primary, *self.secondary, *self.guardrails)
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Beta(alpha, beta) prior of the Bayesian analysis of proportions."""
+
+    alpha: float = 1.0
+    beta: float = 1.0
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """How results are judged."""
+
+    method: str = "frequentist"
+    alpha: float = 0.05
+    correction: str = "holm"
+    prior: Prior = field(default_factory=Prior)
+    sequential: bool = False
+    power: float = 0.8
+    control: str | None = None
+    gross_margin: float | None = None
+    baseline: float | None = None
+
+
+@dataclass(frozen=True, repr=False)
+class Experiment(Displayable):
+    """A validated ``experiment.toml``; load one with :meth:`Experiment.load`.
+
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     text = scaffold("spring-winback", send_date="2026-06-01")
+    ...     _ = pathlib.Path(d, "experiment.toml").write_text(text)
+    ...     exp = Experiment.load(d)
+    >>> exp.name, exp.control, exp.contacted_variants
+    ('spring-winback', 'holdout', ('coupon', 'personal'))
+    >>> exp.dates.window_end
+    datetime.date(2026, 6, 15)
+    """
+
+    name: str
+    hypothesis: str
+    owner: str
+    salt: str
+    dates: Dates
+    data: DataSources
+    population: PopulationRules
+    strata: str | None
+    variants: tuple[Variant, ...]
+    metrics: Metrics
+    analysis: Analysis
+    path: Path
+
+    # -- loading ------------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Experiment:
+        """Read and validate ``path`` (an experiment folder or its ``experiment.toml``)."""
+        p = Path(path)
+        file = p / SPEC_FILE if p.is_dir() else p
+        if not file.is_file():
+            where = f"{file} does not exist" if not file.exists() else f"{file} is not a file"
+            raise SpecError(
+                f"{where}; create the experiment with `abkit init NAME` (or abkit.experiment.scaffold)"
+            )
+        try:
+            text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise SpecError(
+                f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+            ) from exc
+        return cls.from_toml(text, path=file)
+
+    @classmethod
+    def from_toml(cls, text: str, *, path: str | os.PathLike[str] = SPEC_FILE) -> Experiment:
+        """Validate the TOML ``text``; ``path`` is where it lives (data paths are relative to its folder)."""
+        return _Reader(text, Path(path)).experiment()
+
+    # -- derived ------------------------------------------------------------------------------
+
+    @property
+    def folder(self) -> Path:
+        """The experiment folder (holding ``experiment.toml``)."""
+        return self.path.parent
+
+    @property
+    def variant_names(self) -> tuple[str, ...]:
+        """Variant names in the order of the spec (the order the assignment uses)."""
+        return tuple(v.name for v in self.variants)
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """Variant name → weight, as given (``abkit.assign`` normalises them)."""
+        return {v.name: v.weight for v in self.variants}
+
+    @property
+    def holdouts(self) -> tuple[str, ...]:
+        """Variants that are not contacted."""
+        return tuple(v.name for v in self.variants if not v.contacted)
+
+    @property
+    def contacted_variants(self) -> tuple[str, ...]:
+        """Variants that receive a message (the send lists)."""
+        return tuple(v.name for v in self.variants if v.contacted)
+
+    @property
+    def control(self) -> str:
+        """The arm every variant is compared with: ``analysis.control``, else the one holdout."""
+        return self.analysis.control if self.analysis.control is not None else self.holdouts[0]
+
+    def variant(self, name: str) -> Variant:
+        """The variant called ``name``."""
+        for v in self.variants:
+            if v.name == name:
+                return v
+        raise ParameterError(
+            f"variant {name!r} is not in {self.path}{_suggest(name, self.variant_names)}; "
+            f"variants: {', '.join(self.variant_names)}"
+        )
+
+    @property
+    def paths(self) -> dict[str, Path]:
+        """Data source → resolved path (``customers`` only when declared)."""
+        keys = ("customers", "transactions", "events", "assignment")
+        return {k: self.data_path(k) for k in keys if getattr(self.data, k) is not None}
+
+    def data_path(self, source: str, *, must_exist: bool = False) -> Path:
+        """Resolved path of ``source`` (``customers``, ``transactions``, ``events``, ``assignment``).
+
+        With ``must_exist=True`` a missing or empty file raises :class:`~abkit.errors.SourceError`
+        naming the key, the line and the file.
+        """
+        keys = ("customers", "transactions", "events", "assignment")
+        if source not in keys:
+            raise ParameterError(f"source={source!r} is not known{_suggest(source, keys)}; use one of {keys}")
+        raw = getattr(self.data, source)
+        if raw is None:
+            raise SourceError(f"{self.path}: data.{source} is not declared; add it to the [data] table")
+        p = Path(raw).expanduser()
+        p = p if p.is_absolute() else self.folder / p
+        if must_exist:
+            where = _where(self.path, _line_map(self._text()).get(f"data.{source}"))
+            if not p.is_file():
+                raise SourceError(f"{where}: data.{source} = {raw!r}: file {p} does not exist")
+            if p.stat().st_size == 0:
+                raise SourceError(f"{where}: data.{source} = {raw!r}: file {p} is empty")
+        return p
+
+    @property
+    def reports_dir(self) -> Path:
+        """Where reports are published (``FOLDER/reports``)."""
+        return self.folder / "reports"
+
+    @property
+    def send_lists_dir(self) -> Path:
+        """Where send lists are exported (``FOLDER/send_lists``)."""
+        return self.folder / "send_lists"
+
+    def _text(self) -> str:
+        try:
+            return self.path.read_text(encoding="utf-8")
+        except OSError:
+            return ""
+
+    # -- checks -------------------------------------------------------------------------------
+
+    def check_assignment(self, frame: pd.DataFrame, *, variant_col: str = "variant") -> None:
+        """Raise :class:`~abkit.errors.SpecError` unless the assignment's variants are the spec's.
+
+        A variant of the spec without any customer in ``frame``, or a variant of ``frame`` missing
+        from the spec, is an error naming both sides.
+        """
+        check_columns(frame, [variant_col], what="assignment")
+        counts = frame[variant_col].astype(str).value_counts()
+        have = set(counts.index)
+        lines = _line_map(self._text())
+        absent = [v for v in self.variant_names if v not in have]
+        if absent:
+            first = absent[0]
+            raise SpecError(
+                f"{_where(self.path, lines.get(f'variants.{first}'))}: variant(s) "
+                f"{', '.join(map(repr, absent))} of the spec have no customer in the assignment "
+                f"(its variants: {', '.join(map(repr, sorted(have)))}); "
+                "re-run the assignment or fix [variants]"
+            )
+        extra = [v for v in counts.index if v not in self.variant_names]
+        if extra:
+            shown = ", ".join(f"{v!r} ({int(counts[v]):,} customers)" for v in extra)
+            raise SpecError(
+                f"{_where(self.path, lines.get('variants'))}: the assignment has variant(s) {shown} that "
+                f"are not in the spec (variants: {', '.join(map(repr, self.variant_names))}); "
+                "add them to [variants] or use the assignment made for this spec"
+            )
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def to_toml(self) -> str:
+        """The spec as TOML text (every key explicit) that :meth:`from_toml` reads back equal."""
+        out = [f"# abkit experiment spec ({self.name})", ""]
+        out += [f"name = {_q(self.name)}", f"hypothesis = {_q(self.hypothesis)}", f"owner = {_q(self.owner)}"]
+        out += [f"salt = {_q(self.salt)}", "", "[dates]"]
+        out += [f"send_date = {self.dates.send_date.isoformat()}", f"window_days = {self.dates.window_days}"]
+        out += [f"planned_end = {self.dates.planned_end.isoformat()}", "", "[data]"]
+        for key in ("customers", "transactions", "events", "assignment"):
+            if getattr(self.data, key) is not None:
+                out.append(f"{key} = {_q(getattr(self.data, key))}")
+        out += ["", "[data.columns]"]
+        out += [f"{f.name} = {_q(getattr(self.data.columns, f.name))}" for f in dataclasses.fields(Columns)]
+        pop = self.population
+        out += [
+            "",
+            "[population]",
+            f"dormant_after = {pop.dormant_after}",
+            f"lapsed_after = {pop.lapsed_after}",
+        ]
+        out += [f"exclude = {_list(pop.exclude)}", f"lapsed_flags = {_list(pop.lapsed_flags)}"]
+        if pop.segment_rules:
+            out += ["", "[population.segments]"]
+            out += [f"{k} = {_value(v)}" for k, v in pop.segment_rules.items()]
+        if self.strata is not None:
+            out += ["", "[strata]", f"column = {_q(self.strata)}"]
+        for v in self.variants:
+            out += [
+                "",
+                f"[variants.{_key(v.name)}]",
+                f"weight = {_value(v.weight)}",
+                f"channel = {_q(v.channel)}",
+            ]
+            out += [f"contacted = {_value(v.contacted)}"]
+            out += [f"contact_cost = {_value(v.contact_cost)}", f"offer_cost = {_value(v.offer_cost)}"]
+            if v.description:
+                out.append(f"description = {_q(v.description)}")
+        m = self.metrics
+        out += ["", "[metrics]", f"primary = {_q(m.primary)}", f"secondary = {_list(m.secondary)}"]
+        out += [f"guardrails = {_list(m.guardrails)}"]
+        if m.custom:
+            out.append(f"custom = {_list(m.custom)}")
+        a = self.analysis
+        out += ["", "[analysis]", f"method = {_q(a.method)}", f"alpha = {_value(a.alpha)}"]
+        out += [f"correction = {_q(a.correction)}", f"sequential = {_value(a.sequential)}"]
+        out.append(f"power = {_value(a.power)}")
+        if a.control is not None:
+            out.append(f"control = {_q(a.control)}")
+        if a.gross_margin is not None:
+            out.append(f"gross_margin = {_value(a.gross_margin)}")
+        if a.baseline is not None:
+            out.append(f"baseline = {_value(a.baseline)}")
+        out += [
+            "",
+            "[analysis.prior]",
+            f"alpha = {_value(a.prior.alpha)}",
+            f"beta = {_value(a.prior.beta)}",
+            "",
+        ]
+        return "\n".join(out)
+
+    # -- display ------------------------------------------------------------------------------
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The variants as a table: weight, share of the split, channel, contact and costs."""
+        total = sum(v.weight for v in self.variants)
+        return pd.DataFrame(
+            {
+                "variant": [v.name for v in self.variants],
+                "weight": [v.weight for v in self.variants],
+                "share": [v.weight / total for v in self.variants],
+                "channel": [v.channel for v in self.variants],
+                "contacted": [v.contacted for v in self.variants],
+                "contact_cost": [v.contact_cost for v in self.variants],
+                "offer_cost": [v.offer_cost for v in self.variants],
+            }
+        )
+
+    def _title(self) -> str:
+        return f"Experiment {self.name} (owner {self.owner})"
+
+    def _notes(self) -> list[str]:
+        d, a, m = self.dates, self.analysis, self.metrics
+        prior = f", prior Beta({a.prior.alpha:g}, {a.prior.beta:g})" if a.method == "bayesian" else ""
+        return [
+            f"Hypothesis: {self.hypothesis}",
+            f"Sent {d.send_date}, attribution window {d.window_days} days "
+            f"(through {d.window_end - dt.timedelta(days=1)}), "
+            f"planned end {d.planned_end}; control: {self.control}; strata: {self.strata or 'none'}.",
+            f"Primary metric: {m.primary}; secondary: {', '.join(m.secondary) or 'none'}; "
+            f"guardrails: {', '.join(m.guardrails) or 'none'}.",
+            f"Analysis: {a.method}, alpha {a.alpha:g}, correction {a.correction}{prior}.",
+        ]
+
+    def __repr__(self) -> str:
+        return (
+            f"Experiment(name={self.name!r}, send_date={self.dates.send_date}, "
+            f"variants={list(self.variant_names)}, control={self.control!r}, "
+            f"primary={self.metrics.primary!r})"
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# reading and validating
+
+
+def _suggest(value: str, options: Sequence[str]) -> str:
+    close = difflib.get_close_matches(str(value), list(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _where(path: Path, line: int | None) -> str:
+    return f"{path}, line {line}" if line else str(path)
+
+
+_BARE = r"[A-Za-z0-9_-]+"
+_QUOTED = r"\"(?:[^\"\\]|\\.)*\"|'[^']*'"
+_KEY = rf"(?:{_BARE}|{_QUOTED})"
+_DOTTED = rf"{_KEY}(?:\s*\.\s*{_KEY})*"
+_HEADER_RE = re.compile(rf"^\[\[?\s*({_DOTTED})\s*\]\]?")
+_ASSIGN_RE = re.compile(rf"^({_DOTTED})\s*=")
+_INLINE_RE = re.compile(rf"[{{,]\s*({_DOTTED})\s*=")
+
+
+def _split_key(dotted: str) -> tuple[str, ...]:
+    parts = re.findall(_KEY, dotted)
+    return tuple(p[1:-1] if p[:1] in "\"'" else p for p in parts)
+
+
+def _line_map(text: str) -> dict[str, int]:
+    """Dotted key → line of its first appearance (tables by their header); tomllib gives no lines."""
+    lines: dict[str, int] = {}
+    table: tuple[str, ...] = ()
+    in_string: str | None = None
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if in_string is not None:
+            if in_string in line:
+                in_string = None
+            continue
+        if not line or line.startswith("#"):
+            continue
+        header = _HEADER_RE.match(line)
+        if header:
+            table = _split_key(header.group(1))
+            for i in range(1, len(table) + 1):
+                lines.setdefault(".".join(table[:i]), lineno)
+            continue
+        assign = _ASSIGN_RE.match(line)
+        if not assign:
+            continue
+        key = table + _split_key(assign.group(1))
+        for i in range(1, len(key) + 1):
+            lines.setdefault(".".join(key[:i]), lineno)
+        rest = line[assign.end() :]
+        for inner in _INLINE_RE.finditer(rest):
+            lines.setdefault(".".join(key + _split_key(inner.group(1))), lineno)
+        for quote in ('"""', "'''"):
+            if rest.count(quote) == 1:
+                in_string = quote
+    return lines
+
+
+class _Reader:
+    """Validates the parsed TOML; every error names the file, the dotted key and its line."""
+
+    def __init__(self, text: str, path: Path) -> None:
+        self.path = path
+        try:
+            self.doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+            lineno = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
+            colno = getattr(exc, "colno", None) or (int(found.group(2)) if found else None)
+            what = str(exc)[: found.start()].strip() if found else str(exc)
+            where = f"{path}, line {lineno}, column {colno}" if lineno else str(path)
+            raise SpecError(f"{where}: not valid TOML: {what}; fix the syntax there") from exc
+        self.lines = _line_map(text)
+
+    def fail(self, key: str, problem: str) -> SpecError:
+        line = self.lines.get(key)
+        parts = key.split(".")
+        while line is None and len(parts) > 1:  # a missing key: point at its table
+            parts = parts[:-1]
+            line = self.lines.get(".".join(parts))
+        return SpecError(f"{_where(self.path, line)}: {key}: {problem}")
+
+    def table(
+        self, parent: Mapping[str, Any], key: str, schema: str, *, required: bool = True
+    ) -> dict[str, Any]:
+        where = key
+        if key.rpartition(".")[2] not in parent:
+            if required:
+                raise self.fail(where, f"missing table [{where}]; add it")
+            return {}
+        value = parent[key.rpartition(".")[2]]
+        if not isinstance(value, dict):
+            raise self.fail(where, f"must be a table ([{where}]), got {_tname(value)} {value!r}")
+        self.known(value, where, schema)
+        return value
+
+    def known(self, table: Mapping[str, Any], prefix: str, schema: str) -> None:
+        allowed = _KEYS[schema]
+        for k in table:
+            if k not in allowed:
+                dotted = f"{prefix}.{k}" if prefix else k
+                raise self.fail(
+                    dotted,
+                    f"unknown key {k!r}{_suggest(k, allowed)}; known keys here: {', '.join(allowed)}",
+                )
+
+    def get(self, table: Mapping[str, Any], prefix: str, key: str, kind: str, default: Any = ...) -> Any:
+        dotted = f"{prefix}.{key}" if prefix else key
+        if key not in table:
+            if default is ...:
+                raise self.fail(dotted, f"missing required key {key!r}; add `{key} = ...`")
+            return default
+        value = table[key]
+        check = {
+            "str": lambda v: isinstance(v, str),
+            "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+            "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+            "bool": lambda v: isinstance(v, bool),
+            "str_list": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+        }[kind]
+        if not check(value):
+            want = {
+                "str": "a string (in quotes)",
+                "int": "an integer",
+                "number": "a number",
+                "bool": "true or false",
+                "str_list": 'a list of strings, e.g. ["a", "b"]',
+            }[kind]
+            raise self.fail(dotted, f"must be {want}, got {_tname(value)} {value!r}")
+        if kind == "number" and not math.isfinite(value):
+            raise self.fail(dotted, f"must be a finite number, got {value!r}")
+        if kind == "str" and not value.strip():
+            raise self.fail(dotted, "must not be empty")
+        if kind == "str_list":
+            dups = sorted({x for x in value if value.count(x) > 1})
+            if dups:
+                raise self.fail(dotted, f"lists {', '.join(map(repr, dups))} more than once")
+            return tuple(value)
+        return float(value) if kind == "number" else value
+
+    def date(self, table: Mapping[str, Any], prefix: str, key: str, default: Any = ...) -> dt.date:
+        dotted = f"{prefix}.{key}"
+        if key not in table:
+            if default is ...:
+                raise self.fail(dotted, f"missing required key {key!r}; add `{key} = 2026-06-01` (a date)")
+            return default
+        value = table[key]
+        if isinstance(value, dt.datetime):
+            raise self.fail(dotted, f"must be a date (YYYY-MM-DD), not a date-time: {value.isoformat()}")
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        raise self.fail(dotted, f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-06-01")
+
+    def experiment(self) -> Experiment:
+        doc = self.doc
+        self.known(doc, "", "")
+        name = self.get(doc, "", "name", "str")
+        if not _NAME_RE.match(name):
+            raise self.fail(
+                "name", f"{name!r} must be letters, digits, '-', '_' or '.' (it names report files)"
+            )
+        hypothesis = self.get(doc, "", "hypothesis", "str")
+        owner = self.get(doc, "", "owner", "str")
+        salt = self.get(doc, "", "salt", "str")
+        dates = self._dates()
+        data = self._data()
+        population = self._population(data)
+        strata_t = self.table(doc, "strata", "strata", required=False)
+        strata = self.get(strata_t, "strata", "column", "str") if "strata" in doc else None
+        variants = self._variants()
+        metrics = self._metrics()
+        analysis = self._analysis(variants)
+        return Experiment(
+            name=name,
+            hypothesis=hypothesis,
+            owner=owner,
+            salt=salt,
+            dates=dates,
+            data=data,
+            population=population,
+            strata=strata,
+            variants=variants,
+            metrics=metrics,
+            analysis=analysis,
+            path=self.path,
+        )
+
+    def _dates(self) -> Dates:
+        t = self.table(self.doc, "dates", "dates")
+        send = self.date(t, "dates", "send_date")
+        window = self.get(t, "dates", "window_days", "int")
+        if window < 1:
+            raise self.fail("dates.window_days", f"must be at least 1 day, got {window}")
+        end = send + dt.timedelta(days=window)
+        planned = self.date(t, "dates", "planned_end", end)
+        if planned < end:
+            raise self.fail(
+                "dates.planned_end",
+                f"{planned} is before the attribution window ends ({end} = send_date + window_days); "
+                "end the experiment after the window",
+            )
+        return Dates(send_date=send, window_days=window, planned_end=planned)
+
+    def _data(self) -> DataSources:
+        t = self.table(self.doc, "data", "data")
+        paths: dict[str, str | None] = {}
+        for key in ("customers", "transactions", "events", "assignment"):
+            raw = self.get(t, "data", key, "str", None if key == "customers" else ...)
+            if raw is not None and not raw.lower().endswith(DATA_SUFFIXES):
+                raise self.fail(
+                    f"data.{key}", f"{raw!r} must end in {' or '.join(DATA_SUFFIXES)} (CSV or Parquet)"
+                )
+            paths[key] = raw
+        cols_t = self.table(t, "data.columns", "data.columns", required=False)
+        cols = Columns(
+            **{
+                f.name: self.get(cols_t, "data.columns", f.name, "str", f.default)
+                for f in dataclasses.fields(Columns)
+            }
+        )
+        return DataSources(
+            transactions=str(paths["transactions"]),
+            events=str(paths["events"]),
+            assignment=str(paths["assignment"]),
+            customers=paths["customers"],
+            columns=cols,
+        )
+
+    def _population(self, data: DataSources) -> PopulationRules:
+        t = self.table(self.doc, "population", "population", required=False)
+        d = PopulationRules()
+        dormant = self.get(t, "population", "dormant_after", "int", d.dormant_after)
+        lapsed = self.get(t, "population", "lapsed_after", "int", d.lapsed_after)
+        if dormant < 1:
+            raise self.fail("population.dormant_after", f"must be at least 1 day, got {dormant}")
+        if lapsed <= dormant:
+            raise self.fail(
+                "population.lapsed_after", f"{lapsed} must be greater than dormant_after = {dormant} (days)"
+            )
+        exclude = self.get(t, "population", "exclude", "str_list", d.exclude)
+        flags = self.get(t, "population", "lapsed_flags", "str_list", d.lapsed_flags)
+        if data.customers is None:
+            for key, value in (("exclude", exclude), ("lapsed_flags", flags)):
+                if value:
+                    raise self.fail(
+                        f"population.{key}",
+                        f"flags {list(value)} need a customers table; add data.customers or set {key} = []",
+                    )
+        seg_t = self.table(t, "population.segments", "population.segments", required=False) if t else {}
+        rules: dict[str, Any] = {}
+        for key, value in seg_t.items():
+            dotted = f"population.segments.{key}"
+            if key.endswith("_quantile"):
+                q = self.get(seg_t, "population.segments", key, "number")
+                if not 0 < q < 1:
+                    raise self.fail(dotted, f"must be strictly between 0 and 1 (a quantile), got {value!r}")
+                rules[key] = q
+            elif key.endswith("_threshold"):
+                x = self.get(seg_t, "population.segments", key, "number")
+                if x <= 0:
+                    raise self.fail(dotted, f"must be positive, got {value!r}")
+                rules[key] = x
+            elif key == "value_measure":
+                rules[key] = self.get(seg_t, "population.segments", key, "str")
+            else:  # precedence
+                order = self.get(seg_t, "population.segments", key, "str_list")
+                bad = [s for s in order if s not in _RULED_SEGMENTS]
+                if bad:
+                    raise self.fail(
+                        dotted, f"{bad[0]!r} is not a segment with a rule; use {list(_RULED_SEGMENTS)}"
+                    )
+                rules[key] = order
+        return PopulationRules(dormant, lapsed, exclude, flags, rules)
+
+    def _variants(self) -> tuple[Variant, ...]:
+        if "variants" not in self.doc:
+            raise self.fail(
+                "variants", "missing table [variants.NAME]; declare at least a holdout and one variant"
+            )
+        t = self.doc["variants"]
+        if not isinstance(t, dict):
+            raise self.fail("variants", f"must be tables [variants.NAME], got {_tname(t)} {t!r}")
+        variants: list[Variant] = []
+        seen: dict[str, str] = {}
+        for name, spec in t.items():
+            key = f"variants.{name}"
+            if not isinstance(spec, dict):
+                raise self.fail(
+                    key, f"must be a table [variants.{name}] with weight, channel, ...; got {spec!r}"
+                )
+            if not _NAME_RE.match(name):
+                raise self.fail(key, f"variant name {name!r} must be letters, digits, '-', '_' or '.'")
+            if name.lower() in seen:
+                raise self.fail(key, f"variant {name!r} differs from {seen[name.lower()]!r} only by case")
+            seen[name.lower()] = name
+            self.known(spec, key, "variant")
+            weight = self.get(spec, key, "weight", "number")
+            if weight <= 0:
+                raise self.fail(f"{key}.weight", f"must be positive, got {spec['weight']!r}")
+            contacted = self.get(spec, key, "contacted", "bool", True)
+            channel = self.get(spec, key, "channel", "str", "email" if contacted else "none")
+            if channel not in CHANNELS:
+                raise self.fail(
+                    f"{key}.channel",
+                    f"{channel!r} is not known{_suggest(channel, CHANNELS)}; use one of {CHANNELS}",
+                )
+            if contacted and channel == "none":
+                raise self.fail(
+                    f"{key}.channel",
+                    "a contacted variant needs a channel; for a holdout set contacted = false",
+                )
+            if not contacted and channel != "none":
+                raise self.fail(
+                    f"{key}.channel", f'{channel!r} contradicts contacted = false; use channel = "none"'
+                )
+            costs = {}
+            for cost in ("contact_cost", "offer_cost"):
+                c = self.get(spec, key, cost, "number", 0.0)
+                if c < 0:
+                    raise self.fail(f"{key}.{cost}", f"must be zero or positive, got {spec[cost]!r}")
+                if c > 0 and not contacted:
+                    raise self.fail(
+                        f"{key}.{cost}", f"is {c:g}, but {name!r} is not contacted (contacted = false)"
+                    )
+                costs[cost] = c
+            description = (
+                "" if spec.get("description") == "" else self.get(spec, key, "description", "str", "")
+            )
+            variants.append(
+                Variant(
+                    name=name,
+                    weight=weight,
+                    channel=channel,
+                    contacted=contacted,
+                    contact_cost=costs["contact_cost"],
+                    offer_cost=costs["offer_cost"],
+                    description=description,
+                )
+            )
+        if len(variants) < 2:
+            raise self.fail(
+                "variants",
+                f"declares {len(variants)} variant(s); a test needs a holdout and at least one variant",
+            )
+        return tuple(variants)
+
+    def _metrics(self) -> Metrics:
+        t = self.table(self.doc, "metrics", "metrics")
+        custom = self.get(t, "metrics", "custom", "str_list", ())
+        for c in custom:
+            if c in KNOWN_METRICS:
+                raise self.fail(
+                    "metrics.custom", f"{c!r} is a built-in metric; list only your own outcome columns"
+                )
+        allowed = (*KNOWN_METRICS, *custom)
+        primary = self.get(t, "metrics", "primary", "str")
+        secondary = self.get(t, "metrics", "secondary", "str_list", ())
+        guardrails = self.get(t, "metrics", "guardrails", "str_list", ())
+        seen: dict[str, str] = {}
+        for key, names in (("primary", (primary,)), ("secondary", secondary), ("guardrails", guardrails)):
+            for m in names:
+                if m not in allowed:
+                    raise self.fail(
+                        f"metrics.{key}",
+                        f"{m!r} is not a known metric{_suggest(m, allowed)}; use {', '.join(KNOWN_METRICS)} "
+                        "or declare your own outcome column in metrics.custom",
+                    )
+                if m in seen:
+                    raise self.fail(f"metrics.{key}", f"{m!r} is already listed in metrics.{seen[m]}")
+                seen[m] = key
+        return Metrics(primary, secondary, guardrails, custom)
+
+    def _analysis(self, variants: tuple[Variant, ...]) -> Analysis:
+        t = self.table(self.doc, "analysis", "analysis", required=False)
+        d = Analysis()
+        method = self.get(t, "analysis", "method", "str", d.method)
+        if method not in METHODS:
+            raise self.fail(
+                "analysis.method", f"{method!r} is not known{_suggest(method, METHODS)}; use {METHODS}"
+            )
+        alpha = self.get(t, "analysis", "alpha", "number", d.alpha)
+        if not 0 < alpha < 1:
+            raise self.fail("analysis.alpha", f"must be strictly between 0 and 1, got {alpha!r}")
+        correction = self.get(t, "analysis", "correction", "str", d.correction)
+        if correction not in CORRECTIONS:
+            raise self.fail(
+                "analysis.correction",
+                f"{correction!r} is not known{_suggest(correction, CORRECTIONS)}; use {CORRECTIONS}",
+            )
+        prior_t = self.table(t, "analysis.prior", "analysis.prior", required=False) if t else {}
+        prior = {}
+        for key in ("alpha", "beta"):
+            v = self.get(prior_t, "analysis.prior", key, "number", 1.0)
+            if v <= 0:
+                raise self.fail(f"analysis.prior.{key}", f"must be positive (Beta prior), got {v!r}")
+            prior[key] = v
+        sequential = self.get(t, "analysis", "sequential", "bool", d.sequential)
+        power = self.get(t, "analysis", "power", "number", d.power)
+        if not 0 < power < 1:
+            raise self.fail("analysis.power", f"must be strictly between 0 and 1 (e.g. 0.8), got {power!r}")
+        names = [v.name for v in variants]
+        control = self.get(t, "analysis", "control", "str", None)
+        if control is not None and control not in names:
+            raise self.fail(
+                "analysis.control",
+                f"{control!r} is not a variant{_suggest(control, names)}; variants: {names}",
+            )
+        holdouts = [v.name for v in variants if not v.contacted]
+        if control is None and not holdouts:
+            raise self.fail(
+                "variants",
+                "no holdout or control: mark the no-contact holdout with contacted = false "
+                "(or name a control variant in analysis.control)",
+            )
+        if control is None and len(holdouts) > 1:
+            raise self.fail(
+                "analysis.control",
+                f"several variants are not contacted ({holdouts}); "
+                "name the one to compare with in analysis.control",
+            )
+        margin = self.get(t, "analysis", "gross_margin", "number", None)
+        if margin is not None and not 0 < margin <= 1:
+            raise self.fail(
+                "analysis.gross_margin", f"must be in (0, 1] (a share of revenue), got {margin!r}"
+            )
+        baseline = self.get(t, "analysis", "baseline", "number", None)
+        if baseline is not None and not 0 < baseline < 1:
+            raise self.fail(
+                "analysis.baseline",
+                f"must be strictly between 0 and 1 (the control's expected rate), got {baseline!r}",
+            )
+        return Analysis(
+            baseline=baseline,
+            method=method,
+            alpha=alpha,
+            correction=correction,
+            prior=Prior(prior["alpha"], prior["beta"]),
+            sequential=sequential,
+            power=power,
+            control=control,
+            gross_margin=margin,
+        )
+
+
+def _tname(value: Any) -> str:
+    names = {bool: "boolean", int: "integer", float: "float", str: "string", list: "array", dict: "table"}
+    return names.get(type(value), type(value).__name__)
+
+
+# ----------------------------------------------------------------------------------------------
+# writing TOML
+
+
+def _q(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _key(name: str) -> str:
+    return name if re.fullmatch(_BARE, name) else _q(name)
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return _q(v)
+    if isinstance(v, (list, tuple)):
+        return _list(v)
+    raise TypeError(f"cannot write {v!r} as TOML")  # pragma: no cover - spec values are validated
+
+
+def _list(items: Sequence[str]) -> str:
+    return "[" + ", ".join(_q(x) for x in items) + "]"
+
+
+_TEMPLATE = """\
+# abkit experiment: {name}
+# Edit the values, then run `abkit plan`, `abkit assign` and, after the send, `abkit report`.
+# Paths are relative to this folder; data and reports here are ignored by git.
+
+name = "{name}"                      # letters, digits, - and _; names the report files
+hypothesis = "A coupon brings back more dormant one-time buyers than no contact."
+owner = "crm-team@example.com"
+salt = "{salt}"         # fixes the random split; never change it after `abkit assign`
+
+[dates]
+send_date = {send_date}                # the day the campaign is sent (YYYY-MM-DD)
+window_days = 14                       # attribution window: purchases within 14 days count
+planned_end = {planned_end}              # when the report is final (on or after the window end)
+
+[data]                                 # CSV or Parquet
+customers = "data/customers.parquet"   # customer_id + flags (opted_out, complained, ...)
+transactions = "data/transactions.parquet"  # customer_id, order_date, amount
+events = "data/events.parquet"         # customer_id, event, timestamp, amount
+assignment = "assignment.parquet"      # written once by `abkit assign`
+
+[population]
+dormant_after = 180                    # days since the last order before a customer is dormant
+lapsed_after = 730                     # ... and after which they are lapsed (not targeted)
+exclude = ["opted_out", "complained", "hard_bounced"]   # never contacted, removed before the split
+lapsed_flags = ["cancelled", "complained"]              # lapsed whatever their recency
+
+[strata]
+column = "segment"                     # randomise within each segment; omit [strata] for none
+
+# One table per variant. Weights are relative (normalised). The holdout is not contacted:
+# it measures what dormant customers do on their own, so every lift is incremental.
+[variants.holdout]
+weight = 0.2
+contacted = false
+
+[variants.coupon]
+weight = 0.4
+channel = "email"                      # email, postal, sms, social
+contact_cost = 0.01                    # per customer contacted
+offer_cost = 5.0                       # per redeemed coupon (each repurchase)
+description = "10% coupon, valid 14 days"
+
+[variants.personal]
+weight = 0.4
+channel = "email"
+contact_cost = 0.01
+offer_cost = 0.0
+description = "Personalised message naming past purchases"
+
+[metrics]                              # outcome columns: delivered, opened, clicked, repurchased,
+primary = "repurchased"                # revenue, unsubscribed, complained (or metrics.custom)
+secondary = ["revenue", "opened", "clicked"]
+guardrails = ["unsubscribed", "complained"]
+
+[analysis]
+method = "frequentist"                 # or "bayesian"
+alpha = 0.05
+correction = "holm"                    # holm, bonferroni, bh or none (across variants x segments)
+sequential = false
+power = 0.8                            # target power for planning
+baseline = 0.03                        # expected holdout rate of the primary metric (for planning)
+gross_margin = 0.4                     # share of revenue kept as profit (for the economics)
+
+[analysis.prior]                       # Beta prior of the Bayesian analysis
+alpha = 1.0
+beta = 1.0
+"""
+
+
+def scaffold(name: str, *, send_date: str | dt.date | None = None, salt: str | None = None) -> str:
+    """A commented ``experiment.toml`` template for experiment ``name`` that loads as it is.
+
+    ``send_date`` defaults to a week from today; ``salt`` to ``"NAME-SEND_DATE"``.
+
+    >>> text = scaffold("spring-winback", send_date="2026-06-01")
+    >>> Experiment.from_toml(text).variant_names
+    ('holdout', 'coupon', 'personal')
+    """
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ParameterError(
+            f"name={name!r} must be letters, digits, '-', '_' or '.' (it names report files)"
+        )
+    if send_date is None:
+        day = dt.date.today() + dt.timedelta(days=7)
+    elif isinstance(send_date, dt.datetime):
+        raise ParameterError(f"send_date={send_date!r} must be a date, not a date-time")
+    elif isinstance(send_date, dt.date):
+        day = send_date
+    else:
+        try:
+            day = dt.date.fromisoformat(str(send_date))
+        except ValueError as exc:
+            raise ParameterError(f"send_date={send_date!r} is not a date; use YYYY-MM-DD") from exc
+    if salt is not None and (not isinstance(salt, str) or not salt.strip()):
+        raise ParameterError(f"salt={salt!r} must be a non-empty string")
+    salt = salt if salt is not None else f"{name}-{day.isoformat()}"
+    return _TEMPLATE.format(
+        name=name,
+        salt=salt.replace("\\", "\\\\").replace('"', '\\"'),
+        send_date=day.isoformat(),
+        planned_end=(day + dt.timedelta(days=14)).isoformat(),
+    )
+
+
+def write_scaffold(
+    folder: str | os.PathLike[str], name: str | None = None, *, overwrite: bool = False, **kwargs: Any
+) -> Path:
+    """Create ``folder`` and write the :func:`scaffold` template to ``folder/experiment.toml`` atomically.
+
+    ``name`` defaults to the folder's name. Refuses to replace an existing spec unless
+    ``overwrite=True``. Returns the path written.
+
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = write_scaffold(pathlib.Path(d, "autumn"), send_date="2026-10-01")
+    ...     Experiment.load(p.parent).name
+    'autumn'
+    """
+    target = Path(folder)
+    spec_name = name if name is not None else target.resolve().name
+    text = scaffold(spec_name, **kwargs)
+    path = target / SPEC_FILE
+    if path.exists() and not overwrite:
+        raise FileExistsAbkitError(f"{path} already exists; pass overwrite=True (--force) to replace it")
+    target.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{SPEC_FILE}.", suffix=".tmp", dir=target)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

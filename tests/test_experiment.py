@@ -1,0 +1,581 @@
+"""Tests of abkit.experiment: the demo spec, the template, round trips, and every bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import abkit
+from abkit.errors import ColumnError, FileExistsAbkitError, ParameterError, SourceError, SpecError
+from abkit.experiment import _KEYS, Experiment, Prior, Variant, _line_map, scaffold, write_scaffold
+
+DEMO = Path(__file__).resolve().parents[1] / "experiments" / "winback-demo" / "experiment.toml"
+DEMO_TEXT = DEMO.read_text(encoding="utf-8")
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "experiment.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based line of the first line equal to ``needle``, else containing it (the test's own count)."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines, 1):
+        if line.strip() == needle:
+            return i
+    for i, line in enumerate(lines, 1):
+        if needle in line:
+            return i
+    raise AssertionError(f"{needle!r} not in text")
+
+
+def replace(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+def load_bad(tmp_path: Path, text: str, match: str, *, line: int | None = None) -> SpecError:
+    path = write(tmp_path, text)
+    with pytest.raises(SpecError, match=match) as info:
+        Experiment.load(tmp_path)
+    message = str(info.value)
+    assert str(path) in message
+    if line is not None:
+        assert f"line {line}:" in message or f"line {line}," in message, message
+    return info.value
+
+
+# ---------------------------------------------------------------------------- the demo spec
+
+
+def test_demo_spec_loads_with_the_expected_values():
+    exp = Experiment.load(DEMO.parent)
+    assert exp.path == DEMO and exp.folder == DEMO.parent
+    assert exp.name == "winback-demo" and exp.salt == "winback-demo-2026-06"
+    assert exp.hypothesis.startswith("A coupon brings back") and "\n" not in exp.hypothesis
+    assert exp.dates.send_date == dt.date(2026, 6, 1) and exp.dates.window_days == 14
+    assert exp.dates.window_end == dt.date(2026, 6, 15) and exp.dates.planned_end == dt.date(2026, 6, 15)
+    assert exp.variant_names == ("holdout", "coupon", "personal", "reminder")
+    assert exp.weights == {"holdout": 0.2, "coupon": 0.3, "personal": 0.3, "reminder": 0.2}
+    assert exp.control == "holdout" and exp.holdouts == ("holdout",)
+    assert exp.contacted_variants == ("coupon", "personal", "reminder")
+    assert exp.variant("coupon") == Variant(
+        "coupon", 0.3, "email", True, 0.01, 5.0, "Come back: 5.00 off your next order, valid 14 days"
+    )
+    assert exp.variant("holdout").channel == "none" and not exp.variant("holdout").contacted
+    assert exp.metrics.primary == "repurchased"
+    assert exp.metrics.secondary == ("revenue", "opened", "clicked")
+    assert exp.metrics.guardrails == ("unsubscribed", "complained")
+    assert exp.metrics.all[0] == "repurchased" and len(exp.metrics.all) == 6
+    assert exp.population.dormant_after == 180 and exp.population.lapsed_after == 730
+    assert exp.population.exclude == ("opted_out", "complained", "hard_bounced")
+    assert exp.population.lapsed_flags == ("cancelled", "complained")
+    assert exp.strata == "segment"
+    a = exp.analysis
+    assert (a.method, a.alpha, a.correction, a.sequential, a.power) == (
+        "frequentist",
+        0.05,
+        "holm",
+        False,
+        0.8,
+    )
+    assert a.prior == Prior(1.0, 1.0) and a.gross_margin == 0.4 and a.control is None
+    assert exp.data_path("events") == DEMO.parent / "data" / "events.parquet"
+    assert exp.paths["assignment"] == DEMO.parent / "assignment.parquet"
+    assert exp.reports_dir == DEMO.parent / "reports"
+    assert exp.send_lists_dir == DEMO.parent / "send_lists"
+
+
+def test_demo_spec_matches_the_synthetic_data_defaults():
+    from abkit.datasets import DEFAULT_EFFECTS, DEFAULT_VARIANTS
+
+    exp = Experiment.load(DEMO)
+    assert exp.weights == DEFAULT_VARIANTS
+    assert set(DEFAULT_EFFECTS) == set(exp.contacted_variants)
+    assert exp.holdouts == ("holdout",)
+
+
+def test_experiment_is_exported_and_renders():
+    exp = abkit.Experiment.load(DEMO)
+    assert repr(exp).startswith("Experiment(name='winback-demo'")
+    table = exp.to_pandas()
+    assert list(table.variant) == list(exp.variant_names)
+    assert table.share.sum() == pytest.approx(1.0)
+    html = exp._repr_html_()
+    assert "winback-demo" in html and "Hypothesis" in html
+
+
+def test_demo_round_trip(tmp_path):
+    exp = Experiment.load(DEMO)
+    again = Experiment.load(write(tmp_path, exp.to_toml()))
+    assert dataclasses.replace(again, path=exp.path) == exp
+
+
+def test_scaffold_round_trip_and_defaults(tmp_path):
+    text = scaffold("spring", send_date="2026-03-02")
+    assert text.count("#") > 20  # a commented template
+    exp = Experiment.from_toml(text, path=tmp_path / "experiment.toml")
+    assert exp.name == "spring" and exp.salt == "spring-2026-03-02"
+    assert exp.dates.send_date == dt.date(2026, 3, 2) and exp.dates.planned_end == dt.date(2026, 3, 16)
+    again = Experiment.from_toml(exp.to_toml(), path=exp.path)
+    assert again == exp
+    custom = Experiment.from_toml(scaffold("x", send_date=dt.date(2026, 1, 5), salt='a "quoted" salt'))
+    assert custom.salt == 'a "quoted" salt'
+    today = Experiment.from_toml(scaffold("y")).dates.send_date
+    assert today == dt.date.today() + dt.timedelta(days=7)
+
+
+def test_round_trip_of_optional_parts(tmp_path):
+    text = replace(
+        DEMO_TEXT,
+        "[strata]\ncolumn = ",
+        "[population.segments]\nhigh_value_threshold = 100\n"
+        'precedence = ["one_time", "high_value"]\n\n[strata]\ncolumn = ',
+    )
+    text = replace(text, 'method = "frequentist"', 'method = "bayesian"\ncontrol = "holdout"')
+    text = replace(text, 'primary = "repurchased"', 'primary = "repurchased"\ncustom = ["replied"]')
+    text = replace(text, 'secondary = ["revenue"', 'secondary = ["replied", "revenue"')
+    exp = Experiment.load(write(tmp_path, text))
+    assert exp.population.segment_rules == {
+        "high_value_threshold": 100.0,
+        "precedence": ("one_time", "high_value"),
+    }
+    assert exp.metrics.custom == ("replied",) and exp.analysis.control == "holdout"
+    assert exp.analysis.method == "bayesian"
+    assert (
+        dataclasses.replace(Experiment.from_toml(exp.to_toml(), path=tmp_path / "x.toml"), path=exp.path)
+        == exp
+    )
+
+
+def test_segment_keys_are_the_fields_of_segment_rules():
+    population = pytest.importorskip("abkit.population")
+    fields = {f.name for f in dataclasses.fields(population.SegmentRules)}
+    assert set(_KEYS["population.segments"]) == fields
+    text = replace(DEMO_TEXT, "[strata]", "[population.segments]\nhigh_frequency_threshold = 4\n\n[strata]")
+    rules = population.SegmentRules(**Experiment.from_toml(text).population.segment_rules)
+    assert rules.high_frequency_threshold == 4.0
+
+
+def test_write_scaffold_refuses_to_overwrite(tmp_path):
+    path = write_scaffold(tmp_path / "autumn", send_date="2026-10-01")
+    assert Experiment.load(path).name == "autumn"
+    with pytest.raises(FileExistsAbkitError, match="overwrite=True"):
+        write_scaffold(tmp_path / "autumn", send_date="2026-10-01")
+    write_scaffold(tmp_path / "autumn", "renamed", overwrite=True, send_date="2026-10-01")
+    assert Experiment.load(path).name == "renamed"
+    assert [p.name for p in (tmp_path / "autumn").iterdir()] == ["experiment.toml"]  # no temporary left
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"name": "bad name"}, "name='bad name'"),
+        ({"name": "ok", "send_date": "2026-02-30"}, "send_date='2026-02-30' is not a date"),
+        ({"name": "ok", "send_date": dt.datetime(2026, 1, 1, 9)}, "not a date-time"),
+        ({"name": "ok", "salt": " "}, "salt"),
+    ],
+)
+def test_scaffold_bad_input(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        scaffold(**kwargs)
+
+
+# ---------------------------------------------------------------------------- line numbers
+
+
+def test_line_map_finds_tables_keys_inline_tables_and_skips_multiline_strings():
+    text = 'a = 1\nb = """\nfake = 2\n"""\n[t.u]\nx = { y = 1, z = 2 }\n"q.k" = 3\n[[arr]]\nw = 4\n'
+    lines = _line_map(text)
+    assert lines["a"] == 1 and lines["b"] == 2 and "fake" not in lines
+    assert lines["t"] == 5 and lines["t.u"] == 5 and lines["t.u.x"] == 6
+    assert lines["t.u.x.y"] == 6 and lines["t.u.x.z"] == 6
+    assert lines["t.u.q.k"] == 7 and lines["arr.w"] == 9
+
+
+# ---------------------------------------------------------------------------- bad input
+
+
+def test_missing_spec_file(tmp_path):
+    with pytest.raises(
+        SpecError, match=re.escape(str(tmp_path / "experiment.toml")) + ".*does not exist.*abkit init"
+    ):
+        Experiment.load(tmp_path)
+    with pytest.raises(SpecError, match="does not exist"):
+        Experiment.load(tmp_path / "nope.toml")
+
+
+def test_not_utf8_and_not_toml(tmp_path):
+    (tmp_path / "experiment.toml").write_bytes(b"name = '\xff'\n")
+    with pytest.raises(SpecError, match="not UTF-8"):
+        Experiment.load(tmp_path)
+    text = replace(DEMO_TEXT, "window_days = 14", "window_days = = 14")
+    load_bad(tmp_path, text, r"line \d+, column \d+: not valid TOML", line=line_of(text, "window_days = ="))
+
+
+def test_unknown_key_names_key_line_and_suggestion(tmp_path):
+    text = replace(DEMO_TEXT, "offer_cost = 5.0", "offer_cost = 5.0\nwieght = 0.3")
+    err = load_bad(
+        tmp_path, text, r"variants\.coupon\.wieght: unknown key 'wieght' \(did you mean 'weight'\?\)"
+    )
+    assert f"line {line_of(text, 'wieght')}:" in str(err)
+    text = replace(DEMO_TEXT, "owner =", "onwer = 'x'\nowner =")
+    load_bad(
+        tmp_path, text, r"onwer: unknown key 'onwer' \(did you mean 'owner'\?\)", line=line_of(text, "onwer")
+    )
+    text = replace(DEMO_TEXT, "[strata]", "[stratum]")
+    load_bad(tmp_path, text, "unknown key 'stratum'.*'strata'", line=line_of(text, "[stratum]"))
+    text = replace(DEMO_TEXT, "alpha = 1.0\nbeta = 1.0", "alpha = 1.0\nbeta = 1.0\ngamma = 2.0")
+    load_bad(tmp_path, text, r"analysis\.prior\.gamma: unknown key", line=line_of(text, "gamma"))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "match", "needle"),
+    [
+        (
+            "weight = 0.3",
+            'weight = "0.3"',
+            r"variants\.coupon\.weight: must be a number, got string '0.3'",
+            '"0.3"',
+        ),
+        (
+            "window_days = 14",
+            "window_days = 14.5",
+            r"dates\.window_days: must be an integer, got float",
+            "14.5",
+        ),
+        ("salt = ", "salt = 42 #", r"salt: must be a string", "salt = 42"),
+        (
+            "sequential = false",
+            'sequential = "no"',
+            r"analysis\.sequential: must be true or false",
+            "sequential",
+        ),
+        (
+            'exclude = ["opted_out"',
+            'exclude = ["opted_out", 3',
+            r"population\.exclude: must be a list of strings",
+            "exclude",
+        ),
+        (
+            "contacted = false",
+            "contacted = 0",
+            r"variants\.holdout\.contacted: must be true or false",
+            "contacted = 0",
+        ),
+    ],
+)
+def test_wrong_types(tmp_path, old, new, match, needle):
+    text = replace(DEMO_TEXT, old, new)
+    load_bad(tmp_path, text, match, line=line_of(text, needle))
+
+
+def test_a_table_given_as_a_value(tmp_path):
+    text = replace(DEMO_TEXT, '[strata]\ncolumn = "segment"', "")
+    text = replace(text, "salt = ", 'strata = "segment"\nsalt = ')
+    load_bad(
+        tmp_path,
+        text,
+        r"strata: must be a table \(\[strata\]\), got string 'segment'",
+        line=line_of(text, "strata ="),
+    )
+    # the same line below another table is an unknown key of that table
+    text = replace(DEMO_TEXT, '[strata]\ncolumn = "segment"', 'strata = "segment"')
+    load_bad(tmp_path, text, r"population\.strata: unknown key 'strata'", line=line_of(text, "strata ="))
+
+
+@pytest.mark.parametrize("weight", ["0", "-1", "0.0", "-0.5"])
+def test_non_positive_weight(tmp_path, weight):
+    text = replace(DEMO_TEXT, "weight = 0.3", f"weight = {weight}")
+    load_bad(
+        tmp_path,
+        text,
+        rf"variants\.coupon\.weight: must be positive, got {weight}",
+        line=line_of(text, f"weight = {weight}"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "match", "table"),
+    [
+        ('salt = "winback-demo-2026-06"', "", "salt: missing required key 'salt'", None),
+        ("send_date = 2026-06-01", "", r"dates\.send_date: missing required key", "[dates]"),
+        ('events = "data/events.parquet"', "", r"data\.events: missing required key", "[data]"),
+        ('primary = "repurchased"', "", r"metrics\.primary: missing required key", "[metrics]"),
+        ("weight = 0.3", "channel2 = 1", r"unknown key 'channel2'", "channel2"),
+    ],
+)
+def test_missing_keys_point_at_their_table(tmp_path, old, new, match, table):
+    text = replace(DEMO_TEXT, old, new)
+    load_bad(tmp_path, text, match, line=line_of(text, table) if table else None)
+
+
+def test_missing_weight_and_missing_tables(tmp_path):
+    text = replace(DEMO_TEXT, "weight = 0.3\nchannel", "channel")
+    load_bad(
+        tmp_path,
+        text,
+        r"variants\.coupon\.weight: missing required key",
+        line=line_of(text, "[variants.coupon]"),
+    )
+    text = DEMO_TEXT.split("[dates]")[0]
+    load_bad(tmp_path, text, r"dates: missing table \[dates\]")
+    start = DEMO_TEXT.index("# The holdout is not contacted")
+    end = DEMO_TEXT.index("[metrics]")
+    load_bad(tmp_path, DEMO_TEXT[:start] + DEMO_TEXT[end:], r"variants: missing table")
+
+
+def test_no_holdout_or_control(tmp_path):
+    text = replace(DEMO_TEXT, 'channel = "none"\ncontacted = false', 'channel = "email"')
+    load_bad(
+        tmp_path, text, "no holdout or control.*contacted = false", line=line_of(text, "# The holdout") + 1
+    )
+    # a named control (a business-as-usual email) is accepted instead
+    exp = Experiment.from_toml(
+        text.replace('method = "frequentist"', 'method = "frequentist"\ncontrol = "holdout"')
+    )
+    assert exp.control == "holdout" and exp.holdouts == ()
+
+
+def test_variant_rules(tmp_path):
+    two = replace(
+        DEMO_TEXT,
+        "[variants.reminder]",
+        "[variants.nothing]\nweight = 1\ncontacted = false\n\n[variants.reminder]",
+    )
+    load_bad(tmp_path, two, r"several variants are not contacted \(\['holdout', 'nothing'\]\)")
+    one = DEMO_TEXT[: DEMO_TEXT.index("[variants.coupon]")] + DEMO_TEXT[DEMO_TEXT.index("[metrics]") :]
+    load_bad(tmp_path, one, "declares 1 variant")
+    dup = replace(DEMO_TEXT, "[variants.reminder]", "[variants.coupon]")
+    err = load_bad(tmp_path, dup, r"not valid TOML: Cannot declare \('variants', 'coupon'\) twice")
+    assert re.search(r"line \d+, column \d+", str(err))
+    case = replace(DEMO_TEXT, "[variants.reminder]", "[variants.Coupon]")
+    load_bad(
+        tmp_path, case, "'Coupon' differs from 'coupon' only by case", line=line_of(case, "[variants.Coupon]")
+    )
+    bad_name = replace(DEMO_TEXT, "[variants.reminder]", '[variants."re minder"]')
+    load_bad(tmp_path, bad_name, "variant name 're minder'")
+    channel = replace(DEMO_TEXT, 'channel = "email"', 'channel = "emial"')
+    load_bad(
+        tmp_path, channel, r"'emial' is not known \(did you mean 'email'\?\)", line=line_of(channel, "emial")
+    )
+    contradiction = replace(DEMO_TEXT, 'channel = "none"', 'channel = "postal"')
+    load_bad(
+        tmp_path, contradiction, "contradicts contacted = false", line=line_of(contradiction, '"postal"')
+    )
+    contacted_none = replace(DEMO_TEXT, 'weight = 0.3\nchannel = "email"', 'weight = 0.3\nchannel = "none"')
+    load_bad(tmp_path, contacted_none, "a contacted variant needs a channel")
+    cost = replace(DEMO_TEXT, "contacted = false", "contacted = false\ncontact_cost = 0.5")
+    load_bad(tmp_path, cost, "'holdout' is not contacted", line=line_of(cost, "contact_cost = 0.5"))
+    negative = replace(DEMO_TEXT, "offer_cost = 5.0", "offer_cost = -5.0")
+    load_bad(tmp_path, negative, r"offer_cost: must be zero or positive", line=line_of(negative, "-5.0"))
+    not_table = replace(DEMO_TEXT, "[variants.holdout]", "[variants]\nsolo = 1\n[variants.holdout]")
+    load_bad(tmp_path, not_table, r"variants\.solo: must be a table", line=line_of(not_table, "solo = 1"))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "match"),
+    [
+        ("send_date = 2026-06-01", 'send_date = "June 1st"', r"dates\.send_date: 'June 1st' is not a date"),
+        ("send_date = 2026-06-01", "send_date = 2026-06-01T09:00:00", "not a date-time"),
+        ("send_date = 2026-06-01", "send_date = 20260601", "20260601 is not a date"),
+        ("planned_end = 2026-06-15", "planned_end = 2026-06-10", "before the attribution window ends"),
+        (
+            "planned_end = 2026-06-15",
+            'planned_end = "2026-06-31"',
+            r"dates\.planned_end: '2026-06-31' is not a date",
+        ),
+    ],
+)
+def test_bad_dates(tmp_path, old, new, match):
+    text = replace(DEMO_TEXT, old, new)
+    load_bad(tmp_path, text, match, line=line_of(text, new.split(" =")[0]))
+
+
+def test_invalid_toml_date_is_reported_with_its_line(tmp_path):
+    text = replace(DEMO_TEXT, "send_date = 2026-06-01", "send_date = 2026-13-01")
+    load_bad(tmp_path, text, "not valid TOML", line=line_of(text, "2026-13-01"))
+
+
+def test_iso_string_dates_are_accepted():
+    exp = Experiment.from_toml(replace(DEMO_TEXT, "send_date = 2026-06-01", 'send_date = "2026-06-01"'))
+    assert exp.dates.send_date == dt.date(2026, 6, 1)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "match", "needle"),
+    [
+        ('name = "winback-demo"', 'name = "win back"', "name: 'win back' must be letters", "win back"),
+        ('owner = "crm-team@example.com"', 'owner = "  "', "owner: must not be empty", 'owner = "  "'),
+        (
+            'assignment = "assignment.parquet"',
+            'assignment = "assignment.xlsx"',
+            r"data\.assignment: 'assignment.xlsx' must end in \.csv or \.parquet",
+            "xlsx",
+        ),
+        (
+            "dormant_after = 180",
+            "dormant_after = 0",
+            r"population\.dormant_after: must be at least 1",
+            "dormant_after = 0",
+        ),
+        (
+            "lapsed_after = 730",
+            "lapsed_after = 100",
+            r"population\.lapsed_after: 100 must be greater than dormant_after",
+            "lapsed_after = 100",
+        ),
+        (
+            'primary = "repurchased"',
+            'primary = "repurchase"',
+            r"metrics\.primary: 'repurchase' is not a known metric \(did you mean 'repurchased'\?\)",
+            "primary =",
+        ),
+        (
+            'guardrails = ["unsubscribed"',
+            'guardrails = ["revenue"',
+            r"metrics\.guardrails: 'revenue' is already listed in metrics\.secondary",
+            "guardrails =",
+        ),
+        (
+            'secondary = ["revenue"',
+            'secondary = ["revenue", "revenue"',
+            r"metrics\.secondary: lists 'revenue' more than once",
+            "secondary =",
+        ),
+        (
+            'method = "frequentist"',
+            'method = "bayes"',
+            r"analysis\.method: 'bayes' is not known \(did you mean 'bayesian'\?\)",
+            "method =",
+        ),
+        ("alpha = 0.05", "alpha = 5", r"analysis\.alpha: must be strictly between 0 and 1", "alpha = 5"),
+        (
+            'correction = "holm"',
+            'correction = "fdr"',
+            r"analysis\.correction: 'fdr' is not known",
+            "correction =",
+        ),
+        ("power = 0.8", "power = 80", r"analysis\.power: must be strictly between 0 and 1", "power = 80"),
+        (
+            "gross_margin = 0.4",
+            "gross_margin = 40",
+            r"analysis\.gross_margin: must be in \(0, 1\]",
+            "gross_margin",
+        ),
+        (
+            "gross_margin = 0.4",
+            'gross_margin = 0.4\ncontrol = "hold"',
+            r"analysis\.control: 'hold' is not a variant \(did you mean 'holdout'\?\)",
+            "control =",
+        ),
+        (
+            "alpha = 1.0\nbeta",
+            "alpha = 0.0\nbeta",
+            r"analysis\.prior\.alpha: must be positive \(Beta prior\)",
+            "alpha = 0.0",
+        ),
+        ('column = "segment"', "column = 1", r"strata\.column: must be a string", "column = 1"),
+        (
+            "weight = 0.2\nchannel",
+            "weight = inf\nchannel",
+            r"variants\.holdout\.weight: must be a finite number",
+            "inf",
+        ),
+    ],
+)
+def test_bad_values(tmp_path, old, new, match, needle):
+    text = replace(DEMO_TEXT, old, new)
+    load_bad(tmp_path, text, match, line=line_of(text, needle))
+
+
+def test_prior_as_inline_table_reports_its_line(tmp_path):
+    text = replace(DEMO_TEXT, "[analysis.prior]", "").replace("alpha = 1.0\nbeta = 1.0", "")
+    text = replace(text, "gross_margin = 0.4", "gross_margin = 0.4\nprior = { alpha = 1.0, beta = -2.0 }")
+    load_bad(tmp_path, text, r"analysis\.prior\.beta: must be positive", line=line_of(text, "prior = {"))
+
+
+def test_flags_need_a_customers_table(tmp_path):
+    text = replace(DEMO_TEXT, 'customers = "data/customers.parquet"', "")
+    load_bad(
+        tmp_path,
+        text,
+        r"population\.exclude: flags .* need a customers table",
+        line=line_of(text, "exclude ="),
+    )
+    text = replace(text, 'exclude = ["opted_out", "complained", "hard_bounced"]', "exclude = []")
+    text = replace(text, 'lapsed_flags = ["cancelled", "complained"]', "lapsed_flags = []")
+    exp = Experiment.from_toml(text)
+    assert exp.data.customers is None and "customers" not in exp.paths
+
+
+def test_custom_metrics_rules(tmp_path):
+    text = replace(DEMO_TEXT, 'primary = "repurchased"', 'primary = "repurchased"\ncustom = ["opened"]')
+    load_bad(
+        tmp_path, text, r"metrics\.custom: 'opened' is a built-in metric", line=line_of(text, "custom =")
+    )
+
+
+# ---------------------------------------------------------------------------- data paths and assignment
+
+
+def test_data_path_must_exist(tmp_path):
+    path = write(tmp_path, DEMO_TEXT)
+    exp = Experiment.load(path)
+    with pytest.raises(
+        SourceError, match=r"line \d+: data\.events = 'data/events\.parquet': file .* does not exist"
+    ) as info:
+        exp.data_path("events", must_exist=True)
+    assert f"line {line_of(DEMO_TEXT, 'events = ')}:" in str(info.value) and str(path) in str(info.value)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "events.parquet").write_bytes(b"")
+    with pytest.raises(SourceError, match="is empty"):
+        exp.data_path("events", must_exist=True)
+    (tmp_path / "data" / "events.parquet").write_bytes(b"x")
+    assert exp.data_path("events", must_exist=True) == tmp_path / "data" / "events.parquet"
+    with pytest.raises(ParameterError, match=r"source='event' is not known \(did you mean 'events'\?\)"):
+        exp.data_path("event")
+    absolute = Experiment.from_toml(replace(DEMO_TEXT, '"data/events.parquet"', f'"{tmp_path / "ev.csv"}"'))
+    assert absolute.data_path("events") == tmp_path / "ev.csv"
+    no_customers = Experiment.from_toml(
+        DEMO_TEXT.replace('customers = "data/customers.parquet"', "")
+        .replace('exclude = ["opted_out", "complained", "hard_bounced"]', "exclude = []")
+        .replace('lapsed_flags = ["cancelled", "complained"]', "lapsed_flags = []")
+    )
+    with pytest.raises(SourceError, match=r"data\.customers is not declared"):
+        no_customers.data_path("customers")
+    with pytest.raises(ParameterError, match=r"variant 'cupon'.*did you mean 'coupon'"):
+        exp.variant("cupon")
+
+
+def test_check_assignment(tmp_path):
+    exp = Experiment.load(write(tmp_path, DEMO_TEXT))
+    good = pd.DataFrame(
+        {"customer_id": range(8), "variant": ["holdout", "coupon", "personal", "reminder"] * 2}
+    )
+    exp.check_assignment(good)
+    missing = good[good.variant != "personal"]
+    with pytest.raises(SpecError, match="variant\\(s\\) 'personal' of the spec have no customer") as info:
+        exp.check_assignment(missing)
+    assert f"line {line_of(DEMO_TEXT, '[variants.personal]')}:" in str(info.value)
+    extra = pd.concat([good, pd.DataFrame({"customer_id": [9, 10], "variant": ["vip", "vip"]})])
+    with pytest.raises(SpecError, match=r"'vip' \(2 customers\) that are not in the spec"):
+        exp.check_assignment(extra)
+    with pytest.raises(ColumnError, match="'arm'"):
+        exp.check_assignment(good, variant_col="arm")
+    exp.check_assignment(good.rename(columns={"variant": "arm"}), variant_col="arm")
+
+
+def test_planning_baseline_is_read_and_checked(tmp_path: Path) -> None:
+    text = scaffold("plan-test", send_date="2026-06-01")
+    assert Experiment.from_toml(text).analysis.baseline == 0.03
+    bad = text.replace("baseline = 0.03", "baseline = 1.5")
+    with pytest.raises(SpecError, match=r"line \d+: analysis.baseline: must be strictly between 0 and 1"):
+        Experiment.from_toml(bad)
