@@ -70,6 +70,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "group_sequential_bounds": ("abkit.stats.sequential", "group_sequential_bounds"),
     "sample_size_inflation": ("abkit.stats.sequential", "sample_size_inflation"),
     "Evaluation": ("abkit.evaluation", "Evaluation"),
+    "Decision": ("abkit.evaluation", "Decision"),
+    "economics": ("abkit.evaluation", "economics"),
+    "Economics": ("abkit.evaluation", "Economics"),
     # experiments and reports
     "Experiment": ("abkit.experiment", "Experiment"),
     # synthetic data
@@ -119,7 +122,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from abkit.attribution import outcomes
     from abkit.checks import SRMResult, balance, plot_balance, srm
     from abkit.datasets import simulate_events, winback_campaign
-    from abkit.evaluation import Evaluation, evaluate
+    from abkit.evaluation import Decision, Economics, Evaluation, economics, evaluate
     from abkit.experiment import Experiment
     from abkit.metrics import Mean, Proportion, sufficient_statistics
     from abkit.population import Population, SegmentRules, build_population, rfm

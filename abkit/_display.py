@@ -23,6 +23,8 @@ def format_number(value: object, digits: int = 4) -> str:
     if isinstance(value, float):
         if value != value:  # NaN
             return "–"
+        if value in (float("inf"), float("-inf")):
+            return "∞" if value > 0 else "−∞"
         if value == int(value) and abs(value) >= 1000:
             return f"{value:,.0f}"
         return f"{value:.{digits}g}"

@@ -28,6 +28,8 @@ def test_format_number_does_not_change_stored_values() -> None:
     assert format_number(12345) == "12,345"
     assert format_number(float("nan")) == "–"
     assert format_number(True) == "True"
+    assert format_number(float("inf")) == "∞"
+    assert format_number(float("-inf")) == "−∞"
 
 
 def test_html_escapes_and_includes_title_and_notes() -> None:

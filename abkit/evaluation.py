@@ -1,0 +1,1020 @@
+"""Evaluate a campaign test: per metric, segment and variant, lifts with intervals, tests or posteriors.
+
+:func:`evaluate` aggregates the data once into sufficient statistics
+(:func:`abkit.metrics.sufficient_statistics`) and then works on that small table only, with the
+vectorised functions of :mod:`abkit.stats`. The :class:`Evaluation` it returns renders as a table,
+summarises itself in plain language, draws a forest plot and turns into a per-segment
+:meth:`~Evaluation.decision` (ship / keep the holdout / keep collecting) in which guardrail metrics
+can veto a winner. :func:`economics` converts outcomes and costs into incremental profit.
+
+Conventions (also written in every row's ``method`` and ``convention`` columns):
+
+* frequentist rates: Miettinen–Nurminen score test and score intervals (difference and risk ratio),
+  which agree with the p-value by construction; means: Welch t, log-ratio delta-method relative
+  interval (see :mod:`abkit.stats.frequentist`);
+* multiple comparisons: ``correction`` is applied within each primary metric across variants x
+  segments; the pooled ``"all"`` rows form a separate family (across variants) because they answer
+  a different question (the campaign overall) from the segment rows (where it works). Guardrail
+  metrics are not corrected (a veto should not get harder to trigger as segments are added);
+* Bayesian: Beta-Binomial rates and normal-approximation means (see :mod:`abkit.stats.bayesian`);
+* values, ``abs_lift`` and ``rel_lift`` are the observed ones in both methods.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from abkit._display import Displayable, frame_to_html
+from abkit._validate import check_choice, check_columns, check_finite, check_probability
+from abkit.errors import DataError, ParameterError
+from abkit.metrics import POOLED_SEGMENT, Mean, sufficient_statistics
+from abkit.stats.bayesian import (
+    beta_group_summary,
+    beta_posterior,
+    lift_intervals,
+    normal_group_summary,
+    normal_posterior,
+)
+from abkit.stats.frequentist import MEAN_METHOD, PROPORTION_METHOD, compare_means, compare_proportions
+from abkit.stats.multiple import CORRECTION_NAMES, CORRECTIONS, adjust_pvalues
+
+__all__ = ["Decision", "Economics", "Evaluation", "economics", "evaluate"]
+
+METHODS = ("frequentist", "bayesian")
+_HTML_ROWS = 200
+_PROFIT = "__abkit_profit__"
+
+
+# --------------------------------------------------------------------------------------------------
+# argument checks
+# --------------------------------------------------------------------------------------------------
+def _check_prior(prior: Any) -> tuple[float, float]:
+    try:
+        a, b = (float(v) for v in prior)
+    except (TypeError, ValueError):
+        raise ParameterError(f"prior must be a pair (a, b) of a Beta(a, b) prior, got {prior!r}") from None
+    if not (math.isfinite(a) and math.isfinite(b) and a > 0 and b > 0):
+        raise ParameterError(f"prior=({a:g}, {b:g}): both Beta parameters must be positive and finite")
+    return a, b
+
+
+def _check_mean_prior(mean_prior: Any) -> tuple[float, float] | None:
+    if mean_prior is None:
+        return None
+    try:
+        mu, sd = (float(v) for v in mean_prior)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"mean_prior must be None (flat) or a pair (mean, sd) of a normal prior, got {mean_prior!r}"
+        ) from None
+    if not (math.isfinite(mu) and math.isfinite(sd) and sd > 0):
+        raise ParameterError(f"mean_prior=({mu:g}, {sd:g}): the mean must be finite and sd positive")
+    return mu, sd
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _unique(values: pd.Series) -> list[str]:
+    """Distinct values in order of appearance (fast on Arrow-backed string columns)."""
+    return [str(v) for v in pd.unique(values.to_numpy(dtype=object))]
+
+
+def _pct(value: float, digits: int = 1) -> str:
+    return f"{100 * value:.{digits}f}%"
+
+
+# --------------------------------------------------------------------------------------------------
+# evaluate
+# --------------------------------------------------------------------------------------------------
+def evaluate(
+    data: pd.DataFrame,
+    *,
+    metrics: Any,
+    control: str = "control",
+    variant_col: str = "variant",
+    segment_col: str | None = None,
+    method: str = "frequentist",
+    alpha: float = 0.05,
+    correction: str | None = "holm",
+    n_col: str | None = None,
+    guardrails: Any = None,
+    prior: tuple[float, float] = (1.0, 1.0),
+    mean_prior: tuple[float, float] | None = None,
+    sequential: bool = False,
+) -> Evaluation:
+    """Compare every variant with ``control`` for each metric and segment.
+
+    ``data`` holds one row per unit (customer) or, with ``n_col``, aggregated rows (``n_col`` the
+    unit count; a proportion metric's column its successes; a mean metric ``m`` its sum in ``m`` and
+    its sum of squares in ``m_sumsq``). ``metrics`` and ``guardrails`` are column names, lists of
+    them or of :class:`abkit.Proportion` / :class:`abkit.Mean`, or mappings display name -> column;
+    a bool or 0/1 integer column is a rate, any other numeric column a mean.
+
+    ``method="frequentist"`` gives ``p_value``, ``p_adjusted`` (``correction``: ``"holm"``,
+    ``"bonferroni"``, ``"bh"`` or None) and ``significant`` (``p_adjusted < alpha``);
+    ``method="bayesian"`` gives ``prob_beat_control``, ``prob_best`` (among all arms of the metric
+    and segment, control included; the control's own is ``control_prob_best``) and
+    ``expected_loss`` = E[max(control - variant, 0)], with a ``Beta(*prior)`` prior for rates and a
+    flat (``mean_prior=None``) or ``Normal(*mean_prior)`` prior for means; credible intervals use
+    quadrature (deterministic, no random draws). Intervals are at level ``1 - alpha``.
+    ``sequential=True`` (always-valid monitoring) is reserved for a later release.
+
+    Guardrail metrics (unsubscribe or complaint rates: higher is worse) are evaluated with
+    ``role == "guardrail"``, outside the multiple-comparison family; :meth:`Evaluation.decision`
+    lets them veto a winner. Comparisons with no information (no successes in either arm, zero
+    variance in both arms) are kept with ``estimable=False``, NaN statistics and a ``reason``.
+
+    >>> df = pd.DataFrame({"variant": ["control"] * 2000 + ["coupon"] * 2000,
+    ...                    "repurchased": [1] * 100 + [0] * 1900 + [1] * 150 + [0] * 1850})
+    >>> ev = evaluate(df, metrics=["repurchased"])
+    >>> row = ev.table.iloc[0]
+    >>> row["variant"], round(float(row["abs_lift"]), 3), round(float(row["p_value"]), 4)
+    ('coupon', 0.025, 0.0011)
+    >>> bool(row["significant"])
+    True
+    """
+    if sequential is not False:
+        raise ParameterError(
+            "sequential=True is not available yet: always-valid (sequential) evaluation comes in a later "
+            "release; evaluate the fixed-horizon test with sequential=False"
+        )
+    check_choice("method", method, METHODS)
+    check_choice("correction", correction, list(CORRECTIONS))
+    alpha = float(check_probability("alpha", alpha, what="the test level"))
+    a_prior, b_prior = _check_prior(prior)
+    mprior = _check_mean_prior(mean_prior)
+    if not isinstance(control, str) or not control:
+        raise ParameterError(f"control must be the label of the holdout variant (a string), got {control!r}")
+
+    stats = sufficient_statistics(
+        data, metrics, variant_col=variant_col, segment_col=segment_col, n_col=n_col
+    )
+    roles = {name: "primary" for name in _unique(stats["metric"])}
+    if guardrails is not None:
+        gstats = sufficient_statistics(
+            data, guardrails, variant_col=variant_col, segment_col=segment_col, n_col=n_col
+        )
+        clash = sorted(set(_unique(gstats["metric"])) & set(roles))
+        if clash:
+            raise ParameterError(
+                f"guardrails: {clash} also listed in metrics; a metric is primary or a guardrail"
+            )
+        roles.update({name: "guardrail" for name in _unique(gstats["metric"])})
+        stats = pd.concat([stats, gstats], ignore_index=True)
+
+    variants = sorted(_unique(stats["variant"]))
+    if control not in variants:
+        raise DataError(
+            f"control={control!r} is not a value of column {variant_col!r} (values: {variants}); "
+            "pass the label of the holdout with control=..."
+        )
+    if len(variants) < 2:
+        raise DataError(
+            f"column {variant_col!r} holds only the control {control!r}; there is nothing to compare it with"
+        )
+    small = stats[(stats["kind"] == "mean") & (stats["n"] < 2)]
+    if len(small):
+        r = small.iloc[0]
+        raise DataError(
+            f"mean metric {r['metric']!r} has {int(r['n'])} unit(s) for variant {r['variant']!r} in segment "
+            f"{r['segment']!r}; a mean needs at least 2 units per arm to estimate a variance"
+        )
+
+    settings = _Settings(
+        method=method,
+        alpha=alpha,
+        correction=correction,
+        prior=(a_prior, b_prior),
+        mean_prior=mprior,
+        segmented=segment_col is not None,
+    )
+    others = [v for v in variants if v != control]
+    parts = [
+        _evaluate_metric(stats[stats["metric"] == name], control, others, roles[name], settings)
+        for name in roles
+    ]
+    table = pd.concat(parts, ignore_index=True)
+    if method == "frequentist":
+        primary = (table["role"] == "primary").to_numpy()
+        families = table["metric"] + np.where(table["segment"] == POOLED_SEGMENT, "|pooled", "|segments")
+        adjusted = table["p_value"].to_numpy(dtype=float).copy()
+        adjusted[primary] = adjust_pvalues(adjusted[primary], families[primary].to_numpy(), correction)
+        table["p_adjusted"] = adjusted
+        table["significant"] = np.nan_to_num(adjusted, nan=1.0) < alpha
+        table = table[[c for c in _FREQ_COLUMNS if c in table.columns]]
+    else:
+        table = table[[c for c in _BAYES_COLUMNS if c in table.columns]]
+    return Evaluation(
+        _table=table,
+        stats=stats.reset_index(drop=True),
+        method=method,
+        alpha=alpha,
+        correction=correction,
+        control=control,
+        variants=tuple(others),
+        metrics=tuple(n for n, r in roles.items() if r == "primary"),
+        guardrails=tuple(n for n, r in roles.items() if r == "guardrail"),
+        segment_col=segment_col,
+        prior=(a_prior, b_prior),
+        mean_prior=mprior,
+    )
+
+
+@dataclass(frozen=True)
+class _Settings:
+    method: str
+    alpha: float
+    correction: str | None
+    prior: tuple[float, float]
+    mean_prior: tuple[float, float] | None
+    segmented: bool
+
+
+_BASE = [
+    "metric", "kind", "role", "segment", "variant", "control", "n_control", "n_variant",
+    "control_value", "variant_value", "abs_lift", "ci_low", "ci_high", "rel_lift", "rel_ci_low",
+    "rel_ci_high",
+]  # fmt: skip
+_TAIL = ["estimable", "reason", "small_counts", "method", "convention"]
+_FREQ_COLUMNS = [*_BASE, "statistic", "df", "p_value", "p_adjusted", "significant", *_TAIL]
+_BAYES_COLUMNS = [*_BASE, "prob_beat_control", "prob_best", "control_prob_best", "expected_loss", *_TAIL]
+
+
+def _grid(frame: pd.DataFrame, control: str, others: list[str]) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Per-metric statistics as (segments, arms) arrays, control in column 0, segments "all" first."""
+    segments = sorted(_unique(frame["segment"]), key=lambda s: (s != POOLED_SEGMENT, s))
+    arms = [control, *others]
+    seg_code = pd.Categorical(frame["segment"], categories=segments).codes
+    arm_code = pd.Categorical(frame["variant"], categories=arms).codes
+    out = {}
+    for col in ("n", "sum", "sum_sq"):
+        arr = np.full((len(segments), len(arms)), np.nan)
+        arr[seg_code, arm_code] = frame[col].to_numpy(dtype=float)
+        out[col] = arr
+    return segments, out
+
+
+def _evaluate_metric(
+    frame: pd.DataFrame, control: str, others: list[str], role: str, cfg: _Settings
+) -> pd.DataFrame:
+    name = str(frame["metric"].iloc[0])
+    kind = str(frame["kind"].iloc[0])
+    segments, g = _grid(frame, control, others)
+    n, s, q = g["n"], g["sum"], g["sum_sq"]
+    n_seg, k = n.shape
+    rows = n_seg * (k - 1)
+
+    def pair(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.repeat(arr[:, 0], k - 1), arr[:, 1:].reshape(-1)
+
+    n0, n1 = pair(n)
+    s0, s1 = pair(s)
+    q0, q1 = pair(q)
+    if kind == "proportion":
+        comp = compare_proportions(n0, s0, n1, s1, alpha=cfg.alpha)
+    else:
+        comp = compare_means(n0, s0, q0, n1, s1, q1, alpha=cfg.alpha)
+    out = pd.DataFrame(
+        {
+            "metric": name,
+            "kind": kind,
+            "role": role,
+            "segment": np.repeat(np.asarray(segments, dtype=object), k - 1),
+            "variant": np.tile(np.asarray(others, dtype=object), n_seg),
+            "control": control,
+            "n_control": n0.astype(np.int64),
+            "n_variant": n1.astype(np.int64),
+            "control_value": comp.control_value,
+            "variant_value": comp.variant_value,
+            "abs_lift": comp.abs_lift,
+            "rel_lift": comp.rel_lift,
+        }
+    )
+    level = f"{1 - cfg.alpha:.4g}"
+    if cfg.method == "frequentist":
+        for col in ("ci_low", "ci_high", "rel_ci_low", "rel_ci_high", "statistic", "df", "p_value"):
+            out[col] = getattr(comp, col)
+        out["estimable"] = comp.estimable
+        out["reason"] = comp.reason
+        out["small_counts"] = comp.small_counts
+        out["method"] = PROPORTION_METHOD if kind == "proportion" else MEAN_METHOD
+        if role == "guardrail":
+            convention = f"two-sided, {level} intervals; guardrail: not corrected for multiple comparisons"
+        else:
+            scope = "variants x segments (pooled 'all' rows: own family)" if cfg.segmented else "variants"
+            convention = (
+                f"two-sided, {level} intervals; p_adjusted: {CORRECTION_NAMES[cfg.correction]} "
+                f"across {scope} within the metric"
+            )
+        out["convention"] = convention
+        return out
+
+    # Bayesian
+    if kind == "proportion":
+        a, b = beta_posterior(n, s, cfg.prior)
+        summary = beta_group_summary(a, b)
+        family, p1, p2 = "beta", a, b
+        degenerate_arm = (s == 0) | (s == n)
+        none_arm = s == 0
+        full_arm = s == n
+        degenerate = (np.repeat(none_arm[:, 0], k - 1) & none_arm[:, 1:].reshape(-1)) | (
+            np.repeat(full_arm[:, 0], k - 1) & full_arm[:, 1:].reshape(-1)
+        )
+        group_degenerate = none_arm.all(axis=1) | full_arm.all(axis=1)
+        del degenerate_arm
+        prior_name = f"prior Beta({cfg.prior[0]:g}, {cfg.prior[1]:g})"
+        method_name = f"Beta-Binomial posterior, {prior_name}"
+    else:
+        mean, sd = normal_posterior(n, s, q, cfg.mean_prior)
+        zero = sd == 0
+        degenerate = np.repeat(zero[:, 0], k - 1) & zero[:, 1:].reshape(-1)
+        group_degenerate = zero.all(axis=1)
+        summary = normal_group_summary(mean, sd)
+        family, p1, p2 = "normal", mean, sd
+        prior_name = (
+            "flat prior"
+            if cfg.mean_prior is None
+            else f"prior Normal({cfg.mean_prior[0]:g}, {cfg.mean_prior[1]:g}**2) on each arm mean"
+        )
+        method_name = f"Normal approximation to each arm mean, {prior_name}"
+    c1, v1 = pair(p1)
+    c2, v2 = pair(p2)
+    lo, hi, rlo, rhi = lift_intervals(family, (c1, c2), (v1, v2), alpha=cfg.alpha)
+    nan = np.full(rows, np.nan)
+    out["ci_low"] = np.where(degenerate, nan, lo)
+    out["ci_high"] = np.where(degenerate, nan, hi)
+    out["rel_ci_low"] = np.where(degenerate, nan, rlo)
+    out["rel_ci_high"] = np.where(degenerate, nan, rhi)
+    out["prob_beat_control"] = np.where(degenerate, nan, summary.prob_beat_control[:, 1:].reshape(-1))
+    best = np.where(group_degenerate[:, None], np.nan, summary.prob_best)
+    out["prob_best"] = best[:, 1:].reshape(-1)
+    out["control_prob_best"] = np.repeat(best[:, 0], k - 1)
+    out["expected_loss"] = np.where(degenerate, nan, summary.expected_loss[:, 1:].reshape(-1))
+    out["estimable"] = ~degenerate
+    reason = np.where(degenerate, comp.reason, "")
+    if kind == "mean":
+        reason = np.where(
+            ~degenerate & np.isnan(rlo), "relative lift interval needs a positive control mean", reason
+        )
+    out["reason"] = reason.astype(object)
+    out["small_counts"] = comp.small_counts
+    out["method"] = (
+        f"{method_name}; P(beat control), P(best), expected loss by Gauss-Legendre quadrature; "
+        "credible intervals by inverting the lift's CDF (quadrature)"
+    )
+    out["convention"] = f"{level} equal-tailed credible intervals; observed values and lifts" + (
+        "; guardrail" if role == "guardrail" else ""
+    )
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# the result
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Evaluation(Displayable):
+    """Result of :func:`evaluate`: one row per (metric, segment, variant other than the control).
+
+    ``table`` / ``to_pandas()`` give the rows (a copy); ``stats`` the sufficient statistics they
+    were computed from. ``summary()`` reads the result in words, ``plot()`` draws a forest plot,
+    ``decision()`` recommends an action per segment.
+    """
+
+    _table: pd.DataFrame
+    stats: pd.DataFrame
+    method: str
+    alpha: float
+    correction: str | None
+    control: str
+    variants: tuple[str, ...]
+    metrics: tuple[str, ...]
+    guardrails: tuple[str, ...]
+    segment_col: str | None
+    prior: tuple[float, float]
+    mean_prior: tuple[float, float] | None
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The result table (a copy)."""
+        return self._table.copy()
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        """Segment labels, ``"all"`` (pooled) first."""
+        return tuple(_unique(self._table["segment"]))
+
+    def _repr_html_(self) -> str:
+        # infinite bounds (a ratio over a control without successes) are shown as text; long
+        # results show their first rows only (the full table is .table)
+        frame = self._table.head(_HTML_ROWS).copy()
+        notes = self._notes()
+        if len(self._table) > _HTML_ROWS:
+            notes.append(
+                f"showing the first {_HTML_ROWS} of {len(self._table):,} rows; the full result is .table"
+            )
+        for col in frame.select_dtypes("float").columns:
+            values = frame[col].to_numpy()
+            if np.isinf(values).any():
+                frame[col] = [("∞" if v > 0 else "-∞") if np.isinf(v) else v for v in values]
+        return frame_to_html(frame, title=self._title(), notes=notes)
+
+    def _title(self) -> str:
+        return (
+            f"Evaluation ({self.method}, alpha={self.alpha:g}) of {len(self.variants)} variant(s) "
+            f"vs {self.control!r}"
+        )
+
+    def _notes(self) -> list[str]:
+        pairs = self._table[["method", "convention"]].drop_duplicates()
+        notes = [f"{m}: {c}" for m, c in zip(pairs["method"], pairs["convention"], strict=True)]
+        bad = self._table[~self._table["estimable"]]
+        if len(bad):
+            notes.append(f"{len(bad)} comparison(s) not estimable: " + "; ".join(sorted(set(bad["reason"]))))
+        return notes
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self.method == "frequentist":
+            extra = f", significant={int(self._table['significant'].sum())}"
+        return (
+            f"Evaluation(method={self.method!r}, control={self.control!r}, variants={list(self.variants)}, "
+            f"metrics={list(self.metrics)}, guardrails={list(self.guardrails)}, "
+            f"segments={len(self.segments)}, "
+            f"rows={len(self._table)}{extra})"
+        )
+
+    # ---------------------------------------------------------------------------------------------
+    def _fmt_lift(self, kind: str, value: float) -> str:
+        if kind == "proportion":
+            return f"{100 * value:+.2f} pp"
+        return f"{value:+.4g}"
+
+    def _fmt_loss(self, kind: str, value: float) -> str:
+        return f"{100 * value:.2g} pp" if kind == "proportion" else f"{value:.2g}"
+
+    def _fmt_value(self, kind: str, value: float) -> str:
+        return _pct(value, 2) if kind == "proportion" else f"{value:.4g}"
+
+    def summary(self, max_segments: int = 12) -> str:
+        """Plain-language reading: which variant wins where, by how much, and how sure we are.
+
+        Each metric gets the pooled result and one sentence per segment; with more than
+        ``max_segments`` segments, the segments are counted instead (with the largest wins named).
+        "Wins" means adjusted p < alpha (frequentist) or P(beats control) >= 1 - alpha (Bayesian).
+
+        >>> df = pd.DataFrame({"variant": ["control"] * 2000 + ["coupon"] * 2000,
+        ...                    "repurchased": [1] * 100 + [0] * 1900 + [1] * 150 + [0] * 1850})
+        >>> print(evaluate(df, metrics=["repurchased"]).summary())
+        repurchased (proportion):
+          all: coupon wins: 5.00% -> 7.50% (+2.50 pp, +50.0%; 95% CI +1.01 pp to +4.02 pp;
+          adjusted p = 0.0011)
+        """
+        max_segments = _check_int("max_segments", max_segments, 0)
+        lines: list[str] = []
+        level = f"{1 - self.alpha:.0%}"
+        t = self._table.assign(_hit=self._hits())
+        for name in (*self.metrics, *self.guardrails):
+            rows = t[t["metric"] == name]
+            role = rows["role"].iloc[0]
+            lines.append(
+                f"{name} ({rows['kind'].iloc[0]}"
+                + (", guardrail: higher is worse" if role == "guardrail" else "")
+                + "):"
+            )
+            pooled = rows["segment"] == POOLED_SEGMENT
+            lines.append(f"  {POOLED_SEGMENT}: " + self._segment_sentence(rows[pooled], role, level))
+            rest = rows[~pooled]
+            n_seg = rest["segment"].nunique()
+            if n_seg <= max_segments:
+                for seg, part in rest.groupby("segment", sort=False):
+                    lines.append(f"  {seg}: " + self._segment_sentence(part, role, level))
+            elif n_seg:
+                lines.append("  " + self._segments_count(rest, role, n_seg))
+        return "\n".join(lines)
+
+    def _hits(self) -> np.ndarray:
+        """Rows whose difference from the control is clear at level alpha (either direction)."""
+        t = self._table
+        if self.method == "frequentist":
+            p = np.where(t["role"] == "primary", t["p_adjusted"], t["p_value"])
+            return t["estimable"].to_numpy() & (np.nan_to_num(p, nan=1.0) < self.alpha)
+        prob = t["prob_beat_control"].to_numpy(dtype=float)
+        return t["estimable"].to_numpy() & ((prob >= 1 - self.alpha) | (prob <= self.alpha))
+
+    def _segments_count(self, rest: pd.DataFrame, role: str, n_seg: int) -> str:
+        up = rest[rest["_hit"] & (rest["abs_lift"] > 0)]
+        down = rest[rest["_hit"] & (rest["abs_lift"] < 0)]
+        best = up.sort_values("abs_lift", ascending=False).drop_duplicates("segment")
+        kind = rest["kind"].iloc[0]
+        named = ", ".join(
+            f"{r.segment} ({r.variant} {self._fmt_lift(kind, r.abs_lift)})" for r in best.head(5).itertuples()
+        )
+        verb = "is higher than the control (ALERT)" if role == "guardrail" else "beats the control"
+        text = f"{n_seg:,} segments: a variant {verb} in {best['segment'].nunique():,}"
+        text += f" (largest: {named})" if named else ""
+        if role == "primary":
+            text += f"; a variant is worse in {down['segment'].nunique():,}"
+        bad = rest.loc[~rest["estimable"], "segment"].nunique()
+        return text + (f"; {bad:,} with comparisons not estimable" if bad else "")
+
+    def _describe(self, r: pd.Series, level: str) -> str:
+        kind = r["kind"]
+        rel = "" if not np.isfinite(r["rel_lift"]) else f", {100 * r['rel_lift']:+.1f}%"
+        text = (
+            f"{self._fmt_value(kind, r['control_value'])} -> {self._fmt_value(kind, r['variant_value'])} "
+            f"({self._fmt_lift(kind, r['abs_lift'])}{rel}; {level} "
+            f"{'CI' if self.method == 'frequentist' else 'credible interval'} "
+            f"{self._fmt_lift(kind, r['ci_low'])} to {self._fmt_lift(kind, r['ci_high'])}; "
+        )
+        if self.method == "frequentist":
+            p = r["p_adjusted"] if r["role"] == "primary" else r["p_value"]
+            label = "adjusted p" if r["role"] == "primary" and self.correction else "p"
+            return text + f"{label} = {p:.2g})"
+        if r["role"] == "guardrail":
+            return text + f"P(higher than the control) = {_pct(r['prob_beat_control'])})"
+        return (
+            text
+            + f"P(beats control) = {_pct(r['prob_beat_control'])}, "
+            + f"expected loss {self._fmt_loss(kind, r['expected_loss'])})"
+        )
+
+    def _segment_sentence(self, part: pd.DataFrame, role: str, level: str) -> str:
+        est = part[part["estimable"]]
+        if est.empty:
+            return "not estimable (" + "; ".join(sorted(set(part["reason"]))) + ")"
+        hit = est[est["_hit"]]
+        up = hit[hit["abs_lift"] > 0].sort_values("abs_lift", ascending=False)
+        down = hit[hit["abs_lift"] < 0]
+        pieces = []
+        if role == "guardrail":
+            for _, r in up.iterrows():
+                pieces.append(f"ALERT {r['variant']} is higher: {self._describe(r, level)}")
+            if not pieces:
+                pieces.append("no variant is detectably higher than the control")
+            return "; ".join(pieces)
+        if len(up):
+            r = up.iloc[0]
+            pieces.append(f"{r['variant']} wins: {self._describe(r, level)}")
+            pieces.extend(f"{v} also beats the control" for v in up["variant"].iloc[1:])
+        for _, r in down.iterrows():
+            pieces.append(f"{r['variant']} is worse: {self._describe(r, level)}")
+        if not pieces:
+            r = est.sort_values("abs_lift", ascending=False).iloc[0]
+            pieces.append(f"no clear difference; best is {r['variant']}: {self._describe(r, level)}")
+        skipped = part[~part["estimable"]]
+        if len(skipped):
+            pieces.append(f"{len(skipped)} comparison(s) not estimable")
+        return "; ".join(pieces)
+
+    # ---------------------------------------------------------------------------------------------
+    def plot(self, ax: Any = None, *, metric: str | None = None, relative: bool = False) -> Any:
+        """Forest plot of the lifts of ``metric`` (default: the first) with intervals, per segment.
+
+        ``relative=True`` plots the relative lift. Draws on ``ax`` (a new figure when ``None``) and
+        returns the Axes.
+
+        >>> df = pd.DataFrame({"variant": ["control"] * 200 + ["coupon"] * 200,
+        ...                    "repurchased": [1] * 10 + [0] * 190 + [1] * 15 + [0] * 185})
+        >>> ax = evaluate(df, metrics=["repurchased"]).plot()
+        >>> ax.get_xlabel()
+        'repurchased: variant - control'
+        >>> import matplotlib.pyplot as plt; plt.close(ax.figure)
+        """
+        name = self._metric_arg(metric)
+        rows = self._table[self._table["metric"] == name].reset_index(drop=True)
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.5))
+        key = ("rel_lift", "rel_ci_low", "rel_ci_high") if relative else ("abs_lift", "ci_low", "ci_high")
+        est, lo, hi = (rows[c].to_numpy(dtype=float) for c in key)
+        y = np.arange(len(rows))[::-1].astype(float)
+        ok = np.isfinite(est)
+        colors = np.where((lo > 0) & ok, "tab:green", np.where((hi < 0) & ok, "tab:red", "tab:grey"))
+        for i in np.flatnonzero(ok):
+            low = lo[i] if np.isfinite(lo[i]) else est[i]
+            high = hi[i] if np.isfinite(hi[i]) else est[i]
+            ax.plot([low, high], [y[i], y[i]], color=colors[i], linewidth=2)
+            ax.plot([est[i]], [y[i]], "o", color=colors[i])
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        ax.set_yticks(y)
+        ax.set_yticklabels([f"{s} · {v}" for s, v in zip(rows["segment"], rows["variant"], strict=True)])
+        ax.set_xlabel(f"{name}: " + ("variant / control - 1" if relative else "variant - control"))
+        ax.set_title(f"{name}: lift vs {self.control!r}, {1 - self.alpha:.0%} intervals ({self.method})")
+        return ax
+
+    def _metric_arg(self, metric: str | None) -> str:
+        if metric is None:
+            return self.metrics[0] if self.metrics else self.guardrails[0]
+        check_choice("metric", metric, [*self.metrics, *self.guardrails])
+        return metric
+
+    # ---------------------------------------------------------------------------------------------
+    def decision(
+        self,
+        *,
+        metric: str | None = None,
+        mde: float = 0.1,
+        relative: bool = True,
+        power: float = 0.8,
+        threshold: float | None = None,
+        guardrail_margin: float | Mapping[str, float] = 0.0,
+    ) -> Decision:
+        """Recommend per segment: ship a variant, keep the holdout, or keep collecting data.
+
+        * ``ship``: the best variant that beats the control on ``metric`` (frequentist: adjusted
+          p < alpha and a positive lift; Bayesian: ``prob_beat_control >= threshold``, default
+          ``1 - alpha``) and that no guardrail vetoes. A guardrail vetoes a variant in a segment when
+          the lower bound of the interval (confidence or credible, level ``1 - alpha``) of the
+          guardrail's difference variant - control exceeds ``guardrail_margin`` (the tolerated
+          increase, absolute; one number or a mapping guardrail name -> margin). With the default 0
+          any clear increase vetoes; against a no-contact holdout, whose unsubscribe rate is 0 by
+          construction, give the increase you accept (e.g. ``0.002`` for 0.2 pp).
+        * ``keep holdout``: the only winners were vetoed; or every variant's upper interval bound is
+          below the planned lift ``mde``; or the arms already hold the sample needed for
+          ``power`` to detect ``mde`` and no variant won.
+        * ``keep collecting``: otherwise; ``extra_per_arm`` is the additional units per arm needed
+          to reach ``power`` for ``mde`` (relative to the control's value when ``relative``), from
+          :func:`abkit.power.sample_size` (rates) or :func:`abkit.power.sample_size_mean` (means),
+          Bonferroni-adjusted over the variants when a correction is in use.
+
+        >>> df = pd.DataFrame({"variant": ["control"] * 2000 + ["coupon"] * 2000,
+        ...                    "repurchased": [1] * 100 + [0] * 1900 + [1] * 150 + [0] * 1850})
+        >>> d = evaluate(df, metrics=["repurchased"]).decision()
+        >>> d.table[["segment", "decision", "variant"]].to_dict("records")
+        [{'segment': 'all', 'decision': 'ship', 'variant': 'coupon'}]
+        """
+        name = self._metric_arg(metric)
+        if name in self.guardrails:
+            raise ParameterError(f"metric={name!r} is a guardrail; decide on a primary metric")
+        mde = float(check_finite("mde", mde))
+        if mde <= 0:
+            raise ParameterError(f"mde must be a positive planned lift, got {mde!r}")
+        power = float(check_probability("power", power, what="the planned power"))
+        thr = 1 - self.alpha if threshold is None else float(check_probability("threshold", threshold))
+        margins = self._margins(guardrail_margin)
+        table = self._decide(name, mde, relative, power, thr, margins)
+        return Decision(
+            _table=table,
+            metric=name,
+            mde=mde,
+            relative=relative,
+            power=power,
+            method=self.method,
+            guardrail_margins=margins,
+        )
+
+    def _decide(
+        self, name: str, mde: float, relative: bool, power: float, thr: float, margins: dict[str, float]
+    ) -> pd.DataFrame:
+        """Vectorised over segments: one row per segment of metric ``name``."""
+        t = self._table
+        rows = t[t["metric"] == name].reset_index(drop=True)
+        est = rows["estimable"].to_numpy()
+        lift = rows["abs_lift"].to_numpy(dtype=float)
+        if self.method == "frequentist":
+            evidence_col = "p_adjusted"
+            win = est & rows["significant"].to_numpy() & (lift > 0)
+        else:
+            evidence_col = "prob_beat_control"
+            win = est & (rows["prob_beat_control"].to_numpy(dtype=float) >= thr) & (lift > 0)
+        guard = t[t["role"] == "guardrail"]
+        margin = guard["metric"].map(margins).to_numpy(dtype=float)
+        bad = guard[guard["estimable"].to_numpy() & (guard["ci_low"].to_numpy(dtype=float) > margin)]
+        vetoes = bad.groupby(["segment", "variant"], sort=True)["metric"].agg(", ".join)
+        found = vetoes.to_dict()
+        pairs = zip(rows["segment"], rows["variant"], strict=True)
+        veto = np.array([found.get(key, "") for key in pairs], dtype=object)
+        allowed = win & (veto == "")
+        rows = rows.assign(
+            _win=win,
+            _allowed=allowed,
+            _veto=np.where(win & (veto != ""), rows["variant"].to_numpy(dtype=object) + ": " + veto, ""),
+            _rank=np.where(est, lift, -np.inf),
+            _order=np.arange(len(rows)),
+            _have=np.minimum(rows["n_control"], rows["n_variant"]),
+        )
+        # best row per segment: an allowed winner first, else the largest estimable lift
+        best = rows.sort_values(["_allowed", "_rank"], ascending=False, kind="stable").drop_duplicates(
+            "segment"
+        )
+        by_seg = rows.groupby("segment", sort=False)
+        control_value = by_seg["control_value"].first()
+        mde_abs = mde * control_value.abs() if relative else pd.Series(mde, index=control_value.index)
+        ci_high = rows["ci_high"].where(rows["estimable"])
+        below = (ci_high < rows["segment"].map(mde_abs)) | ~rows["estimable"]
+        all_below = below.groupby(rows["segment"], sort=False).all() & by_seg["estimable"].any()
+        out = pd.DataFrame(
+            {
+                "segment": control_value.index.to_numpy(dtype=object),
+                "metric": name,
+                "control": self.control,
+                "control_value": control_value.to_numpy(),
+            }
+        )
+        best = best.set_index("segment").reindex(out["segment"])
+        any_allowed = best["_allowed"].to_numpy(dtype=bool)
+        any_win = by_seg["_win"].any().to_numpy()
+        has_est = by_seg["estimable"].any().to_numpy()
+        vetoed_text = by_seg["_veto"].agg(lambda v: "; ".join(x for x in v if x)).to_numpy()
+        have = by_seg["_have"].min().to_numpy()
+        k = int(by_seg.size().iloc[0])
+        needed, notes = self._needed(name, out["segment"], out["control_value"], k, mde, relative, power)
+        extra = [None if nd is None else max(nd - h, 0) for nd, h in zip(needed, have, strict=True)]
+        decision, reason = [], []
+        for i in range(len(out)):
+            if any_allowed[i]:
+                decision.append("ship")
+                reason.append(f"{best['variant'].iloc[i]} beats the control")
+            elif any_win[i]:
+                decision.append("keep holdout")
+                reason.append(f"winner(s) vetoed by guardrails ({vetoed_text[i]})")
+            elif has_est[i] and all_below.iloc[i]:
+                decision.append("keep holdout")
+                reason.append("every variant's interval excludes the planned lift")
+            elif extra[i] == 0:
+                decision.append("keep holdout")
+                reason.append("planned sample reached and no variant beats the control")
+            else:
+                decision.append("keep collecting")
+                reason.append("no conclusive result yet" + (f" ({notes[i]})" if notes[i] else ""))
+        has_best = np.isfinite(best["_rank"].to_numpy(dtype=float))
+        out["decision"] = decision
+        out["variant"] = np.where(any_allowed, best["variant"].to_numpy(dtype=object), None)
+        out["best_variant"] = np.where(has_best, best["variant"].to_numpy(dtype=object), None)
+        for col in ("variant_value", "abs_lift", "ci_low", "ci_high"):
+            out[col] = np.where(has_best, best[col].to_numpy(dtype=float), np.nan)
+        out["evidence"] = np.where(has_best, best[evidence_col].to_numpy(dtype=float), np.nan)
+        out["evidence_kind"] = evidence_col
+        out["vetoed_by"] = vetoed_text
+        out["n_per_arm"] = have.astype(np.int64)
+        out["needed_per_arm"] = pd.array(needed, dtype="Int64")
+        out["extra_per_arm"] = pd.array(extra, dtype="Int64")
+        out["reason"] = reason
+        return out
+
+    def _margins(self, guardrail_margin: Any) -> dict[str, float]:
+        if isinstance(guardrail_margin, Mapping):
+            unknown = sorted(set(guardrail_margin) - set(self.guardrails))
+            if unknown:
+                raise ParameterError(
+                    f"guardrail_margin names {unknown}, which are not guardrails {self.guardrails}"
+                )
+            raw = {g: guardrail_margin.get(g, 0.0) for g in self.guardrails}
+        else:
+            raw = dict.fromkeys(self.guardrails, guardrail_margin)
+        out = {}
+        for name, value in raw.items():
+            v = float(check_finite(f"guardrail_margin[{name!r}]", value))
+            if v < 0:
+                raise ParameterError(
+                    f"guardrail_margin[{name!r}] must be >= 0 (a tolerated increase), got {v:g}"
+                )
+            out[name] = v
+        return out
+
+    def _needed(
+        self,
+        name: str,
+        segments: pd.Series,
+        control_values: pd.Series,
+        k: int,
+        mde: float,
+        relative: bool,
+        power: float,
+    ) -> tuple[list[int | None], list[str]]:
+        """Units per arm for ``power`` at the planned lift, per segment (abkit.power)."""
+        from abkit import power as power_module
+
+        correction = "bonferroni" if self.correction is not None and k > 1 else None
+        st = self.stats[(self.stats["metric"] == name) & (self.stats["variant"] == self.control)]
+        st = st.set_index("segment").reindex(segments.to_numpy())
+        n, s, q = (st[c].to_numpy(dtype=float) for c in ("n", "sum", "sum_sq"))
+        kind = str(st["kind"].iloc[0])
+        needed: list[int | None] = []
+        notes: list[str] = []
+        for i, value in enumerate(control_values.to_numpy(dtype=float)):
+            try:
+                if kind == "proportion":
+                    size = power_module.sample_size(
+                        value, mde, relative=relative, alpha=self.alpha, power=power, variants=k,
+                        correction=correction,
+                    )  # fmt: skip
+                else:
+                    sd = math.sqrt(max(q[i] - s[i] * s[i] / n[i], 0.0) / (n[i] - 1))
+                    d = mde * abs(value) if relative else mde
+                    size = power_module.sample_size_mean(
+                        d, sd, alpha=self.alpha, power=power, variants=k, correction=correction
+                    )
+            except ParameterError as exc:
+                needed.append(None)
+                notes.append(f"sample size unavailable: {exc}")
+                continue
+            needed.append(int(max(size.control, size.per_variant)))
+            notes.append("")
+        return needed, notes
+
+
+# --------------------------------------------------------------------------------------------------
+# decisions
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Decision(Displayable):
+    """Per-segment recommendation from :meth:`Evaluation.decision`."""
+
+    _table: pd.DataFrame
+    metric: str
+    mde: float
+    relative: bool
+    power: float
+    method: str
+    guardrail_margins: dict[str, float]
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per segment: ``decision`` in ``ship``, ``keep holdout``, ``keep collecting``."""
+        return self._table.copy()
+
+    def _title(self) -> str:
+        return f"Decision on {self.metric!r} ({self.method})"
+
+    def _notes(self) -> list[str]:
+        mde = f"{self.mde:.0%} relative" if self.relative else f"{self.mde:g} absolute"
+        notes = [f"planned lift (mde): {mde}; planned power {self.power:g}"]
+        if self.guardrail_margins:
+            shown = ", ".join(f"{k} +{v:g}" for k, v in self.guardrail_margins.items())
+            notes.append(
+                f"guardrails veto a winner whose interval lies above the tolerated increase: {shown}"
+            )
+        return notes
+
+    def __repr__(self) -> str:
+        counts = self._table["decision"].value_counts().to_dict()
+        return f"Decision(metric={self.metric!r}, segments={len(self._table)}, {counts})"
+
+
+# --------------------------------------------------------------------------------------------------
+# economics
+# --------------------------------------------------------------------------------------------------
+def _costs(costs: Any, variants: list[str], control: str) -> dict[str, tuple[float, float]]:
+    if not isinstance(costs, Mapping):
+        raise ParameterError(
+            "costs must map each variant to its costs, e.g. {'coupon': {'contact': 0.05, 'offer': 5.0}}"
+        )
+    out: dict[str, tuple[float, float]] = {}
+    for variant, value in costs.items():
+        if isinstance(value, Mapping):
+            unknown = set(value) - {"contact", "offer"}
+            if unknown:
+                raise ParameterError(
+                    f"costs[{variant!r}] has unknown key(s) {sorted(unknown)}; use 'contact', 'offer'"
+                )
+            pair = (value.get("contact", 0.0), value.get("offer", 0.0))
+        elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+            pair = (value[0], value[1])
+        else:
+            raise ParameterError(
+                f"costs[{variant!r}] must be {{'contact': ..., 'offer': ...}} or a pair (contact, offer); "
+                f"got {value!r}"
+            )
+        contact, offer = (float(check_finite(f"costs[{variant!r}]", v)) for v in pair)
+        if contact < 0 or offer < 0:
+            raise ParameterError(f"costs[{variant!r}] = ({contact:g}, {offer:g}): costs cannot be negative")
+        out[str(variant)] = (contact, offer)
+    if control in out and out[control] != (0.0, 0.0):
+        raise ParameterError(f"costs[{control!r}]: the holdout is not contacted and has no costs; remove it")
+    missing = [v for v in variants if v != control and v not in out]
+    if missing:
+        raise ParameterError(
+            f"costs lacks variant(s) {missing}; give each contacted variant its contact and offer cost"
+        )
+    out[control] = (0.0, 0.0)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Economics(Displayable):
+    """Incremental profit per ``per`` customers targeted, each variant vs the holdout (Welch interval)."""
+
+    _table: pd.DataFrame
+    per: int
+    margin: float
+    alpha: float
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per (segment, variant); money columns are per ``per`` customers targeted."""
+        return self._table.copy()
+
+    def _title(self) -> str:
+        return f"Incremental profit per {self.per:,} customers targeted vs the holdout"
+
+    def _notes(self) -> list[str]:
+        return [
+            f"profit per customer = {self.margin:g} x revenue - contact cost - offer cost x redeemed "
+            "(holdout: no costs); Welch t interval at level "
+            f"{1 - self.alpha:g} for the difference in mean profit"
+        ]
+
+    def __repr__(self) -> str:
+        losing = int((self._table["incremental_profit"] < 0).sum())
+        return f"Economics(rows={len(self._table)}, per={self.per}, losing_money={losing})"
+
+
+def economics(
+    outcomes: pd.DataFrame,
+    *,
+    costs: Mapping[str, Any],
+    margin: float,
+    revenue_col: str = "revenue",
+    redeemed_col: str = "repurchased",
+    variant_col: str = "variant",
+    control: str = "control",
+    segment_col: str | None = None,
+    per: int = 1000,
+    alpha: float = 0.05,
+) -> Economics:
+    """Incremental profit of each variant over the no-contact holdout, per ``per`` customers targeted.
+
+    Per customer: ``profit = margin * revenue - contact_cost - offer_cost * redeemed`` for a
+    contacted variant (``costs[variant] = {"contact": ..., "offer": ...}``, the offer cost paid per
+    redemption) and ``margin * revenue`` for the holdout. The mean profits are compared with
+    Welch's t (interval at level ``1 - alpha``), and scaled by ``per``. A coupon that wins on
+    repurchase rate can still lose money: its ``incremental_profit`` is then negative.
+
+    >>> df = pd.DataFrame({"variant": ["control"] * 4 + ["mail"] * 4,
+    ...                    "revenue": [0.0, 50.0, 0.0, 0.0, 50.0, 0.0, 60.0, 0.0],
+    ...                    "repurchased": [0, 1, 0, 0, 1, 0, 1, 0]})
+    >>> e = economics(df, costs={"mail": {"contact": 1.0, "offer": 5.0}}, margin=0.4)
+    >>> float(e.table["incremental_profit"].iloc[0])  # (0.4 * 110 - 4 - 10) / 4 - 0.4 * 50 / 4 = 2.5
+    2500.0
+    """
+    if not isinstance(outcomes, pd.DataFrame):
+        raise ParameterError(f"outcomes must be a pandas DataFrame, got {type(outcomes).__name__}")
+    margin = float(check_finite("margin", margin))
+    if not 0 < margin <= 1:
+        raise ParameterError(f"margin must be the gross margin share in (0, 1], got {margin!r}")
+    per = _check_int("per", per, 1)
+    alpha = float(check_probability("alpha", alpha, what="the interval level is 1 - alpha"))
+    cols = [variant_col, revenue_col, redeemed_col] + ([segment_col] if segment_col else [])
+    check_columns(outcomes, cols, what="outcomes")
+    variants = sorted({str(v) for v in pd.unique(outcomes[variant_col].dropna())})
+    if control not in variants:
+        raise DataError(f"control={control!r} is not a value of column {variant_col!r} (values: {variants})")
+    cost = _costs(costs, variants, control)
+    redeemed = outcomes[redeemed_col]
+    red = redeemed.to_numpy(dtype=float, na_value=np.nan)
+    if np.isnan(red).any() or not np.isin(red, (0.0, 1.0)).all():
+        raise DataError(f"column {redeemed_col!r} must hold 0/1 or booleans without missing values")
+    revenue = outcomes[revenue_col].to_numpy(dtype=float, na_value=np.nan)
+    if not np.isfinite(revenue).all():
+        raise DataError(
+            f"{int((~np.isfinite(revenue)).sum())} missing or infinite values in column {revenue_col!r}"
+        )
+    labels = outcomes[variant_col].astype(str).to_numpy()
+    contact = pd.Series({v: c[0] for v, c in cost.items()}).reindex(labels).to_numpy(dtype=float)
+    offer = pd.Series({v: c[1] for v, c in cost.items()}).reindex(labels).to_numpy(dtype=float)
+    frame = pd.DataFrame({variant_col: outcomes[variant_col].to_numpy()})
+    if segment_col:
+        frame[segment_col] = outcomes[segment_col].to_numpy()
+    frame[_PROFIT] = margin * revenue - contact - offer * red
+    st = sufficient_statistics(
+        frame, [Mean(_PROFIT, name="profit")], variant_col=variant_col, segment_col=segment_col
+    )
+    others = [v for v in variants if v != control]
+    segments, g = _grid(st, control, others)
+    n, s, q = g["n"], g["sum"], g["sum_sq"]
+    k = n.shape[1]
+    n0, n1 = np.repeat(n[:, 0], k - 1), n[:, 1:].reshape(-1)
+    comp = compare_means(
+        n0, np.repeat(s[:, 0], k - 1), np.repeat(q[:, 0], k - 1),
+        n1, s[:, 1:].reshape(-1), q[:, 1:].reshape(-1), alpha=alpha,
+    )  # fmt: skip
+    variant = np.tile(np.asarray(others, dtype=object), len(segments))
+    table = pd.DataFrame(
+        {
+            "segment": np.repeat(np.asarray(segments, dtype=object), k - 1),
+            "variant": variant,
+            "control": control,
+            "n_control": n0.astype(np.int64),
+            "n_variant": n1.astype(np.int64),
+            "contact_cost": [cost[v][0] for v in variant],
+            "offer_cost": [cost[v][1] for v in variant],
+            "profit_per_customer_control": comp.control_value,
+            "profit_per_customer_variant": comp.variant_value,
+            "incremental_profit": per * comp.abs_lift,
+            "ci_low": per * comp.ci_low,
+            "ci_high": per * comp.ci_high,
+            "p_value": comp.p_value,
+            "estimable": comp.estimable,
+            "method": f"Welch t on per-customer profit (margin {margin:g}); per {per:,} customers targeted",
+        }
+    )
+    return Economics(_table=table, per=per, margin=margin, alpha=alpha)

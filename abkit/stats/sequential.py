@@ -1,0 +1,595 @@
+"""Peeking-safe inference: always-valid p-values, confidence sequences and group-sequential designs.
+
+Two families of tools live here, both working on sufficient statistics only.
+
+**Always-valid inference** (read the report every day, stop whenever): the p-value and interval
+at each look stay valid at any data-dependent stopping time. Both methods are the same normal
+mixture martingale (Robbins 1970), parameterised differently:
+
+- ``method="asymptotic-cs"`` (default): the asymptotic confidence sequence of Waudby-Smith,
+  Arnold, Wu, Howard & Ramdas, "Time-uniform central limit theory and asymptotic confidence
+  sequences" (Ann. Statist. 2024), with GrowthBook's tuning: ``n_star`` is the total sample size
+  (both arms) at which the sequence is tightest, ``rho**2 = (-2 log(alpha) + log(1 - 2 log(alpha)))
+  / n_star``. With ``V`` the variance of the estimate at the look and ``N`` the units at the look,
+  the mixing variance of the effect is ``tau**2 = rho**2 * N * V`` (it scales with the data).
+- ``method="msprt"``: the mixture sequential probability ratio test of Johari, Koomen, Pekelis &
+  Walsh, "Always valid inference: continuous monitoring of A/B tests" (Oper. Res. 2022), with a
+  normal mixing distribution ``N(0, tau**2)`` on the effect, ``tau`` given in the effect's units.
+
+With ``r = tau**2 / V`` the mixture likelihood ratio against "no difference" is
+``Lambda = (1 + r)**-0.5 * exp(z**2 / 2 * r / (1 + r))`` with ``z = estimate / sqrt(V)``; the
+always-valid p-value at a look is ``min(1, 1 / Lambda)`` and the confidence sequence is
+``estimate ± sqrt(V * (1 + r) / r * (2 log(1 / alpha) + log(1 + r)))`` (two-sided, level
+``1 - alpha``; ``p < alpha`` exactly when the sequence excludes 0). Each look needs only the
+cumulative sufficient statistics at that look. Over successive looks the caller makes p-values
+monotone with a running minimum (``np.minimum.accumulate(p, axis=look_axis)``) and may intersect
+the intervals (running max of lows, running min of highs); both stay valid.
+
+**Group-sequential designs** (a planned number of looks): Lan–DeMets alpha spending with the
+O'Brien–Fleming-type or Pocock-type spending function, or the classic Pocock (1977) and
+O'Brien–Fleming (1979) boundaries, computed by the recursive numerical integration of Armitage,
+McPherson & Rowe (1969) (Jennison & Turnbull 2000, ch. 19), and the sample-size inflation factor.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+from scipy import optimize, special, stats
+
+from abkit._display import Displayable
+from abkit._validate import check_choice, check_probability
+from abkit.errors import DataError, ParameterError
+
+__all__ = [
+    "DEFAULT_N_STAR",
+    "GroupSequentialDesign",
+    "SequentialResult",
+    "always_valid_pvalue",
+    "confidence_sequence",
+    "group_sequential_bounds",
+    "mixture_ratio",
+    "sample_size_inflation",
+    "sequential_method_name",
+    "sequential_test",
+]
+
+#: GrowthBook's reference tuning: the confidence sequence is tightest at 5,000 units in total.
+DEFAULT_N_STAR = 5000.0
+
+_METHODS = ("asymptotic-cs", "msprt")
+_KINDS = ("proportion", "mean")
+_SCALES = ("absolute", "relative")
+
+
+# ----------------------------------------------------------------------------------------------
+# always-valid inference
+# ----------------------------------------------------------------------------------------------
+
+
+class SequentialResult(NamedTuple):
+    """Always-valid comparison of a variant with its control, one element per row.
+
+    ``estimate`` is the absolute difference (variant − control) or the relative lift
+    (variant / control − 1); ``ci_low``/``ci_high`` are the confidence sequence at that look;
+    ``p_value`` is the always-valid p-value at that look (take a running minimum over looks).
+    Rows that are not estimable (zero variance, control mean 0 on the relative scale) hold NaN.
+    """
+
+    estimate: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    p_value: np.ndarray
+    method: str
+
+
+def sequential_method_name(
+    method: str = "asymptotic-cs", *, n_star: float = DEFAULT_N_STAR, tau: float | None = None
+) -> str:
+    """The label naming the always-valid method and its tuning, as shown in result tables.
+
+    >>> sequential_method_name(n_star=5000)
+    'asymptotic confidence sequence (Waudby-Smith et al. 2024), N*=5000'
+    >>> sequential_method_name("msprt", tau=0.01)
+    'mixture SPRT (Johari et al. 2022), normal mixture tau=0.01'
+    """
+    check_choice("method", method, _METHODS)
+    if method == "asymptotic-cs":
+        _check_tuning("n_star", n_star)
+        return f"asymptotic confidence sequence (Waudby-Smith et al. 2024), N*={n_star:g}"
+    if tau is None:
+        raise ParameterError(
+            "tau is required with method='msprt' (the mixing SD of the effect, in its units)"
+        )
+    _check_tuning("tau", tau)
+    return f"mixture SPRT (Johari et al. 2022), normal mixture tau={tau:g}"
+
+
+def mixture_ratio(
+    estimate: Any,
+    variance: Any,
+    n: Any = None,
+    *,
+    alpha: float = 0.05,
+    method: str = "asymptotic-cs",
+    n_star: float = DEFAULT_N_STAR,
+    tau: float | None = None,
+) -> np.ndarray:
+    """The ratio ``r = tau**2 / V`` of mixing variance to estimate variance at each look.
+
+    ``n`` (units at the look, both arms) is needed for ``method="asymptotic-cs"``, where
+    ``r = rho**2 * n``; for ``method="msprt"``, ``r = tau**2 / variance``.
+
+    >>> round(float(mixture_ratio(0.0, 1e-4, 5000)), 4)
+    7.9362
+    """
+    check_choice("method", method, _METHODS)
+    check_probability("alpha", alpha)
+    var = np.asarray(variance, dtype=float)
+    if method == "asymptotic-cs":
+        _check_tuning("n_star", n_star)
+        if n is None:
+            raise ParameterError("n (units at the look, both arms) is required with method='asymptotic-cs'")
+        log_a = math.log(alpha)
+        rho2 = (-2.0 * log_a + math.log(1.0 - 2.0 * log_a)) / float(n_star)
+        return np.broadcast_to(
+            rho2 * np.asarray(n, dtype=float), np.broadcast(var, np.asarray(n)).shape
+        ).copy()
+    if tau is None:
+        raise ParameterError(
+            "tau is required with method='msprt' (the mixing SD of the effect, in its units)"
+        )
+    _check_tuning("tau", tau)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(var > 0, float(tau) ** 2 / var, np.nan)
+
+
+def _pvalue_from(estimate: np.ndarray, variance: np.ndarray, r: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z2 = estimate**2 / variance
+        log_lr = -0.5 * np.log1p(r) + 0.5 * z2 * r / (1.0 + r)
+        p = np.minimum(1.0, np.exp(-log_lr))
+    return np.where((variance > 0) & np.isfinite(estimate) & (r > 0), p, np.nan)
+
+
+def _halfwidth_from(variance: np.ndarray, r: np.ndarray, alpha: float) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hw = np.sqrt(variance * (1.0 + r) / r * (2.0 * math.log(1.0 / alpha) + np.log1p(r)))
+    return np.where((variance > 0) & (r > 0), hw, np.nan)
+
+
+def sequential_test(
+    n_control: Any,
+    sum_control: Any,
+    sum_sq_control: Any,
+    n_variant: Any,
+    sum_variant: Any,
+    sum_sq_variant: Any,
+    *,
+    kind: str = "mean",
+    scale: str = "absolute",
+    alpha: float = 0.05,
+    method: str = "asymptotic-cs",
+    n_star: float = DEFAULT_N_STAR,
+    tau: float | None = None,
+) -> SequentialResult:
+    """Always-valid p-value and confidence sequence from cumulative sufficient statistics.
+
+    Arrays broadcast against each other (one element per row: metric × segment × variant × look).
+    ``kind="proportion"`` uses the per-unit variance ``p(1 - p)``, ``kind="mean"`` the sample
+    variance with ``n - 1``. ``scale="absolute"`` compares ``mean_v - mean_c``;
+    ``scale="relative"`` works on ``log(mean_v / mean_c)`` (delta-method variance) and reports the
+    lift ``mean_v / mean_c - 1`` with the exponentiated sequence (with ``method="msprt"``, ``tau``
+    is then on the log-ratio scale). ``method`` and its tuning are
+    described in the module docstring; the label is ``SequentialResult.method``.
+
+    >>> r = sequential_test(5000, 100, 100, 5000, 140, 140, kind="proportion")
+    >>> round(float(r.estimate), 4), round(float(r.ci_low), 5), round(float(r.p_value), 4)
+    (0.008, -0.00137, 0.1649)
+    """
+    check_choice("kind", kind, _KINDS)
+    check_choice("scale", scale, _SCALES)
+    check_probability("alpha", alpha)
+    label = sequential_method_name(method, n_star=n_star, tau=tau)
+    n_c, s_c, q_c = _arm("control", n_control, sum_control, sum_sq_control, kind)
+    n_v, s_v, q_v = _arm("variant", n_variant, sum_variant, sum_sq_variant, kind)
+    m_c, v_c = _mean_var(n_c, s_c, q_c, kind)
+    m_v, v_v = _mean_var(n_v, s_v, q_v, kind)
+    n_total = n_c + n_v
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if scale == "absolute":
+            est = m_v - m_c
+            var = v_v / n_v + v_c / n_c
+        else:
+            ok = (m_c > 0) & (m_v > 0)
+            est = np.where(ok, np.log(m_v) - np.log(m_c), np.nan)
+            var = np.where(ok, v_v / (n_v * m_v**2) + v_c / (n_c * m_c**2), np.nan)
+    r = mixture_ratio(est, var, n_total, alpha=alpha, method=method, n_star=n_star, tau=tau)
+    p = _pvalue_from(est, var, r)
+    hw = _halfwidth_from(var, r, alpha)
+    lo, hi = est - hw, est + hw
+    if scale == "relative":
+        est, lo, hi = np.expm1(est), np.expm1(lo), np.expm1(hi)
+    return SequentialResult(est, lo, hi, p, label)
+
+
+def always_valid_pvalue(
+    n_control: Any,
+    sum_control: Any,
+    sum_sq_control: Any,
+    n_variant: Any,
+    sum_variant: Any,
+    sum_sq_variant: Any,
+    *,
+    kind: str = "mean",
+    scale: str = "absolute",
+    alpha: float = 0.05,
+    method: str = "asymptotic-cs",
+    n_star: float = DEFAULT_N_STAR,
+    tau: float | None = None,
+) -> np.ndarray:
+    """Always-valid p-value (``min(1, 1 / mixture likelihood ratio)``) at one look, per row.
+
+    Arguments as in :func:`sequential_test`. ``alpha`` only tunes the asymptotic confidence
+    sequence's mixing (GrowthBook's rho); the p-value is valid at every level. Over looks, report
+    ``np.minimum.accumulate(p, axis=look_axis)``: it is still valid and never increases.
+
+    >>> round(float(always_valid_pvalue(5000, 100, 100, 5000, 160, 160, kind="proportion")), 5)
+    0.00508
+    """
+    return sequential_test(
+        n_control, sum_control, sum_sq_control, n_variant, sum_variant, sum_sq_variant,
+        kind=kind, scale=scale, alpha=alpha, method=method, n_star=n_star, tau=tau,
+    ).p_value  # fmt: skip
+
+
+def confidence_sequence(
+    n_control: Any,
+    sum_control: Any,
+    sum_sq_control: Any,
+    n_variant: Any,
+    sum_variant: Any,
+    sum_sq_variant: Any,
+    *,
+    kind: str = "mean",
+    scale: str = "absolute",
+    alpha: float = 0.05,
+    method: str = "asymptotic-cs",
+    n_star: float = DEFAULT_N_STAR,
+    tau: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided ``1 - alpha`` confidence sequence ``(low, high)`` of the lift at one look, per row.
+
+    Arguments as in :func:`sequential_test`; ``scale="relative"`` gives the relative lift's
+    sequence (exponentiated log-ratio sequence, minus 1).
+
+    >>> lo, hi = confidence_sequence(5000, 100, 100, 5000, 140, 140, kind="proportion")
+    >>> round(float(lo), 5), round(float(hi), 5)
+    (-0.00137, 0.01737)
+    """
+    res = sequential_test(
+        n_control, sum_control, sum_sq_control, n_variant, sum_variant, sum_sq_variant,
+        kind=kind, scale=scale, alpha=alpha, method=method, n_star=n_star, tau=tau,
+    )  # fmt: skip
+    return res.ci_low, res.ci_high
+
+
+def _check_tuning(name: str, value: Any) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"{name} must be a positive number, got {value!r}") from exc
+    if not math.isfinite(v) or v <= 0:
+        raise ParameterError(
+            f"{name} must be a positive finite number (the sequential tuning parameter), got {value!r}"
+        )
+    return v
+
+
+def _arm(arm: str, n: Any, total: Any, total_sq: Any, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    arrays = []
+    for label, value in ((f"n_{arm}", n), (f"sum_{arm}", total), (f"sum_sq_{arm}", total_sq)):
+        try:
+            arr = np.asarray(value, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{label} must be numeric, got {value!r}") from exc
+        bad = ~np.isfinite(arr)
+        if np.any(bad):
+            raise DataError(f"{label} has {int(bad.sum())} NaN/infinite value(s); pass finite sums")
+        arrays.append(arr)
+    n_a, s_a, q_a = arrays
+    if np.any(n_a < 1):
+        raise DataError(f"n_{arm} must be at least 1 unit in every row, got min {n_a.min():g}")
+    if kind == "mean" and np.any(n_a < 2):
+        raise DataError(f"n_{arm} must be at least 2 units for a mean metric, got min {n_a.min():g}")
+    if kind == "proportion" and np.any((s_a < 0) | (s_a > n_a)):
+        raise DataError(f"sum_{arm} (successes) must lie between 0 and n_{arm} for a proportion")
+    return n_a, s_a, q_a
+
+
+def _mean_var(n: np.ndarray, s: np.ndarray, q: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    mean = s / n
+    if kind == "proportion":
+        var = mean * (1.0 - mean)
+    else:
+        var = np.maximum(q - s * mean, 0.0) / (n - 1.0)
+    return mean, var
+
+
+# ----------------------------------------------------------------------------------------------
+# group-sequential designs
+# ----------------------------------------------------------------------------------------------
+
+_SPENDING = ("obrien-fleming", "pocock", "obrien-fleming-classic", "pocock-classic")
+_ALTERNATIVES = ("two-sided", "greater")
+_SPENDING_LABEL = {
+    "obrien-fleming": "Lan-DeMets O'Brien-Fleming-type alpha spending",
+    "pocock": "Lan-DeMets Pocock-type alpha spending",
+    "obrien-fleming-classic": "classic O'Brien-Fleming (1979) boundary",
+    "pocock-classic": "classic Pocock (1977) boundary",
+}
+_GRID = 401  # points per continuation interval (Simpson's rule); 2001 points change bounds by < 1e-8
+
+
+@dataclass(frozen=True)
+class GroupSequentialDesign(Displayable):
+    """Efficacy boundaries of a group-sequential test on the cumulative z-statistic.
+
+    ``z_bounds[k]``: stop at look ``k`` when ``|z| >= z_bounds[k]`` (two-sided) or
+    ``z >= z_bounds[k]`` (``alternative="greater"``). ``nominal_p[k]`` is the matching fixed-look
+    p-value threshold; ``cumulative_alpha[k]`` the type I error spent up to look ``k``.
+    """
+
+    information_fraction: tuple[float, ...]
+    z_bounds: tuple[float, ...]
+    nominal_p: tuple[float, ...]
+    cumulative_alpha: tuple[float, ...]
+    alpha: float
+    spending: str
+    alternative: str
+
+    @property
+    def method(self) -> str:
+        """The boundary's name, e.g. ``"Lan-DeMets Pocock-type alpha spending, 5 looks"``."""
+        return f"{_SPENDING_LABEL[self.spending]}, {len(self.z_bounds)} looks, {self.alternative}"
+
+    def to_pandas(self) -> Any:
+        import pandas as pd
+
+        k = len(self.z_bounds)
+        return pd.DataFrame(
+            {
+                "look": np.arange(1, k + 1),
+                "information_fraction": self.information_fraction,
+                "z_bound": self.z_bounds,
+                "nominal_p": self.nominal_p,
+                "cumulative_alpha": self.cumulative_alpha,
+            }
+        )
+
+    def _title(self) -> str:
+        return f"Group-sequential design: {self.method}, alpha={self.alpha:g}"
+
+    def _notes(self) -> list[str]:
+        return ["Stop for efficacy at the first look whose |z| reaches z_bound (no futility stop)."]
+
+    def __repr__(self) -> str:
+        bounds = ", ".join(f"{b:.3f}" for b in self.z_bounds)
+        return f"GroupSequentialDesign({self.spending!r}, alpha={self.alpha:g}, z_bounds=({bounds}))"
+
+
+def _fractions(looks: int | Sequence[float]) -> np.ndarray:
+    if isinstance(looks, bool):
+        raise ParameterError(
+            f"looks must be a number of looks or a list of information fractions, got {looks!r}"
+        )
+    if isinstance(looks, (int, np.integer)):
+        if looks < 1 or looks > 50:
+            raise ParameterError(f"looks must be between 1 and 50, got {looks!r}")
+        return np.arange(1, int(looks) + 1) / float(looks)
+    try:
+        t = np.asarray(looks, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"looks must be an int or a list of information fractions, got {looks!r}"
+        ) from exc
+    if t.ndim != 1 or t.size < 1 or t.size > 50:
+        raise ParameterError(f"looks must hold 1 to 50 information fractions, got {looks!r}")
+    if (
+        not np.all(np.isfinite(t))
+        or np.any(t <= 0)
+        or np.any(np.diff(t) <= 0)
+        or not math.isclose(t[-1], 1.0)
+    ):
+        raise ParameterError(
+            f"looks must be strictly increasing information fractions in (0, 1] ending at 1, got {looks!r}"
+        )
+    t[-1] = 1.0
+    return t
+
+
+def _spent(t: np.ndarray, alpha: float, spending: str, sides: int) -> np.ndarray:
+    """Cumulative alpha spent (both sides together) at information fractions ``t``."""
+    a_side = alpha / sides
+    if spending == "obrien-fleming":
+        # per side: 2 - 2 Phi(z_{a_side / 2} / sqrt(t)) (Lan & DeMets 1983; as ldbounds, gsDesign sfLDOF)
+        z = stats.norm.isf(a_side / 2.0)
+        return sides * 2.0 * stats.norm.sf(z / np.sqrt(t))
+    # Pocock type: alpha log(1 + (e - 1) t)
+    return alpha * np.log1p((math.e - 1.0) * t)
+
+
+class _Recursion:
+    """Armitage–McPherson–Rowe recursion for the score process S_k = Z_k sqrt(t_k) with drift."""
+
+    def __init__(self, t: np.ndarray, drift: float = 0.0) -> None:
+        self.t = t
+        self.drift = drift
+        self.nodes: np.ndarray | None = None  # grid of S at the previous look
+        self.dens: np.ndarray | None = None  # density times Simpson weights at the nodes
+        self.k = 0
+
+    def _increment(self) -> tuple[float, float]:
+        dt = self.t[self.k] - (self.t[self.k - 1] if self.k > 0 else 0.0)
+        return self.drift * dt, math.sqrt(dt)
+
+    def exit_prob(self, lower: float, upper: float) -> tuple[float, float]:
+        """P(continue so far, then S_k <= lower) and P(continue so far, then S_k >= upper)."""
+        mu, sd = self._increment()
+        if self.nodes is None:
+            return float(stats.norm.cdf((lower - mu) / sd)), float(stats.norm.sf((upper - mu) / sd))
+        lo = float(np.dot(self.dens, special.ndtr((lower - self.nodes - mu) / sd)))
+        hi = float(np.dot(self.dens, special.ndtr(-(upper - self.nodes - mu) / sd)))
+        return lo, hi
+
+    def advance(self, lower: float, upper: float) -> None:
+        """Move to the next look, keeping the sub-density of S on the continuation region."""
+        mu, sd = self._increment()
+        tk = self.t[self.k]
+        centre = self.drift * tk
+        lower = max(lower, centre - 9.0 * math.sqrt(tk))
+        upper = min(upper, centre + 9.0 * math.sqrt(tk))
+        s = np.linspace(lower, upper, _GRID)
+        h = (upper - lower) / (_GRID - 1)
+        w = np.ones(_GRID)
+        w[1:-1:2], w[2:-1:2] = 4.0, 2.0
+        w *= h / 3.0
+        if self.nodes is None:
+            f = stats.norm.pdf((s - mu) / sd) / sd
+        else:
+            kern = np.exp(-0.5 * ((s[:, None] - self.nodes[None, :] - mu) / sd) ** 2) / (
+                sd * math.sqrt(2 * math.pi)
+            )
+            f = kern @ self.dens
+        self.nodes, self.dens = s, f * w
+        self.k += 1
+
+
+def _crossing(
+    t: np.ndarray, bounds: np.ndarray, sides: int, drift: float, *, upper_only: bool = False
+) -> float:
+    """P(some look crosses) for z-bounds ``bounds`` with drift ``drift`` (two-sided: either side)."""
+    rec = _Recursion(t, drift)
+    total = 0.0
+    for k, c in enumerate(bounds):
+        up = c * math.sqrt(t[k])
+        low = -up if sides == 2 else -math.inf
+        lo, hi = rec.exit_prob(low, up)
+        total += hi if upper_only else hi + lo
+        if k + 1 < len(bounds):
+            rec.advance(low, up)
+    return total
+
+
+def _spending_bounds(t: np.ndarray, alpha: float, spending: str, sides: int) -> tuple[np.ndarray, np.ndarray]:
+    spent = _spent(t, alpha, spending, sides)
+    spent[-1] = alpha
+    rec = _Recursion(t)
+    bounds = np.empty(t.size)
+    for k in range(t.size):
+        target = spent[k] - (spent[k - 1] if k else 0.0)
+        sk = math.sqrt(t[k])
+
+        def excess(c: float, sk: float = sk, target: float = target) -> float:
+            lo, hi = rec.exit_prob(-c * sk if sides == 2 else -math.inf, c * sk)
+            return lo + hi - target
+
+        if target <= 1e-15:
+            bounds[k] = math.inf
+        else:
+            bounds[k] = optimize.brentq(excess, 0.0, 40.0, xtol=1e-10)
+        if k + 1 < t.size:
+            up = min(bounds[k], 40.0) * sk
+            rec.advance(-up if sides == 2 else -math.inf, up)
+    return bounds, spent
+
+
+def _classic_bounds(t: np.ndarray, alpha: float, spending: str, sides: int) -> tuple[np.ndarray, np.ndarray]:
+    shape = np.ones(t.size) if spending == "pocock-classic" else 1.0 / np.sqrt(t)
+
+    def excess(c: float) -> float:
+        return _crossing(t, c * shape, sides, 0.0) - alpha
+
+    c = optimize.brentq(excess, 0.5, 10.0, xtol=1e-10)
+    bounds = c * shape
+    # cumulative alpha spent by look k: crossing probability of the first k looks
+    spent = np.array([_crossing(t[: k + 1], bounds[: k + 1], sides, 0.0) for k in range(t.size)])
+    return bounds, spent
+
+
+def group_sequential_bounds(
+    looks: int | Sequence[float],
+    *,
+    alpha: float = 0.05,
+    spending: str = "obrien-fleming",
+    alternative: str = "two-sided",
+) -> GroupSequentialDesign:
+    """Efficacy boundaries for ``looks`` analyses of the cumulative z-statistic.
+
+    ``looks`` is the number of equally spaced looks or the increasing information fractions
+    (ending at 1). ``spending``: ``"obrien-fleming"`` (Lan–DeMets 1983 spending, per side
+    ``2 - 2 Phi(z_{a/2} / sqrt(t))`` with ``a`` that side's alpha, as R's ldbounds and gsDesign
+    ``sfLDOF``), ``"pocock"`` (``alpha log(1 + (e - 1) t)``), or the classic constant-shape
+    ``"obrien-fleming-classic"`` / ``"pocock-classic"`` boundaries. Two-sided designs are
+    symmetric with ``alpha / 2`` per side. Probabilities come from the recursive integration of
+    Armitage, McPherson & Rowe (1969) on the score scale with Simpson's rule.
+
+    >>> d = group_sequential_bounds(5, spending="pocock-classic")
+    >>> round(d.z_bounds[0], 3)
+    2.413
+    """
+    check_probability("alpha", alpha)
+    check_choice("spending", spending, _SPENDING)
+    check_choice("alternative", alternative, _ALTERNATIVES)
+    t = _fractions(looks)
+    sides = 2 if alternative == "two-sided" else 1
+    if spending.endswith("classic"):
+        bounds, spent = _classic_bounds(t, alpha, spending, sides)
+    else:
+        bounds, spent = _spending_bounds(t, alpha, spending, sides)
+    nominal = sides * stats.norm.sf(bounds)
+    return GroupSequentialDesign(
+        information_fraction=tuple(float(x) for x in t),
+        z_bounds=tuple(float(x) for x in bounds),
+        nominal_p=tuple(float(x) for x in nominal),
+        cumulative_alpha=tuple(float(x) for x in spent),
+        alpha=float(alpha),
+        spending=spending,
+        alternative=alternative,
+    )
+
+
+def sample_size_inflation(
+    looks: int | Sequence[float],
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    spending: str = "obrien-fleming",
+    alternative: str = "two-sided",
+) -> float:
+    """Factor by which the fixed-horizon sample size grows to keep ``power`` with these looks.
+
+    ``R = I_max / I_fixed`` (Jennison & Turnbull 2000, ch. 2): the maximum information of the
+    group-sequential test with the boundaries of :func:`group_sequential_bounds` over the
+    information of the fixed-sample test with the same ``alpha`` and ``power``. Power is the
+    probability of crossing the upper boundary (the effect's direction) under the alternative.
+
+    >>> round(sample_size_inflation(5, spending="pocock-classic", power=0.9), 2)
+    1.21
+    """
+    check_probability("power", power)
+    design = group_sequential_bounds(looks, alpha=alpha, spending=spending, alternative=alternative)
+    t = np.asarray(design.information_fraction)
+    bounds = np.minimum(np.asarray(design.z_bounds), 40.0)
+    sides = 2 if alternative == "two-sided" else 1
+    fixed = stats.norm.isf(alpha / sides) + stats.norm.isf(1.0 - power)
+
+    def shortfall(drift: float) -> float:
+        return _crossing(t, bounds, sides, drift, upper_only=True) - power
+
+    drift = optimize.brentq(shortfall, fixed * 0.5, fixed * 2.0, xtol=1e-10)
+    return float((drift / fixed) ** 2)

@@ -1,0 +1,557 @@
+"""Tests of abkit.evaluation: evaluate, Evaluation (summary, plot, decision) and economics."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import integrate, special, stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import test_proportions_2indep as sm_test_proportions_2indep
+
+from abkit.errors import AbkitError, ColumnError, DataError, ParameterError
+from abkit.evaluation import Evaluation, economics, evaluate
+from abkit.metrics import Mean, Proportion
+from abkit.power import sample_size
+
+matplotlib.use("Agg")
+
+
+def _campaign(seed: int = 0, n: int = 24_000) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    variant = rng.choice(["control", "coupon", "personal"], n)
+    segment = rng.choice(["high_value", "high_freq", "one_time"], n)
+    rate = np.select([variant == "coupon", variant == "personal"], [0.06, 0.045], 0.03)
+    repurchased = rng.uniform(size=n) < rate
+    revenue = np.where(repurchased, rng.gamma(2.0, 30.0, n), 0.0)
+    unsubscribed = (variant != "control") & (
+        rng.uniform(size=n) < np.where(variant == "personal", 0.02, 0.005)
+    )
+    return pd.DataFrame(
+        {
+            "variant": variant,
+            "segment": segment,
+            "repurchased": repurchased,
+            "revenue": revenue,
+            "unsubscribed": unsubscribed,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def campaign() -> pd.DataFrame:
+    return _campaign()
+
+
+@pytest.fixture(scope="module")
+def freq(campaign: pd.DataFrame) -> Evaluation:
+    return evaluate(
+        campaign, metrics=["repurchased", "revenue"], segment_col="segment", guardrails=["unsubscribed"]
+    )
+
+
+@pytest.fixture(scope="module")
+def bayes(campaign: pd.DataFrame) -> Evaluation:
+    return evaluate(
+        campaign,
+        metrics=["repurchased", "revenue"],
+        segment_col="segment",
+        guardrails=["unsubscribed"],
+        method="bayesian",
+    )
+
+
+REQUIRED = [
+    "metric", "segment", "variant", "control", "n_control", "n_variant", "control_value", "variant_value",
+    "abs_lift", "rel_lift", "ci_low", "ci_high", "rel_ci_low", "rel_ci_high", "method", "convention",
+    "estimable", "kind", "role",
+]  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------
+# the table
+# ------------------------------------------------------------------------------------------------
+def test_frequentist_table_shape_and_columns(freq: Evaluation) -> None:
+    t = freq.table
+    assert set([*REQUIRED, "p_value", "p_adjusted", "significant"]) <= set(t.columns)
+    # 3 metrics x (3 segments + "all") x 2 variants
+    assert len(t) == 3 * 4 * 2
+    assert next(iter(dict.fromkeys(t["segment"]))) == "all"
+    assert set(t["variant"]) == {"coupon", "personal"} and set(t["control"]) == {"control"}
+    assert t.loc[t["metric"] == "unsubscribed", "role"].eq("guardrail").all()
+    assert t.loc[t["metric"] != "unsubscribed", "role"].eq("primary").all()
+    assert t.loc[t["metric"] == "revenue", "kind"].eq("mean").all()
+    assert t["method"].str.contains("Miettinen-Nurminen").any() and t["method"].str.contains("Welch").any()
+    assert freq.table is not freq.table  # a copy each time: the result is immutable
+
+
+def test_bayesian_table_columns_and_prior_named(bayes: Evaluation) -> None:
+    t = bayes.table
+    assert set([*REQUIRED, "prob_beat_control", "prob_best", "expected_loss"]) <= set(t.columns)
+    assert "p_value" not in t.columns
+    rates = t[t["kind"] == "proportion"]
+    assert rates["method"].str.contains(r"prior Beta\(1, 1\)").all()
+    assert t.loc[t["kind"] == "mean", "method"].str.contains("flat prior").all()
+
+
+def test_proportion_rows_equal_statsmodels_score_test(campaign: pd.DataFrame, freq: Evaluation) -> None:
+    t = freq.table
+    for _, row in t[t["metric"] == "repurchased"].iterrows():
+        sub = campaign if row["segment"] == "all" else campaign[campaign["segment"] == row["segment"]]
+        c = sub.loc[sub["variant"] == "control", "repurchased"]
+        v = sub.loc[sub["variant"] == row["variant"], "repurchased"]
+        ref = sm_test_proportions_2indep(v.sum(), v.size, c.sum(), c.size, method="score", correction=True)
+        assert row["p_value"] == pytest.approx(ref.pvalue, rel=1e-10)
+        assert row["control_value"] == pytest.approx(c.mean()) and row["variant_value"] == pytest.approx(
+            v.mean()
+        )
+        assert row["n_control"] == c.size and row["n_variant"] == v.size
+
+
+def test_mean_rows_equal_scipy_welch(campaign: pd.DataFrame, freq: Evaluation) -> None:
+    t = freq.table
+    for _, row in t[t["metric"] == "revenue"].iterrows():
+        sub = campaign if row["segment"] == "all" else campaign[campaign["segment"] == row["segment"]]
+        c = sub.loc[sub["variant"] == "control", "revenue"].to_numpy()
+        v = sub.loc[sub["variant"] == row["variant"], "revenue"].to_numpy()
+        ref = stats.ttest_ind(v, c, equal_var=False)
+        ci = ref.confidence_interval(0.95)
+        assert row["p_value"] == pytest.approx(ref.pvalue, rel=1e-8)
+        assert row["ci_low"] == pytest.approx(ci.low, rel=1e-8)
+        assert row["ci_high"] == pytest.approx(ci.high, rel=1e-8)
+
+
+def test_p_adjusted_holm_within_metric_families(freq: Evaluation) -> None:
+    t = freq.table
+    for metric in ("repurchased", "revenue"):
+        rows = t[t["metric"] == metric]
+        seg = rows[rows["segment"] != "all"]
+        assert np.allclose(seg["p_adjusted"], multipletests(seg["p_value"], method="holm")[1])
+        pooled = rows[rows["segment"] == "all"]
+        assert np.allclose(pooled["p_adjusted"], multipletests(pooled["p_value"], method="holm")[1])
+    guard = t[t["role"] == "guardrail"]
+    assert np.array_equal(guard["p_adjusted"], guard["p_value"])  # guardrails are not in the family
+    assert (t["significant"] == (t["p_adjusted"] < 0.05)).all()
+
+
+@pytest.mark.parametrize(("ours", "theirs"), [("bonferroni", "bonferroni"), ("bh", "fdr_bh")])
+def test_other_corrections(campaign: pd.DataFrame, ours: str, theirs: str) -> None:
+    t = evaluate(campaign, metrics=["repurchased"], segment_col="segment", correction=ours).table
+    seg = t[t["segment"] != "all"]
+    assert np.allclose(seg["p_adjusted"], multipletests(seg["p_value"], method=theirs)[1])
+    none = evaluate(campaign, metrics=["repurchased"], segment_col="segment", correction=None).table
+    assert np.array_equal(none["p_adjusted"], none["p_value"])
+
+
+def test_aggregated_input_gives_the_same_numbers(campaign: pd.DataFrame, freq: Evaluation) -> None:
+    g = campaign.assign(revenue_sumsq=campaign["revenue"] ** 2, units=1).groupby(["segment", "variant"])
+    agg = g.agg(
+        units=("units", "sum"),
+        repurchased=("repurchased", "sum"),
+        revenue=("revenue", "sum"),
+        revenue_sumsq=("revenue_sumsq", "sum"),
+        unsubscribed=("unsubscribed", "sum"),
+    ).reset_index()
+    ev = evaluate(
+        agg,
+        metrics=["repurchased", "revenue"],
+        guardrails=["unsubscribed"],
+        segment_col="segment",
+        n_col="units",
+    )
+    cols = ["p_value", "p_adjusted", "ci_low", "ci_high", "rel_ci_low", "rel_ci_high", "abs_lift"]
+    assert np.allclose(ev.table[cols], freq.table[cols], rtol=1e-9, equal_nan=True)
+
+
+def test_bayesian_numbers_against_exact_integration(campaign: pd.DataFrame, bayes: Evaluation) -> None:
+    t = bayes.table
+    row = t[
+        (t["metric"] == "repurchased") & (t["segment"] == "one_time") & (t["variant"] == "personal")
+    ].iloc[0]
+    sub = campaign[campaign["segment"] == "one_time"]
+    post = {}
+    for v in ("control", "coupon", "personal"):
+        x = sub.loc[sub["variant"] == v, "repurchased"]
+        post[v] = stats.beta(1 + x.sum(), 1 + x.size - x.sum())
+    c, p = post["control"], post["personal"]
+    lo = min(d.ppf(1e-13) for d in post.values())
+    hi = max(d.isf(1e-13) for d in post.values())
+    pts = sorted(float(x) for d in post.values() for x in d.ppf([0.001, 0.1, 0.5, 0.9, 0.999]))
+    beat = integrate.quad(lambda s: p.pdf(s) * c.cdf(s), lo, hi, points=pts, epsabs=1e-12, limit=500)[0]
+    assert row["prob_beat_control"] == pytest.approx(beat, abs=1e-7)
+    loss = integrate.quad(lambda s: p.cdf(s) * c.sf(s), lo, hi, points=pts, epsabs=1e-13, limit=500)[0]
+    assert row["expected_loss"] == pytest.approx(loss, abs=1e-8)
+
+    def best(s: float) -> float:
+        return p.pdf(s) * c.cdf(s) * post["coupon"].cdf(s)
+
+    assert row["prob_best"] == pytest.approx(
+        integrate.quad(best, lo, hi, epsabs=1e-12, limit=500)[0], abs=1e-7
+    )
+    group = t[(t["metric"] == "repurchased") & (t["segment"] == "one_time")]
+    assert group["prob_best"].sum() + group["control_prob_best"].iloc[0] == pytest.approx(1.0, abs=1e-8)
+
+
+def test_bayesian_means_normal_approximation(campaign: pd.DataFrame, bayes: Evaluation) -> None:
+    t = bayes.table
+    row = t[(t["metric"] == "revenue") & (t["segment"] == "all") & (t["variant"] == "coupon")].iloc[0]
+    c = campaign.loc[campaign["variant"] == "control", "revenue"]
+    v = campaign.loc[campaign["variant"] == "coupon", "revenue"]
+    sd = np.sqrt(c.var() / c.size + v.var() / v.size)
+    assert row["prob_beat_control"] == pytest.approx(stats.norm.cdf((v.mean() - c.mean()) / sd), abs=1e-9)
+    z = stats.norm.ppf(0.975)
+    assert row["ci_low"] == pytest.approx(v.mean() - c.mean() - z * sd, rel=1e-9)
+
+
+def test_bayesian_custom_priors_are_named(campaign: pd.DataFrame) -> None:
+    ev = evaluate(
+        campaign,
+        metrics=["repurchased", "revenue"],
+        method="bayesian",
+        prior=(0.5, 0.5),
+        mean_prior=(0.0, 50.0),
+    )
+    t = ev.table
+    assert t.loc[t["kind"] == "proportion", "method"].str.contains(r"Beta\(0.5, 0.5\)").all()
+    assert t.loc[t["kind"] == "mean", "method"].str.contains(r"Normal\(0, 50\*\*2\)").all()
+
+
+def test_bayesian_is_deterministic(campaign: pd.DataFrame) -> None:
+    a = evaluate(campaign, metrics=["repurchased"], method="bayesian").table
+    b = evaluate(campaign, metrics=["repurchased"], method="bayesian").table
+    pd.testing.assert_frame_equal(a, b)
+
+
+# ------------------------------------------------------------------------------------------------
+# degenerate comparisons
+# ------------------------------------------------------------------------------------------------
+def _agg(rows: list[tuple[str, str, int, int]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["segment", "variant", "units", "complained"])
+
+
+def test_no_successes_in_either_arm_is_not_estimable_never_p_one() -> None:
+    data = _agg(
+        [("a", "control", 500, 0), ("a", "mail", 480, 0), ("b", "control", 300, 4), ("b", "mail", 310, 9)]
+    )
+    for method in ("frequentist", "bayesian"):
+        t = evaluate(data, metrics=["complained"], segment_col="segment", n_col="units", method=method)
+        row = t.table[t.table["segment"] == "a"].iloc[0]
+        assert not row["estimable"] and row["reason"] == "no successes in either arm"
+        assert np.isnan(row["ci_low"])
+        if method == "frequentist":
+            assert np.isnan(row["p_value"]) and np.isnan(row["p_adjusted"]) and not row["significant"]
+        else:
+            assert np.isnan(row["prob_beat_control"]) and np.isnan(row["prob_best"])
+        assert t.table[t.table["segment"] != "a"]["estimable"].all()
+        assert "not estimable" in t.summary()
+
+
+def test_zero_variance_in_both_arms_is_not_estimable() -> None:
+    data = pd.DataFrame({"variant": ["control"] * 5 + ["mail"] * 5, "spend": [3.0] * 10})
+    row = evaluate(data, metrics=[Mean("spend")]).table.iloc[0]
+    assert not row["estimable"] and np.isnan(row["p_value"]) and "zero variance" in row["reason"]
+
+
+# ------------------------------------------------------------------------------------------------
+# bad input
+# ------------------------------------------------------------------------------------------------
+def _small() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "variant": ["control", "control", "mail", "mail"],
+            "opened": [1, 0, 1, 1],
+            "revenue": [0.0, 5.0, 2.0, 1.0],
+        }
+    )
+
+
+def test_control_label_absent() -> None:
+    with pytest.raises(DataError, match=r"control='holdout' is not a value of column 'variant'"):
+        evaluate(_small(), metrics=["opened"], control="holdout")
+
+
+def test_only_one_variant() -> None:
+    data = _small().assign(variant="control")
+    with pytest.raises(DataError, match=r"column 'variant' holds only the control"):
+        evaluate(data, metrics=["opened"])
+
+
+def test_metric_column_missing() -> None:
+    with pytest.raises(ColumnError, match="'clicked'"):
+        evaluate(_small(), metrics=["clicked"])
+
+
+def test_nan_in_metric_column() -> None:
+    data = _small().astype({"revenue": float})
+    data.loc[1, "revenue"] = np.nan
+    with pytest.raises(DataError, match=r"NaN values in column 'revenue'"):
+        evaluate(data, metrics=["revenue"])
+
+
+def test_successes_above_n_in_aggregated_input() -> None:
+    data = pd.DataFrame({"variant": ["control", "mail"], "sent": [100, 100], "opened": [30, 130]})
+    with pytest.raises(DataError, match=r"more successes in column 'opened' than units in 'sent'"):
+        evaluate(data, metrics=["opened"], n_col="sent")
+
+
+def test_negative_counts_in_aggregated_input() -> None:
+    data = pd.DataFrame({"variant": ["control", "mail"], "sent": [100, 100], "opened": [30, -1]})
+    with pytest.raises(DataError, match=r"negative values in column 'opened'"):
+        evaluate(data, metrics=["opened"], n_col="sent")
+    data = pd.DataFrame({"variant": ["control", "mail"], "sent": [100, -100], "opened": [30, 1]})
+    with pytest.raises(DataError, match=r"negative values in column 'sent'"):
+        evaluate(data, metrics=["opened"], n_col="sent")
+
+
+def test_variant_with_zero_units() -> None:
+    data = pd.DataFrame({"variant": ["control", "mail"], "sent": [100, 0], "opened": [30, 0]})
+    with pytest.raises(DataError, match=r"no units for variant 'mail'"):
+        evaluate(data, metrics=["opened"], n_col="sent")
+
+
+def test_mean_metric_with_fewer_than_two_units_in_an_arm() -> None:
+    data = pd.DataFrame({"variant": ["control", "control", "mail"], "revenue": [1.0, 2.0, 3.0]})
+    with pytest.raises(DataError, match=r"mean metric 'revenue' has 1 unit\(s\) for variant 'mail'"):
+        evaluate(data, metrics=["revenue"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"method": "bootstrap"}, "method='bootstrap'"),
+        ({"correction": "sidak"}, "correction='sidak'"),
+        ({"alpha": 1.5}, "alpha"),
+        ({"prior": (0.0, 1.0)}, "prior"),
+        ({"mean_prior": (0.0, -1.0)}, "mean_prior"),
+        ({"sequential": True}, "sequential=True is not available yet"),
+        ({"guardrails": ["opened"]}, "guardrails"),
+    ],
+)
+def test_bad_parameters(kwargs: dict, match: str) -> None:
+    with pytest.raises(ParameterError, match=match):
+        evaluate(_small(), metrics=["opened"], **kwargs)
+
+
+def test_errors_are_abkit_errors() -> None:
+    with pytest.raises(AbkitError):
+        evaluate(_small(), metrics=["opened"], control="nobody")
+
+
+# ------------------------------------------------------------------------------------------------
+# invariances (property tests)
+# ------------------------------------------------------------------------------------------------
+NUMBERS = ["control_value", "variant_value", "abs_lift", "ci_low", "ci_high", "rel_ci_low", "rel_ci_high"]
+
+
+@st.composite
+def aggregated(draw: st.DrawFn) -> pd.DataFrame:
+    n_seg = draw(st.integers(1, 3))
+    rows = []
+    for s in range(n_seg):
+        for v in ("control", "a", "b"):
+            n = draw(st.integers(20, 3000))
+            rows.append((f"s{s}", v, n, draw(st.integers(0, n)), draw(st.integers(0, n // 10))))
+    return pd.DataFrame(rows, columns=["segment", "variant", "units", "opened", "complained"])
+
+
+def _keyed(t: pd.DataFrame) -> pd.DataFrame:
+    return t.set_index(["metric", "segment", "variant"]).sort_index()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(aggregated(), st.randoms(use_true_random=False), st.sampled_from(["frequentist", "bayesian"]))
+def test_swapping_variant_order_never_changes_a_row(data: pd.DataFrame, rnd, method: str) -> None:  # type: ignore[no-untyped-def]
+    kw = {"metrics": ["opened"], "guardrails": ["complained"], "segment_col": "segment", "n_col": "units"}
+    kw |= {"method": method}
+    base = _keyed(evaluate(data, **kw).table)
+    shuffled = data.sample(frac=1.0, random_state=rnd.randint(0, 10_000)).reset_index(drop=True)
+    renamed = shuffled.replace({"variant": {"a": "zz_a", "b": "aa_b"}})  # flips the variants' sort order
+    out = evaluate(renamed, **kw).table.replace({"variant": {"zz_a": "a", "aa_b": "b"}})
+    other = _keyed(out)
+    cols = NUMBERS + (
+        ["p_value", "p_adjusted"] if method == "frequentist" else ["prob_beat_control", "prob_best"]
+    )
+    pd.testing.assert_frame_equal(base[cols], other[cols])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(aggregated(), st.permutations(["x", "m", "a"]))
+def test_relabelling_segments_never_changes_results(data: pd.DataFrame, names: list[str]) -> None:
+    mapping = {f"s{i}": names[i] for i in range(3)}
+    back = {v: k for k, v in mapping.items()}
+    kw = {"metrics": ["opened"], "guardrails": ["complained"], "segment_col": "segment", "n_col": "units"}
+    base = _keyed(evaluate(data, **kw).table)
+    out = evaluate(data.replace({"segment": mapping}), **kw).table.replace({"segment": back})
+    cols = [*NUMBERS, "p_value", "p_adjusted", "significant"]
+    pd.testing.assert_frame_equal(base[cols], _keyed(out)[cols])
+
+
+@settings(max_examples=50, deadline=None)
+@given(aggregated(), st.sampled_from([0.01, 0.05, 0.1]))
+def test_interval_excludes_zero_iff_p_below_alpha(data: pd.DataFrame, alpha: float) -> None:
+    t = evaluate(data, metrics=["opened"], segment_col="segment", n_col="units", alpha=alpha).table
+    t = t[t["estimable"]]
+    assert ((t["p_value"] < alpha) == ((t["ci_low"] > 0) | (t["ci_high"] < 0))).all()
+
+
+# ------------------------------------------------------------------------------------------------
+# rendering, summary, plot
+# ------------------------------------------------------------------------------------------------
+def test_repr_html_and_summary(freq: Evaluation, bayes: Evaluation) -> None:
+    html = freq._repr_html_()
+    assert "<table" in html and "Miettinen-Nurminen" in html
+    assert repr(freq).startswith("Evaluation(method='frequentist', control='control'")
+    text = freq.summary()
+    assert "repurchased (proportion):" in text
+    assert "all: coupon wins" in text and "adjusted p" in text
+    assert "ALERT personal is higher" in text  # the unsubscribe guardrail
+    assert "P(beats control)" in bayes.summary()
+
+
+def test_plot_forest(freq: Evaluation) -> None:
+    import matplotlib.pyplot as plt
+
+    before = set(plt.get_fignums())
+    ax = freq.plot(metric="revenue", relative=True)
+    assert len(ax.get_yticklabels()) == 8  # 4 segments x 2 variants
+    assert "variant / control - 1" in ax.get_xlabel()
+    plt.close(ax.figure)
+    assert set(plt.get_fignums()) == before
+    fig, own = plt.subplots()
+    assert freq.plot(ax=own) is own
+    plt.close(fig)
+    with pytest.raises(ParameterError, match="metric='nope'"):
+        freq.plot(metric="nope")
+
+
+# ------------------------------------------------------------------------------------------------
+# decisions
+# ------------------------------------------------------------------------------------------------
+def test_decision_ship_and_guardrail_veto(freq: Evaluation) -> None:
+    d = freq.decision(guardrail_margin=0.005).table
+    assert (d["decision"] == "ship").all() and (d["variant"] == "coupon").all()
+    # with no tolerated increase, coupon's unsubscribes (0.5% vs 0 in the holdout) veto it everywhere
+    vetoed = freq.decision(guardrail_margin={"unsubscribed": 0.0}).table
+    assert (vetoed["decision"] == "keep holdout").all()
+    assert vetoed["vetoed_by"].str.contains("coupon: unsubscribed").all()
+    assert vetoed["variant"].isna().all() and (vetoed["best_variant"] == "coupon").all()
+
+
+def test_decision_keep_collecting_reports_extra_sample() -> None:
+    rng = np.random.default_rng(5)
+    n = 1500
+    data = pd.DataFrame(
+        {"variant": np.repeat(["control", "mail"], n), "repurchased": rng.uniform(size=2 * n) < 0.05}
+    )
+    ev = evaluate(data, metrics=["repurchased"])
+    row = ev.decision(mde=0.2, relative=True, power=0.8).table.iloc[0]
+    assert row["decision"] == "keep collecting"
+    need = sample_size(row["control_value"], 0.2, relative=True, power=0.8, variants=1, correction=None)
+    assert row["needed_per_arm"] == max(need.control, need.per_variant)
+    assert row["extra_per_arm"] == row["needed_per_arm"] - n
+
+
+def test_decision_keep_holdout_when_planned_sample_reached() -> None:
+    n = 40_000
+    data = pd.DataFrame(
+        {"segment": "x", "variant": ["control", "mail"], "units": [n, n], "repurchased": [2000, 2010]}
+    )
+    ev = evaluate(data, metrics=["repurchased"], n_col="units")
+    row = ev.decision(mde=0.2).table.iloc[0]
+    assert row["decision"] == "keep holdout" and row["extra_per_arm"] == 0
+
+
+def test_decision_bad_arguments(freq: Evaluation) -> None:
+    with pytest.raises(ParameterError, match="guardrail"):
+        freq.decision(metric="unsubscribed")
+    with pytest.raises(ParameterError, match="mde"):
+        freq.decision(mde=-0.1)
+    with pytest.raises(ParameterError, match="guardrail_margin"):
+        freq.decision(guardrail_margin={"clicks": 0.1})
+
+
+# ------------------------------------------------------------------------------------------------
+# economics
+# ------------------------------------------------------------------------------------------------
+def test_coupon_that_wins_on_repurchase_but_loses_money() -> None:
+    rng = np.random.default_rng(11)
+    n = 8000
+    variant = np.repeat(["control", "coupon", "email"], n)
+    rate = np.select([variant == "coupon", variant == "email"], [0.08, 0.05], 0.04)
+    bought = rng.uniform(size=3 * n) < rate
+    revenue = np.where(bought, rng.gamma(4.0, 10.0, 3 * n), 0.0)  # mean order 40
+    data = pd.DataFrame({"variant": variant, "repurchased": bought, "revenue": revenue})
+    rep = evaluate(data, metrics=["repurchased"]).table.set_index("variant")
+    assert rep.loc["coupon", "significant"] and rep.loc["coupon", "abs_lift"] > 0
+    costs = {"coupon": {"contact": 0.05, "offer": 20.0}, "email": (0.05, 0.0)}
+    e = economics(data, costs=costs, margin=0.4).table.set_index("variant")
+    assert e.loc["coupon", "incremental_profit"] < 0 and e.loc["coupon", "ci_high"] < 0
+    # by hand: per-customer profit, Welch t from scipy
+    profit = 0.4 * revenue - np.select([variant == "coupon", variant == "email"], [0.05, 0.05], 0.0)
+    profit = profit - np.where(variant == "coupon", 20.0 * bought, 0.0)
+    c, v = profit[variant == "control"], profit[variant == "coupon"]
+    assert e.loc["coupon", "incremental_profit"] == pytest.approx(1000 * (v.mean() - c.mean()), rel=1e-9)
+    ci = stats.ttest_ind(v, c, equal_var=False).confidence_interval(0.95)
+    assert e.loc["coupon", "ci_low"] == pytest.approx(1000 * ci.low, rel=1e-9)
+    assert e.loc["coupon", "ci_high"] == pytest.approx(1000 * ci.high, rel=1e-9)
+
+
+def test_economics_by_segment_and_bad_costs(campaign: pd.DataFrame) -> None:
+    costs = {"coupon": (0.05, 5.0), "personal": (0.05, 0.0)}
+    e = economics(campaign, costs=costs, margin=0.5, segment_col="segment", per=100)
+    assert len(e.table) == 4 * 2 and next(iter(e.table["segment"])) == "all"
+    assert "per 100 customers" in e._title()
+    with pytest.raises(ParameterError, match=r"costs lacks variant\(s\) \['personal'\]"):
+        economics(campaign, costs={"coupon": (0.05, 5.0)}, margin=0.5)
+    with pytest.raises(ParameterError, match="holdout"):
+        economics(campaign, costs={**costs, "control": (1.0, 0.0)}, margin=0.5)
+    with pytest.raises(ParameterError, match="negative"):
+        economics(campaign, costs={**costs, "coupon": (-1.0, 0.0)}, margin=0.5)
+    with pytest.raises(ParameterError, match="margin"):
+        economics(campaign, costs=costs, margin=1.5)
+    with pytest.raises(ColumnError, match="'spend'"):
+        economics(campaign, costs=costs, margin=0.5, revenue_col="spend")
+
+
+def test_proportion_and_mean_objects_override_inference() -> None:
+    data = pd.DataFrame({"variant": ["control"] * 4 + ["mail"] * 4, "x": [0, 1, 2, 1, 1, 1, 0, 2]})
+    t = evaluate(data, metrics=[Mean("x", name="items")]).table
+    assert t["kind"].iloc[0] == "mean" and t["metric"].iloc[0] == "items"
+    with pytest.raises(DataError, match="'x'"):
+        evaluate(data, metrics=[Proportion("x")])
+
+
+def test_special_functions_are_not_warned_about(campaign: pd.DataFrame) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        evaluate(campaign, metrics=["repurchased", "revenue"], segment_col="segment", method="bayesian")
+    assert special.ndtr(0) == 0.5
+
+
+def test_many_segments_summary_counts_and_html_is_truncated() -> None:
+    rng = np.random.default_rng(2)
+    n_seg = 250
+    units = rng.integers(500, 1000, (n_seg, 2))
+    success = rng.binomial(units, 0.05)
+    success[:3, 1] = (units[:3, 1] * 0.2).astype(int)  # three segments with a clear winner
+    data = pd.DataFrame(
+        {
+            "segment": np.repeat([f"s{i:03d}" for i in range(n_seg)], 2),
+            "variant": np.tile(["control", "mail"], n_seg),
+            "units": units.reshape(-1),
+            "opened": success.reshape(-1),
+        }
+    )
+    ev = evaluate(data, metrics=["opened"], segment_col="segment", n_col="units")
+    text = ev.summary()
+    assert len(text.splitlines()) == 3  # header, pooled, counted segments
+    assert "250 segments: a variant beats the control in 3 (largest: " in text
+    html = ev._repr_html_()
+    assert "showing the first 200 of 251 rows" in html
+    assert html.count("<tr>") <= 202
+    assert len(ev.table) == 251

@@ -1,0 +1,220 @@
+"""Tests of abkit.stats.bayesian against exact integration (scipy.integrate.quad) and closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import integrate, special, stats
+
+from abkit.errors import ParameterError
+from abkit.stats import (
+    beta_group_summary,
+    beta_posterior,
+    lift_intervals,
+    normal_group_summary,
+    normal_posterior,
+)
+
+LEVELS = [1e-8, 1e-4, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99, 1 - 1e-4, 1 - 1e-8]
+
+
+def _points(*dists: stats.rv_continuous) -> list[float]:
+    pts = sorted({float(v) for d in dists for v in d.ppf(LEVELS)})
+    return pts
+
+
+def _quad(func, dists) -> float:  # type: ignore[no-untyped-def]
+    lo = min(float(d.ppf(1e-15)) for d in dists)
+    hi = max(float(d.isf(1e-15)) for d in dists)
+    pts = [p for p in _points(*dists) if lo < p < hi]
+    return integrate.quad(func, lo, hi, points=pts, epsabs=1e-13, epsrel=1e-12, limit=1000)[0]
+
+
+def _evan_miller(a_c: int, b_c: int, a_v: int, b_v: int) -> float:
+    """P(V > C) for V ~ Beta(a_v, b_v), C ~ Beta(a_c, b_c), integer a_v (Evan Miller's closed form)."""
+    i = np.arange(a_v)
+    terms = (
+        special.betaln(a_c + i, b_c + b_v)
+        - np.log(b_v + i)
+        - special.betaln(1 + i, b_v)
+        - special.betaln(a_c, b_c)
+    )
+    return float(np.sum(np.exp(terms)))
+
+
+BETA_CASES = [
+    (1, 1, 1, 1),
+    (8, 94, 13, 89),
+    (31, 971, 45, 957),
+    (2, 3, 500, 20000),
+    (301, 9701, 331, 9671),
+    (5, 200000, 30, 20),
+    (1, 1001, 1, 6),
+    (1, 1, 3000, 5),
+    (1201, 40001, 1251, 39951),
+]
+
+
+@pytest.mark.parametrize(("a_c", "b_c", "a_v", "b_v"), BETA_CASES)
+def test_prob_beat_control_equals_closed_form_and_quad(a_c: int, b_c: int, a_v: int, b_v: int) -> None:
+    s = beta_group_summary([[a_c, a_v]], [[b_c, b_v]])
+    control, variant = stats.beta(a_c, b_c), stats.beta(a_v, b_v)
+    assert s.prob_beat_control[0, 1] == pytest.approx(_evan_miller(a_c, b_c, a_v, b_v), abs=1e-8)
+    ref = _quad(lambda t: variant.pdf(t) * control.cdf(t), [control, variant])
+    assert s.prob_beat_control[0, 1] == pytest.approx(ref, abs=1e-8)
+    # two arms: the variant is best exactly when it beats the control
+    assert s.prob_best[0, 1] == pytest.approx(ref, abs=1e-8)
+    assert s.prob_best[0].sum() == pytest.approx(1.0, abs=1e-8)
+    assert np.isnan(s.prob_beat_control[0, 0]) and np.isnan(s.expected_loss[0, 0])
+
+
+@pytest.mark.parametrize(
+    ("a_c", "b_c", "a_v", "b_v"), [*BETA_CASES, (0.5, 0.5, 0.5, 120.5), (0.5, 1e6, 2.5, 4e5)]
+)
+def test_expected_loss_equals_double_integral(a_c: float, b_c: float, a_v: float, b_v: float) -> None:
+    # E[max(C - V, 0)] = ∫ f_C(c) (c F_V(c) - E[V] F_{Beta(a_v + 1, b_v)}(c)) dc, a different formula
+    # from the one abkit integrates.
+    s = beta_group_summary([[a_c, a_v]], [[b_c, b_v]])
+    control, variant = stats.beta(a_c, b_c), stats.beta(a_v, b_v)
+    shifted = stats.beta(a_v + 1, b_v)
+    mean_v = a_v / (a_v + b_v)
+
+    def g(c: float) -> float:  # E[max(c - V, 0)] for a fixed control value c
+        return float(c * variant.cdf(c) - mean_v * shifted.cdf(c))
+
+    # E_C[g(C)] = ∫_0^1 g(F_C^-1(u)) du: the quantile scale removes the density's singularities;
+    # the upper half is integrated through the survival function to keep its tail precise.
+    cut = [float(x) for x in control.cdf(variant.ppf(LEVELS))] + LEVELS
+    low_pts = sorted({x for x in cut if 0 < x < 0.5})
+    high_pts = sorted({1 - x for x in cut if 0.5 < x < 1})
+    opts = {"epsabs": 1e-13, "epsrel": 1e-11, "limit": 1000}
+    ref = integrate.quad(lambda u: g(control.ppf(u)), 0, 0.5, points=low_pts, **opts)[0]
+    ref += integrate.quad(lambda w: g(control.isf(w)), 0, 0.5, points=high_pts, **opts)[0]
+    scale = float(np.sqrt(control.var() + variant.var()))
+    assert s.expected_loss[0, 1] == pytest.approx(ref, abs=1e-6 * scale)
+
+
+def test_prob_best_of_four_arms_equals_quad() -> None:
+    a = np.array([[31.0, 45.0, 38.0, 3.0]])
+    b = np.array([[971.0, 957.0, 964.0, 60.0]])
+    s = beta_group_summary(a, b)
+    dists = [stats.beta(x, y) for x, y in zip(a[0], b[0], strict=True)]
+    for k, dist in enumerate(dists):
+        others = [d for j, d in enumerate(dists) if j != k]
+
+        def integrand(t: float, dist: stats.rv_continuous = dist, others: list = others) -> float:
+            return float(dist.pdf(t) * np.prod([o.cdf(t) for o in others]))
+
+        assert s.prob_best[0, k] == pytest.approx(_quad(integrand, dists), abs=1e-8)
+    assert s.prob_best.sum() == pytest.approx(1.0, abs=1e-8)
+
+
+def test_group_summary_is_vectorised_and_order_invariant() -> None:
+    a = np.array([[31.0, 45.0, 38.0], [8.0, 13.0, 9.0]])
+    b = np.array([[971.0, 957.0, 964.0], [94.0, 89.0, 93.0]])
+    s = beta_group_summary(a, b)
+    single = beta_group_summary(a[1:], b[1:])
+    assert np.allclose(s.prob_best[1], single.prob_best[0], rtol=0, atol=1e-15)
+    swapped = beta_group_summary(a[:, [0, 2, 1]], b[:, [0, 2, 1]])
+    assert np.allclose(swapped.prob_best, s.prob_best[:, [0, 2, 1]], atol=1e-12)
+    assert np.allclose(swapped.prob_beat_control[:, 1:], s.prob_beat_control[:, [2, 1]], atol=1e-12)
+
+
+def test_beta_posterior_with_prior() -> None:
+    a, b = beta_posterior(np.array([100, 50]), np.array([7, 0]), prior=(0.5, 0.5))
+    assert a.tolist() == [7.5, 0.5] and b.tolist() == [93.5, 50.5]
+
+
+# ------------------------------------------------------------------------------------------------
+# normal approximation
+# ------------------------------------------------------------------------------------------------
+def test_normal_summary_equals_closed_forms() -> None:
+    mean = np.array([[10.0, 10.6, 9.0]])
+    sd = np.array([[0.4, 0.3, 1.2]])
+    s = normal_group_summary(mean, sd)
+    for k in (1, 2):
+        d_mean, d_sd = mean[0, k] - mean[0, 0], np.hypot(sd[0, k], sd[0, 0])
+        assert s.prob_beat_control[0, k] == pytest.approx(stats.norm.cdf(d_mean / d_sd), abs=1e-9)
+        # E[max(C - V, 0)] with C - V ~ N(-d_mean, d_sd^2)
+        m = -d_mean
+        ref = m * stats.norm.cdf(m / d_sd) + d_sd * stats.norm.pdf(m / d_sd)
+        assert s.expected_loss[0, k] == pytest.approx(ref, abs=1e-9)
+    dists = [stats.norm(m, v) for m, v in zip(mean[0], sd[0], strict=True)]
+    for k, dist in enumerate(dists):
+        others = [d for j, d in enumerate(dists) if j != k]
+        ref = _quad(
+            lambda t, dist=dist, others=others: dist.pdf(t) * np.prod([o.cdf(t) for o in others]), dists
+        )
+        assert s.prob_best[0, k] == pytest.approx(ref, abs=1e-9)
+
+
+def test_normal_posterior_flat_and_proper_prior() -> None:
+    values = np.array([12.0, 0.0, 3.5, 8.0, 0.0, 20.0])
+    n, total, sq = values.size, values.sum(), (values**2).sum()
+    m, s = normal_posterior(n, total, sq)
+    assert m == pytest.approx(values.mean())
+    assert s == pytest.approx(values.std(ddof=1) / np.sqrt(n))
+    mu0, sd0 = 5.0, 2.0
+    m2, s2 = normal_posterior(n, total, sq, prior=(mu0, sd0))
+    prec = 1 / s**2 + 1 / sd0**2
+    assert s2 == pytest.approx(np.sqrt(1 / prec))
+    assert m2 == pytest.approx((m / s**2 + mu0 / sd0**2) / prec)
+
+
+# ------------------------------------------------------------------------------------------------
+# credible intervals by quadrature
+# ------------------------------------------------------------------------------------------------
+def test_lift_intervals_are_deterministic_and_order_free() -> None:
+    control = (np.array([31.0, 8.0, 1.0]), np.array([971.0, 94.0, 2001.0]))
+    variant = (np.array([45.0, 13.0, 4.0]), np.array([957.0, 89.0, 1998.0]))
+    first = lift_intervals("beta", control, variant)
+    again = lift_intervals("beta", control, variant)
+    assert all(np.array_equal(x, y) for x, y in zip(first, again, strict=True))
+    reversed_rows = lift_intervals("beta", tuple(v[::-1] for v in control), tuple(v[::-1] for v in variant))
+    assert all(
+        np.allclose(x, y[::-1], rtol=1e-9, atol=1e-12) for x, y in zip(first, reversed_rows, strict=True)
+    )
+    single = lift_intervals("beta", (control[0][1:2], control[1][1:2]), (variant[0][1:2], variant[1][1:2]))
+    assert all(np.allclose(x[1], y[0], rtol=1e-9, atol=1e-12) for x, y in zip(first, single, strict=True))
+
+
+@pytest.mark.parametrize(("a_c", "b_c", "a_v", "b_v"), BETA_CASES[1:])
+def test_lift_interval_tails_match_exact_integration(a_c: float, b_c: float, a_v: float, b_v: float) -> None:
+    lo, hi, rlo, rhi = lift_intervals("beta", ([a_c], [b_c]), ([a_v], [b_v]), alpha=0.1)
+    control, variant = stats.beta(a_c, b_c), stats.beta(a_v, b_v)
+
+    def over_control(func) -> float:  # type: ignore[no-untyped-def]
+        # E_C[func(C)] on the control's quantile scale, split at the median for precise tails
+        opts = {"epsabs": 1e-13, "epsrel": 1e-11, "limit": 1000}
+        cut = [float(x) for x in control.cdf(variant.ppf(LEVELS))] + LEVELS
+        low = sorted({x for x in cut if 0 < x < 0.5})
+        high = sorted({1 - x for x in cut if 0.5 < x < 1})
+        total = integrate.quad(lambda u: func(control.ppf(u)), 0, 0.5, points=low, **opts)[0]
+        return total + integrate.quad(lambda w: func(control.isf(w)), 0, 0.5, points=high, **opts)[0]
+
+    assert over_control(lambda c: variant.cdf(c + lo[0])) == pytest.approx(0.05, abs=1e-8)
+    assert over_control(lambda c: variant.cdf(c + hi[0])) == pytest.approx(0.95, abs=1e-8)
+    assert over_control(lambda c: variant.cdf(c * (1 + rlo[0]))) == pytest.approx(0.05, abs=1e-8)
+    assert over_control(lambda c: variant.cdf(c * (1 + rhi[0]))) == pytest.approx(0.95, abs=1e-8)
+
+
+def test_normal_lift_intervals() -> None:
+    lo, hi, rlo, rhi = lift_intervals("normal", ([10.0, 0.1], [0.4, 0.3]), ([10.6, 0.2], [0.3, 0.3]))
+    sd = np.hypot(0.4, 0.3)
+    z = stats.norm.ppf(0.975)
+    assert lo[0] == pytest.approx(0.6 - z * sd, rel=1e-12) and hi[0] == pytest.approx(0.6 + z * sd, rel=1e-12)
+    # ratio of independent normals: P(V <= (1 + r) C) = E_C[Φ(((1 + r) C - 10.6) / 0.3)]
+    for bound, level in ((rlo[0], 0.025), (rhi[0], 0.975)):
+        prob = integrate.quad(
+            lambda c, b=bound: stats.norm.pdf(c, 10.0, 0.4) * stats.norm.cdf(((1 + b) * c - 10.6) / 0.3),
+            6.0,
+            14.0,
+            epsabs=1e-13,
+        )[0]
+        assert prob == pytest.approx(level, abs=1e-8)
+    assert np.isnan(rlo[1]) and np.isnan(rhi[1])  # control mean too close to 0 for a ratio
+
+
+def test_lift_intervals_unknown_family() -> None:
+    with pytest.raises(ParameterError, match="family='gamma'"):
+        lift_intervals("gamma", ([1.0], [1.0]), ([1.0], [1.0]))
