@@ -78,7 +78,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "variant": ("weight", "channel", "contacted", "contact_cost", "offer_cost", "description"),
     "metrics": ("primary", "secondary", "guardrails", "custom"),
     "analysis": ("method", "alpha", "correction", "prior", "sequential", "power", "control", "gross_margin",
-                 "baseline"),
+                 "baseline", "mde", "guardrail_margin"),
     "analysis.prior": ("alpha", "beta"),
 }  # fmt: skip
 
@@ -183,6 +183,8 @@ class Analysis:
     control: str | None = None
     gross_margin: float | None = None
     baseline: float | None = None
+    mde: float = 0.2
+    guardrail_margin: float = 0.005
 
 
 @dataclass(frozen=True, repr=False)
@@ -407,6 +409,8 @@ class Experiment(Displayable):
             out.append(f"gross_margin = {_value(a.gross_margin)}")
         if a.baseline is not None:
             out.append(f"baseline = {_value(a.baseline)}")
+        out.append(f"mde = {_value(a.mde)}")
+        out.append(f"guardrail_margin = {_value(a.guardrail_margin)}")
         out += [
             "",
             "[analysis.prior]",
@@ -896,7 +900,18 @@ class _Reader:
                 "analysis.baseline",
                 f"must be strictly between 0 and 1 (the control's expected rate), got {baseline!r}",
             )
+        mde = self.get(t, "analysis", "mde", "number", d.mde)
+        if not mde > 0:
+            raise self.fail("analysis.mde", f"must be a positive relative lift (0.2 means +20%), got {mde!r}")
+        guardrail_margin = self.get(t, "analysis", "guardrail_margin", "number", d.guardrail_margin)
+        if not 0 <= guardrail_margin < 1:
+            raise self.fail(
+                "analysis.guardrail_margin",
+                f"must be in [0, 1) (the tolerated increase of a guardrail rate), got {guardrail_margin!r}",
+            )
         return Analysis(
+            mde=mde,
+            guardrail_margin=guardrail_margin,
             baseline=baseline,
             method=method,
             alpha=alpha,
@@ -1006,6 +1021,8 @@ correction = "holm"                    # holm, bonferroni, bh or none (across va
 sequential = false
 power = 0.8                            # target power for planning
 baseline = 0.03                        # expected holdout rate of the primary metric (for planning)
+mde = 0.2                              # planned relative lift (+20%): decides "keep collecting"
+guardrail_margin = 0.005               # tolerated increase of unsubscribe/complaint rates (0.5 pp)
 gross_margin = 0.4                     # share of revenue kept as profit (for the economics)
 
 [analysis.prior]                       # Beta prior of the Bayesian analysis
