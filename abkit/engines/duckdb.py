@@ -1,0 +1,506 @@
+"""DuckDB engine: outcomes, sufficient statistics and assignment over CSV/Parquet files of any size.
+
+Sources are pandas DataFrames, files, directories or globs (``events/*.parquet``,
+``events/**/*.csv``); DuckDB scans them in parallel, out of core, and only the small aggregated
+table comes back to Python. The definitions are those of :func:`abkit.outcomes` and
+:func:`abkit.sufficient_statistics` (the SQL is in :mod:`abkit.sql`), and the numbers are the same.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from abkit.engines import Aggregates, assemble, check_assigned, missing_columns_error, window_info
+from abkit.errors import AbkitError, FileExistsAbkitError, ParameterError, SourceError
+from abkit.sql import assigned_checks_sql, assignment_sql, quote_literal, statistics_sql, unknown_events_sql
+
+__all__ = ["duckdb_assign", "duckdb_outcomes", "duckdb_sufficient_statistics", "resolve_files"]
+
+Source = pd.DataFrame | str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+
+_PARQUET = (".parquet", ".pq")
+_CSV = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".csv.zst")
+
+
+def _kind(path: str) -> str | None:
+    lower = path.lower()
+    if lower.endswith(_PARQUET):
+        return "parquet"
+    if lower.endswith(_CSV):
+        return "csv"
+    return None
+
+
+def resolve_files(
+    source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], what: str
+) -> tuple[str, list[str]]:
+    """The format (``"parquet"`` or ``"csv"``) and the sorted files of a file, directory or glob.
+
+    Raises :class:`~abkit.errors.SourceError` naming the source when nothing matches, a path does
+    not exist, or formats are mixed or unknown.
+
+    >>> resolve_files("/nonexistent/events/*.parquet", "events")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    abkit.errors.SourceError: events source '/nonexistent/events/*.parquet' matches no files; ...
+    """
+    items = [source] if isinstance(source, str | os.PathLike) else list(source)
+    if not items:
+        raise SourceError(f"{what} source is an empty list of files")
+    files: list[str] = []
+    for item in items:
+        text = os.fspath(item)
+        if any(ch in text for ch in "*?["):
+            found = sorted(p for p in glob.glob(text, recursive=True) if os.path.isfile(p))
+            if not found:
+                raise SourceError(f"{what} source {text!r} matches no files; check the path and pattern")
+            files += found
+        elif os.path.isdir(text):
+            found = sorted(
+                os.path.join(root, name)
+                for root, _, names in os.walk(text)
+                for name in names
+                if _kind(name) is not None and not name.startswith((".", "_"))
+            )
+            if not found:
+                raise SourceError(f"{what} source directory {text!r} holds no CSV or Parquet files")
+            files += found
+        elif os.path.isfile(text):
+            files.append(text)
+        else:
+            raise SourceError(f"{what} source {text!r} does not exist")
+    kinds = {_kind(f) for f in files}
+    if None in kinds:
+        odd = next(f for f in files if _kind(f) is None)
+        raise SourceError(
+            f"{what} source file {odd!r} is neither CSV nor Parquet "
+            "(by its suffix: .csv, .tsv, .parquet, .pq)"
+        )
+    if len(kinds) > 1:
+        raise SourceError(f"{what} source mixes CSV and Parquet files; keep one format per source")
+    return kinds.pop(), files  # type: ignore[return-value]
+
+
+def _describe(source: Any) -> str:
+    if isinstance(source, pd.DataFrame):
+        return f"<DataFrame {len(source):,} rows>"
+    if isinstance(source, str | os.PathLike):
+        return repr(os.fspath(source))
+    if not isinstance(source, Sequence) or not all(isinstance(s, str | os.PathLike) for s in source):
+        return f"<{type(source).__name__}>"
+    items = [os.fspath(s) for s in source]
+    if not items:
+        return "[]"
+    return repr(items[0]) + (f" (+{len(items) - 1} more)" if len(items) > 1 else "")
+
+
+def _connect(threads: int | None, memory_limit: str | None, temp_directory: str | None) -> Any:
+    import duckdb
+
+    config: dict[str, Any] = {"preserve_insertion_order": False}
+    if threads is not None:
+        config["threads"] = int(threads)
+    if memory_limit is not None:
+        config["memory_limit"] = str(memory_limit)
+    if temp_directory is not None:
+        config["temp_directory"] = str(temp_directory)
+    return duckdb.connect(config=config)
+
+
+def _relation(con: Any, source: Any, what: str, columns: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """Register ``source`` with DuckDB; return the relation SQL and its column types."""
+    if isinstance(source, pd.DataFrame):
+        name = f"abkit_{what}"
+        con.register(name, source)
+        rel = f'(SELECT * FROM "{name}")'
+    elif isinstance(source, str | os.PathLike) or (
+        isinstance(source, Sequence) and all(isinstance(s, str | os.PathLike) for s in source)
+    ):
+        kind, files = resolve_files(source, what)
+        listed = "[" + ", ".join(quote_literal(f, "duckdb") for f in files) + "]"
+        reader = "read_parquet" if kind == "parquet" else "read_csv"
+        rel = f"(SELECT * FROM {reader}({listed}, union_by_name = true))"
+    else:
+        raise ParameterError(
+            f"{what} must be a pandas DataFrame or a CSV/Parquet file, directory or glob, "
+            f"got {type(source).__name__}"
+        )
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {rel} AS t").fetchall()
+    except Exception as exc:  # duckdb raises its own exception classes
+        raise SourceError(f"{what} source {_describe(source)} cannot be read by DuckDB: {exc}") from exc
+    types = {str(row[0]): str(row[1]) for row in described}
+    missing = [c for c in columns if c not in types]
+    if missing:
+        raise missing_columns_error(_describe(source), what, missing, list(types))
+    return rel, types
+
+
+def _run(con: Any, sql: str, sources: Mapping[str, str]) -> list[dict[str, Any]]:
+    try:
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    except AbkitError:
+        raise
+    except Exception as exc:
+        shown = ", ".join(f"{k} {v}" for k, v in sources.items())
+        raise SourceError(f"DuckDB could not compute the aggregates from {shown}: {exc}") from exc
+
+
+_ROWS_PER_PARTITION = 10_000_000
+_CSV_BYTES_PER_PARTITION = 750_000_000
+
+
+def _auto_partitions(con: Any, e_rel: str, events: Any) -> int:
+    """Partitions for an event source: Parquet row counts come from metadata, CSV from file sizes."""
+    if isinstance(events, pd.DataFrame):
+        return max(1, -(-len(events) // _ROWS_PER_PARTITION))
+    if "read_parquet" in e_rel:
+        n = int(con.execute(f"SELECT COUNT(*) FROM {e_rel} AS t").fetchall()[0][0])
+        return max(1, -(-n // _ROWS_PER_PARTITION))
+    _, files = resolve_files(events, "events")
+    size = sum(os.path.getsize(f) for f in files)
+    return max(1, -(-size // _CSV_BYTES_PER_PARTITION))
+
+
+def _combine(parts: list[list[dict[str, Any]]], segmented: bool) -> list[dict[str, Any]]:
+    """Add the per-partition aggregates (maximum for ``n_purchases_max``)."""
+    keys = (["abkit_segment"] if segmented else []) + ["abkit_variant", "abkit_unmatched"]
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for rows in parts:
+        for row in rows:
+            key = tuple(row[k] for k in keys)
+            if key not in out:
+                out[key] = dict(row)
+                continue
+            acc = out[key]
+            for col, value in row.items():
+                if col in keys or value is None:
+                    continue
+                if acc[col] is None:
+                    acc[col] = value
+                elif col == "n_purchases_max":
+                    acc[col] = max(acc[col], value)
+                else:
+                    acc[col] = acc[col] + value
+    return list(out.values())
+
+
+def duckdb_sufficient_statistics(
+    assigned: Source,
+    events: Source,
+    metrics: Any,
+    *,
+    send_date: Any,
+    window_days: float = 14,
+    variant_col: str = "variant",
+    segment_col: str | None = None,
+    id_col: str = "customer_id",
+    event_col: str = "event",
+    time_col: str = "timestamp",
+    amount_col: str = "amount",
+    event_names: Mapping[str, str] | None = None,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    temp_directory: str | None = None,
+    partitions: int | None = None,
+) -> Aggregates:
+    """Sufficient statistics of campaign outcomes, computed inside DuckDB from files or DataFrames.
+
+    Equivalent to ``abkit.sufficient_statistics(abkit.outcomes(assigned, events, ...), metrics, ...)``
+    (same window, exclusions, duplicate rule, errors and numbers) without loading event rows into
+    pandas. ``assigned`` and ``events`` are DataFrames or CSV/Parquet files, directories or globs.
+    ``metrics`` names outcome columns (``delivered, opened, clicked, repurchased, unsubscribed,
+    complained, revenue, n_purchases``) or is a mapping display name -> column, or metric objects.
+    ``threads``, ``memory_limit`` (e.g. ``"3GB"``) and ``temp_directory`` (for spilling) tune DuckDB.
+    Large event logs are processed in ``partitions`` disjoint slices of customers (by a hash of the
+    id; default: one per ~10 million event rows of Parquet or ~750 MB of CSV) whose aggregates add
+    up exactly, so the de-duplication hash table stays in memory instead of spilling to disk.
+
+    Returns :class:`~abkit.engines.Aggregates` (``.statistics``, ``.diagnostics``, ``.window``).
+
+    >>> assigned = pd.DataFrame({"customer_id": [1, 2, 3], "variant": ["coupon", "coupon", "holdout"]})
+    >>> events = pd.DataFrame({"customer_id": [1, 1, 2, 3], "event": ["delivered", "purchased", "delivered",
+    ...     "purchased"], "timestamp": pd.to_datetime(["2026-05-01 09:00", "2026-05-03 10:00",
+    ...     "2026-05-01 09:00", "2026-05-20 10:00"]), "amount": [None, 42.5, None, 10.0]})
+    >>> agg = duckdb_sufficient_statistics(assigned, events, ["repurchased", "revenue"],
+    ...                                    send_date="2026-05-01")
+    >>> agg.statistics[["metric", "variant", "n", "sum", "sum_sq"]]
+            metric  variant  n   sum   sum_sq
+    0  repurchased   coupon  2   1.0     1.00
+    1  repurchased  holdout  1   0.0     0.00
+    2      revenue   coupon  2  42.5  1806.25
+    3      revenue  holdout  1   0.0     0.00
+    >>> agg.diagnostics["rows"].tolist()  # unknown event/customer, before, after, duplicate, counted
+    [0, 0, 0, 1, 0, 3]
+    """
+    window = window_info(send_date, window_days)
+    sources = {"assigned": _describe(assigned), "events": _describe(events)}
+    con = _connect(threads, memory_limit, temp_directory)
+    try:
+        a_cols = [id_col, variant_col] + ([segment_col] if segment_col else [])
+        a_rel, _ = _relation(con, assigned, "assigned", a_cols)
+        e_rel, e_types = _relation(con, events, "events", [id_col, event_col, time_col, amount_col])
+        cast_time = not e_types[time_col].upper().startswith(("TIMESTAMP", "DATE"))
+        kwargs = dict(
+            assigned=a_rel,
+            events=e_rel,
+            send_date=send_date,
+            window_days=window_days,
+            id_col=id_col,
+            variant_col=variant_col,
+            segment_col=segment_col,
+            event_col=event_col,
+            time_col=time_col,
+            amount_col=amount_col,
+            event_names=event_names,
+            cast_time=cast_time,
+        )
+        checks = assigned_checks_sql(
+            "duckdb", assigned=a_rel, id_col=id_col, variant_col=variant_col, segment_col=segment_col
+        )
+        check_assigned(
+            _run(con, checks, sources)[0],
+            id_col=id_col,
+            variant_col=variant_col,
+            segment_col=segment_col,
+            sources=sources,
+        )
+        k = partitions if partitions is not None else _auto_partitions(con, e_rel, events)
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ParameterError(f"partitions must be a positive integer, got {partitions!r}")
+        if k == 1:
+            rows = _run(con, statistics_sql("duckdb", **kwargs), sources)
+        else:
+            parts = [
+                _run(con, statistics_sql("duckdb", partition=(i, k), **kwargs), sources) for i in range(k)
+            ]
+            rows = _combine(parts, segment_col is not None)
+        unknown: list[tuple[Any, Any]] = []
+        if sum(int(r["abkit_unknown_event"] or 0) for r in rows):
+            sql = unknown_events_sql("duckdb", events=e_rel, event_col=event_col, event_names=event_names)
+            unknown = [(r["abkit_event"], r["abkit_rows"]) for r in _run(con, sql, sources)]
+    finally:
+        con.close()
+    return assemble(
+        rows,
+        metrics,
+        engine="duckdb",
+        id_col=id_col,
+        time_col=time_col,
+        variant_col=variant_col,
+        segment_col=segment_col,
+        amount_col=amount_col,
+        window=window,
+        sources=sources,
+        unknown_events=unknown,
+    )
+
+
+def duckdb_outcomes(
+    assigned: Source,
+    events: Source,
+    *,
+    send_date: Any,
+    window_days: float = 14,
+    id_col: str = "customer_id",
+    variant_col: str = "variant",
+    event_col: str = "event",
+    time_col: str = "timestamp",
+    amount_col: str = "amount",
+    event_names: Mapping[str, str] | None = None,
+    path: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+) -> pd.DataFrame | Path:
+    """Per-customer outcomes (the table of :func:`abkit.outcomes`) computed by DuckDB.
+
+    Without ``path`` returns a DataFrame sorted by ``id_col`` (for populations that fit in memory);
+    with ``path`` writes a Parquet file atomically (refusing to overwrite unless ``overwrite=True``)
+    and returns its path, never holding the rows in Python.
+
+    >>> assigned = pd.DataFrame({"customer_id": [2, 1], "variant": ["a", "b"]})
+    >>> events = pd.DataFrame({"customer_id": [1], "event": ["opened"],
+    ...                        "timestamp": pd.to_datetime(["2026-05-02"]), "amount": [float("nan")]})
+    >>> duckdb_outcomes(assigned, events, send_date="2026-05-01")[["customer_id", "opened", "revenue"]]
+       customer_id  opened  revenue
+    0            1    True      0.0
+    1            2   False      0.0
+    """
+    from abkit.sql import outcomes_sql
+
+    sources = {"assigned": _describe(assigned), "events": _describe(events)}
+    target = None if path is None else Path(path)
+    if target is not None and target.exists() and not overwrite:
+        raise FileExistsAbkitError(f"{str(target)!r} already exists; pass overwrite=True to replace it")
+    con = _connect(threads, memory_limit, None)
+    try:
+        a_rel, a_types = _relation(con, assigned, "assigned", [id_col, variant_col])
+        clash = [
+            c
+            for c in (
+                "delivered",
+                "opened",
+                "clicked",
+                "repurchased",
+                "unsubscribed",
+                "complained",
+                "revenue",
+                "n_purchases",
+            )
+            if c in a_types
+        ]
+        if clash:
+            from abkit.errors import ColumnError
+
+            raise ColumnError(
+                f"assigned already has column(s) {', '.join(map(repr, clash))}, which outcomes add; "
+                "rename them first"
+            )
+        e_rel, e_types = _relation(con, events, "events", [id_col, event_col, time_col, amount_col])
+        cast_time = not e_types[time_col].upper().startswith(("TIMESTAMP", "DATE"))
+        checks = assigned_checks_sql("duckdb", assigned=a_rel, id_col=id_col, variant_col=variant_col)
+        check_assigned(
+            _run(con, checks, sources)[0],
+            id_col=id_col,
+            variant_col=variant_col,
+            segment_col=None,
+            sources=sources,
+        )
+        kwargs = dict(
+            assigned=a_rel,
+            events=e_rel,
+            send_date=send_date,
+            window_days=window_days,
+            id_col=id_col,
+            event_col=event_col,
+            time_col=time_col,
+            amount_col=amount_col,
+            event_names=event_names,
+            cast_time=cast_time,
+        )
+        stats = _run(con, statistics_sql("duckdb", variant_col=variant_col, **kwargs), sources)
+        # the checks of abkit.outcomes (null event ids or times, bad purchase amounts) raise here
+        assemble(
+            stats,
+            ["delivered"],
+            engine="duckdb",
+            id_col=id_col,
+            time_col=time_col,
+            variant_col=variant_col,
+            segment_col=None,
+            amount_col=amount_col,
+            window={},
+            sources=sources,
+        )
+        sql = outcomes_sql("duckdb", **kwargs) + f' ORDER BY a."{id_col}"'
+        if target is None:
+            try:
+                return con.execute(sql).df().reset_index(drop=True)
+            except Exception as exc:
+                raise SourceError(f"DuckDB could not compute outcomes from {sources}: {exc}") from exc
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        try:
+            con.execute(f"COPY ({sql}) TO {quote_literal(tmp, 'duckdb')} (FORMAT parquet)")
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+    finally:
+        con.close()
+
+
+def duckdb_assign(
+    units: Source,
+    *,
+    variants: Mapping[str, float] | Sequence[str],
+    salt: str,
+    strata: str | Sequence[str] | None = None,
+    id_col: str = "customer_id",
+    method: str = "block",
+    variant_col: str = "variant",
+    path: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    threads: int | None = None,
+) -> pd.DataFrame | Path:
+    """Assign units from a DataFrame or CSV/Parquet files inside DuckDB, identical to :func:`abkit.assign`.
+
+    Runs :func:`abkit.sql.assignment_sql` (both ``"block"`` and ``"hash"``); ids must be unique,
+    non-null integers or strings (checked). Without ``path`` returns a DataFrame sorted by
+    ``id_col``; with ``path`` writes Parquet atomically and returns the path.
+
+    >>> units = pd.DataFrame({"customer_id": range(10), "segment": ["a", "b"] * 5})
+    >>> out = duckdb_assign(units, variants=["coupon", "holdout"], salt="wb", strata="segment")
+    >>> from abkit.assignment import assign
+    >>> ref = assign(units, variants=["coupon", "holdout"], salt="wb", strata="segment")
+    >>> out["variant"].tolist() == ref["variant"].tolist()
+    True
+    """
+    target = None if path is None else Path(path)
+    if target is not None and target.exists() and not overwrite:
+        raise FileExistsAbkitError(f"{str(target)!r} already exists; pass overwrite=True to replace it")
+    strata_cols = [] if strata is None else ([strata] if isinstance(strata, str) else list(strata))
+    con = _connect(threads, None, None)
+    try:
+        rel, types = _relation(con, units, "units", [id_col, *strata_cols])
+        if variant_col in types:
+            raise ParameterError(
+                f"units already has a {variant_col!r} column; drop it or pass another variant_col="
+            )
+        id_type = types[id_col].upper()
+        if not (id_type in ("VARCHAR", "UUID") or "INT" in id_type):
+            from abkit.errors import DataError
+
+            raise DataError(
+                f"units column {id_col!r} has type {types[id_col]}; ids must be integers or strings so that "
+                "their text form matches Python's str(id)"
+            )
+        counts = _run(
+            con,
+            f'SELECT COUNT(*) AS n, COUNT(DISTINCT "{id_col}") AS d, COUNT("{id_col}") AS nn FROM {rel} AS t',
+            {"units": _describe(units)},
+        )[0]
+        if counts["nn"] != counts["n"] or counts["d"] != counts["n"]:
+            from abkit.errors import DataError
+
+            raise DataError(
+                f"units column {id_col!r} has {counts['n'] - counts['nn']} null and "
+                f"{counts['nn'] - counts['d']} duplicated id(s); each unit must appear once with an id"
+            )
+        sql = assignment_sql(
+            "duckdb",
+            table=rel,
+            salt=salt,
+            variants=variants,
+            id_col=id_col,
+            method=method,
+            strata=strata,
+            variant_col=variant_col,
+        )
+        sql = f'SELECT * FROM ({sql}) AS x ORDER BY "{id_col}"'
+        if target is None:
+            return con.execute(sql).df()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        try:
+            con.execute(f"COPY ({sql}) TO {quote_literal(tmp, 'duckdb')} (FORMAT parquet)")
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+    finally:
+        con.close()
