@@ -14,9 +14,12 @@ from abkit._display import frame_to_html
 
 __all__ = [
     "balance_table",
+    "decision_table",
     "decision_text",
+    "economics_table",
     "economics_text",
     "footer",
+    "guardrail_text",
     "header",
     "health_text",
     "plan_text",
@@ -49,7 +52,7 @@ RESULT_COLUMNS = (
     "prob_beat_control",
     "prob_best",
     "expected_loss",
-    "method",
+    "estimable",
 )
 
 
@@ -194,8 +197,53 @@ def results_table(readout: Any, *, engagement: bool = False) -> pd.DataFrame:
 
 
 def results_text(readout: Any) -> str:
-    """The evaluation's plain-language summary."""
-    return str(readout.evaluation.summary())
+    """The evaluation's plain-language summary as a Markdown list (guardrails are read in the decision)."""
+    lines: list[str] = []
+    keep = True
+    for line in str(readout.evaluation.summary()).splitlines():
+        if not line.startswith(" "):
+            keep = "guardrail" not in line
+            if keep:
+                lines.append(f"- **{line.rstrip(':')}**")
+        elif keep:
+            lines.append(f"    - {line.strip()}")
+    return "\n".join(lines)
+
+
+def guardrail_text(readout: Any) -> str:
+    """Which winners a guardrail (unsubscribes, complaints) vetoed, against the tolerated margin."""
+    margin = readout.experiment.analysis.guardrail_margin
+    guardrails = ", ".join(readout.experiment.metrics.guardrails) or "none"
+    decisions = readout.decisions
+    vetoed = decisions.iloc[:0]
+    if "vetoed_by" in decisions.columns:
+        vetoed = decisions[decisions["vetoed_by"].fillna("").astype(str) != ""]
+    head = (
+        f"Guardrails ({guardrails}): a winner is vetoed when the lower bound of its increase over "
+        f"the holdout exceeds {margin:.2%} (analysis.guardrail_margin)."
+    )
+    if len(vetoed) == 0:
+        return head + " No winner was vetoed."
+    parts = "; ".join(f"{r.segment}: {r.vetoed_by}" for r in vetoed.itertuples())
+    return head + f" **Vetoed:** {parts}."
+
+
+#: Columns of the economics table shown in the report.
+ECONOMICS_COLUMNS = (
+    "segment",
+    "variant",
+    "profit_per_customer_control",
+    "profit_per_customer_variant",
+    "incremental_profit",
+    "ci_low",
+    "ci_high",
+    "p_value",
+)
+
+
+def economics_table(readout: Any) -> pd.DataFrame:
+    """The economics table restricted to what a reader needs."""
+    return readout.economics[[c for c in ECONOMICS_COLUMNS if c in readout.economics.columns]]
 
 
 def economics_text(readout: Any) -> str:
@@ -228,6 +276,29 @@ def decision_text(readout: Any) -> str:
         detail = f": {row_dict[text_col]}" if text_col else ""
         lines.append(f"- **{segment}**: {what}{detail}")
     return "\n".join(lines)
+
+
+#: Columns of the decision table shown in the report.
+DECISION_COLUMNS = (
+    "segment",
+    "decision",
+    "variant",
+    "control_value",
+    "variant_value",
+    "abs_lift",
+    "ci_low",
+    "ci_high",
+    "evidence",
+    "evidence_kind",
+    "vetoed_by",
+    "extra_per_arm",
+    "reason",
+)
+
+
+def decision_table(readout: Any) -> pd.DataFrame:
+    """The decision table restricted to what a reader needs."""
+    return readout.decisions[[c for c in DECISION_COLUMNS if c in readout.decisions.columns]]
 
 
 def footer(readout: Any) -> str:
