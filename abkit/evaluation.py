@@ -25,15 +25,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from abkit._display import Displayable, frame_to_html
 from abkit._validate import check_choice, check_columns, check_finite, check_probability
 from abkit.errors import DataError, ParameterError
-from abkit.metrics import POOLED_SEGMENT, Mean, sufficient_statistics
+from abkit.metrics import POOLED_SEGMENT, Mean, covariate_columns, sufficient_statistics
 from abkit.stats.bayesian import (
     beta_group_summary,
     beta_posterior,
@@ -41,12 +42,17 @@ from abkit.stats.bayesian import (
     normal_group_summary,
     normal_posterior,
 )
+from abkit.stats.cuped import CupedStats, constant_covariates, cuped, poststratified_difference
 from abkit.stats.frequentist import MEAN_METHOD, PROPORTION_METHOD, compare_means, compare_proportions
 from abkit.stats.multiple import CORRECTION_NAMES, CORRECTIONS, adjust_pvalues
+from abkit.stats.sequential import DEFAULT_N_STAR, sequential_estimate, sequential_test
 
 __all__ = ["Decision", "Economics", "Evaluation", "economics", "evaluate"]
 
 METHODS = ("frequentist", "bayesian")
+SEQUENTIAL_METHODS = ("asymptotic-cs", "msprt")
+#: Default mixing SD of the log lift for ``sequential_method="msprt"`` (lifts of about +-20%).
+DEFAULT_REL_TAU = 0.2
 _HTML_ROWS = 200
 _PROFIT = "__abkit_profit__"
 
@@ -111,6 +117,12 @@ def evaluate(
     prior: tuple[float, float] = (1.0, 1.0),
     mean_prior: tuple[float, float] | None = None,
     sequential: bool = False,
+    n_star: float | None = None,
+    sequential_method: str = "asymptotic-cs",
+    tau: float | Mapping[str, float] | None = None,
+    rel_tau: float | None = None,
+    covariates: Sequence[str] | None = None,
+    poststratify: bool = True,
 ) -> Evaluation:
     """Compare every variant with ``control`` for each metric and segment.
 
@@ -127,7 +139,43 @@ def evaluate(
     ``expected_loss`` = E[max(control - variant, 0)], with a ``Beta(*prior)`` prior for rates and a
     flat (``mean_prior=None``) or ``Normal(*mean_prior)`` prior for means; credible intervals use
     quadrature (deterministic, no random draws). Intervals are at level ``1 - alpha``.
-    ``sequential=True`` (always-valid monitoring) is reserved for a later release.
+
+    **Post-stratification** (frequentist, with ``segment_col`` and ``poststratify=True``, the
+    default): the pooled ``"all"`` row combines the per-segment differences with weights equal to
+    each segment's share of all units (:func:`abkit.stats.cuped.poststratified_difference`; normal
+    approximation), so ``control_value``/``variant_value`` are segment-weighted means. With a
+    segment that has fewer than 2 units in an arm the row stays the plain pooled comparison and its
+    ``method`` says why; ``poststratify=False`` gives the plain pooled comparison. Bayesian pooled
+    rows are always the posterior of the pooled counts.
+
+    **CUPED** (frequentist, per-unit rows): ``covariates`` names pre-campaign columns (past
+    monetary value, frequency, recency) used for regression adjustment
+    (:func:`abkit.stats.cuped.cuped`, Deng et al. 2013; theta pooled within the two arms of each
+    comparison, Welch t). ``abs_lift``, ``rel_lift`` and the values are then the adjusted ones and
+    ``variance_reduction`` = 1 - Var(adjusted) / Var(unadjusted) per row. A covariate constant
+    within one segment is left out of that segment's rows (named in ``method``); one missing from
+    the data raises :class:`~abkit.errors.ColumnError`, one with NaN or constant over all units
+    :class:`~abkit.errors.DataError`. Aggregated input (``n_col``) cannot carry the cross products:
+    :class:`~abkit.errors.ParameterError`. The Bayesian method does not take covariates.
+
+    **Sequential** (``sequential=True``, frequentist): every row's p-value and intervals (absolute
+    and relative) are always valid, i.e. they keep their error rates however often the report is
+    read and whenever the test is stopped (:mod:`abkit.stats.sequential`). Each look needs only the
+    cumulative data at that look. ``sequential_method="asymptotic-cs"`` (default) is the asymptotic
+    confidence sequence of Waudby-Smith et al. (2024), tightest at ``n_star`` units in total in the
+    two arms of a comparison: pass the planned total of the two arms at the horizon; the default
+    (``None``) is GrowthBook's reference 5,000. ``"msprt"`` is the normal-mixture SPRT of Johari et
+    al. (2022) with mixing SD ``tau`` (required; the absolute effect's units, one number or a
+    mapping metric -> tau) and ``rel_tau`` on the log ratio for the relative lift (default 0.2). The
+    tuning never depends on the data at the look, as validity requires. ``correction`` still applies
+    on top (the always-valid p-values are valid p-values at any stopping time, so Holm/Bonferroni/BH
+    keep their guarantees), and ``significant``, :meth:`~Evaluation.summary` and
+    :meth:`~Evaluation.decision` use the sequential results. A daily reader may keep, per row, the
+    running minimum of ``p_value`` over looks (and intersect the intervals): still valid. Bayesian
+    posteriors condition on the data and need no peeking correction, so ``sequential=True`` with
+    ``method="bayesian"`` raises :class:`~abkit.errors.ParameterError` (read
+    ``prob_beat_control`` as it is, or use the frequentist method with ``sequential=True`` for
+    error-rate guarantees).
 
     Guardrail metrics (unsubscribe or complaint rates: higher is worse) are evaluated with
     ``role == "guardrail"``, outside the multiple-comparison family; :meth:`Evaluation.decision`
@@ -142,12 +190,10 @@ def evaluate(
     ('coupon', 0.025, 0.0011)
     >>> bool(row["significant"])
     True
+    >>> seq = evaluate(df, metrics=["repurchased"], sequential=True, n_star=4000).table.iloc[0]
+    >>> round(float(seq["p_value"]), 4), seq["method"][:60]
+    (0.0259, 'asymptotic confidence sequence (Waudby-Smith et al. 2024), N')
     """
-    if sequential is not False:
-        raise ParameterError(
-            "sequential=True is not available yet: always-valid (sequential) evaluation comes in a later "
-            "release; evaluate the fixed-horizon test with sequential=False"
-        )
     check_choice("method", method, METHODS)
     check_choice("correction", correction, list(CORRECTIONS))
     alpha = float(check_probability("alpha", alpha, what="the test level"))
@@ -155,15 +201,25 @@ def evaluate(
     mprior = _check_mean_prior(mean_prior)
     if not isinstance(control, str) or not control:
         raise ParameterError(f"control must be the label of the holdout variant (a string), got {control!r}")
+    if not isinstance(poststratify, bool):
+        raise ParameterError(f"poststratify must be True or False, got {poststratify!r}")
+    seq = _check_sequential(sequential, method, n_star, sequential_method, tau, rel_tau)
+    cov = _check_covariate_arg(covariates)
+    if cov and method == "bayesian":
+        raise ParameterError(
+            f"covariates={cov} (CUPED) is a frequentist regression adjustment; the Bayesian method does not "
+            "take covariates. Use method='frequentist' with covariates, or drop covariates"
+        )
 
     stats = sufficient_statistics(
-        data, metrics, variant_col=variant_col, segment_col=segment_col, n_col=n_col
+        data, metrics, variant_col=variant_col, segment_col=segment_col, n_col=n_col, covariates=cov or None
     )
     roles = {name: "primary" for name in _unique(stats["metric"])}
     if guardrails is not None:
         gstats = sufficient_statistics(
-            data, guardrails, variant_col=variant_col, segment_col=segment_col, n_col=n_col
-        )
+            data, guardrails, variant_col=variant_col, segment_col=segment_col, n_col=n_col,
+            covariates=cov or None,
+        )  # fmt: skip
         clash = sorted(set(_unique(gstats["metric"])) & set(roles))
         if clash:
             raise ParameterError(
@@ -171,6 +227,8 @@ def evaluate(
             )
         roles.update({name: "guardrail" for name in _unique(gstats["metric"])})
         stats = pd.concat([stats, gstats], ignore_index=True)
+    if seq is not None:
+        seq = seq.resolved(list(roles))
 
     variants = sorted(_unique(stats["variant"]))
     if control not in variants:
@@ -183,11 +241,14 @@ def evaluate(
             f"column {variant_col!r} holds only the control {control!r}; there is nothing to compare it with"
         )
     small = stats[(stats["kind"] == "mean") & (stats["n"] < 2)]
+    if cov:
+        small = stats[stats["n"] < 2]
     if len(small):
         r = small.iloc[0]
+        what, label = ("CUPED (covariates)", "metric") if cov else ("a mean", "mean metric")
         raise DataError(
-            f"mean metric {r['metric']!r} has {int(r['n'])} unit(s) for variant {r['variant']!r} in segment "
-            f"{r['segment']!r}; a mean needs at least 2 units per arm to estimate a variance"
+            f"{label} {r['metric']!r} has {int(r['n'])} unit(s) for variant {r['variant']!r} in segment "
+            f"{r['segment']!r}; {what} needs at least 2 units per arm to estimate a variance"
         )
 
     settings = _Settings(
@@ -197,6 +258,10 @@ def evaluate(
         prior=(a_prior, b_prior),
         mean_prior=mprior,
         segmented=segment_col is not None,
+        segment_col=segment_col,
+        poststratify=poststratify,
+        covariates=tuple(cov),
+        sequential=seq,
     )
     others = [v for v in variants if v != control]
     parts = [
@@ -227,7 +292,116 @@ def evaluate(
         segment_col=segment_col,
         prior=(a_prior, b_prior),
         mean_prior=mprior,
+        sequential=seq is not None,
+        sequential_label=seq.label if seq is not None else None,
+        covariates=tuple(cov),
+        poststratify=poststratify and segment_col is not None and method == "frequentist",
     )
+
+
+@dataclass(frozen=True)
+class _Sequential:
+    method: str
+    n_star: float
+    tau: float | dict[str, float] | None
+    rel_tau: float
+
+    def resolved(self, metric_names: list[str]) -> _Sequential:
+        if isinstance(self.tau, dict):
+            unknown = sorted(set(self.tau) - set(metric_names))
+            missing = [m for m in metric_names if m not in self.tau]
+            if unknown or missing:
+                raise ParameterError(
+                    f"tau: a mapping must give every metric its mixing SD; unknown {unknown}, "
+                    f"missing {missing}"
+                )
+        return self
+
+    def tau_for(self, metric: str) -> float | None:
+        return self.tau.get(metric) if isinstance(self.tau, dict) else self.tau
+
+    @property
+    def label(self) -> str:
+        if self.method == "asymptotic-cs":
+            return f"asymptotic confidence sequence (Waudby-Smith et al. 2024), N*={self.n_star:g}"
+        return "mixture SPRT (Johari et al. 2022), normal mixture"
+
+    def row_label(self, metric: str) -> str:
+        if self.method == "asymptotic-cs":
+            return self.label
+        return (
+            f"mixture SPRT (Johari et al. 2022), normal mixture tau={self.tau_for(metric):g} "
+            f"(relative lift: tau={self.rel_tau:g} on the log ratio)"
+        )
+
+
+def _positive(name: str, value: Any, what: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a positive number ({what}), got {value!r}") from None
+    if isinstance(value, bool) or not math.isfinite(v) or v <= 0:
+        raise ParameterError(f"{name} must be a positive finite number ({what}), got {value!r}")
+    return v
+
+
+def _check_sequential(
+    sequential: Any, method: str, n_star: Any, sequential_method: Any, tau: Any, rel_tau: Any
+) -> _Sequential | None:
+    if not isinstance(sequential, bool):
+        raise ParameterError(f"sequential must be True or False, got {sequential!r}")
+    check_choice("sequential_method", sequential_method, SEQUENTIAL_METHODS)
+    if not sequential:
+        extra = [k for k, v in (("n_star", n_star), ("tau", tau), ("rel_tau", rel_tau)) if v is not None]
+        if extra or sequential_method != "asymptotic-cs":
+            shown = extra or ["sequential_method"]
+            raise ParameterError(
+                f"{', '.join(shown)} tune(s) the sequential (always-valid) analysis, which is off; "
+                "pass sequential=True or leave them out"
+            )
+        return None
+    if method == "bayesian":
+        raise ParameterError(
+            "sequential=True does not apply to method='bayesian': a posterior conditions on the data seen so "
+            "far and needs no correction for repeated looks (prob_beat_control may be read daily, but it "
+            "carries no false-positive guarantee). For peeking-safe error rates use method='frequentist' "
+            "with sequential=True; otherwise pass sequential=False"
+        )
+    if sequential_method == "asymptotic-cs":
+        if tau is not None or rel_tau is not None:
+            raise ParameterError(
+                "tau and rel_tau tune sequential_method='msprt'; the asymptotic confidence sequence is tuned "
+                "by n_star"
+            )
+        ns = DEFAULT_N_STAR if n_star is None else _positive("n_star", n_star, "planned units in two arms")
+        return _Sequential("asymptotic-cs", ns, None, DEFAULT_REL_TAU)
+    if n_star is not None:
+        raise ParameterError(
+            "n_star tunes sequential_method='asymptotic-cs'; the mixture SPRT is tuned by tau (and rel_tau)"
+        )
+    if tau is None:
+        raise ParameterError(
+            "sequential_method='msprt' needs tau, the mixing SD of the absolute effect in the metric's units "
+            "(e.g. tau=0.01 for a 1 pp typical lift; a mapping metric -> tau for several metrics)"
+        )
+    if isinstance(tau, Mapping):
+        taus: float | dict[str, float] = {
+            str(k): _positive(f"tau[{k!r}]", v, "mixing SD") for k, v in tau.items()
+        }
+    else:
+        taus = _positive("tau", tau, "mixing SD of the effect")
+    rt = DEFAULT_REL_TAU if rel_tau is None else _positive("rel_tau", rel_tau, "mixing SD of the log lift")
+    return _Sequential("msprt", DEFAULT_N_STAR, taus, rt)
+
+
+def _check_covariate_arg(covariates: Any) -> list[str]:
+    if covariates is None:
+        return []
+    if isinstance(covariates, str):
+        covariates = [covariates]
+    if not isinstance(covariates, Sequence) or not all(isinstance(c, str) and c for c in covariates):
+        raise ParameterError(f"covariates must be a list of column names, got {covariates!r}")
+    return list(covariates)
 
 
 @dataclass(frozen=True)
@@ -238,6 +412,10 @@ class _Settings:
     prior: tuple[float, float]
     mean_prior: tuple[float, float] | None
     segmented: bool
+    segment_col: str | None = None
+    poststratify: bool = True
+    covariates: tuple[str, ...] = ()
+    sequential: _Sequential | None = None
 
 
 _BASE = [
@@ -246,22 +424,286 @@ _BASE = [
     "rel_ci_high",
 ]  # fmt: skip
 _TAIL = ["estimable", "reason", "small_counts", "method", "convention"]
-_FREQ_COLUMNS = [*_BASE, "statistic", "df", "p_value", "p_adjusted", "significant", *_TAIL]
+_FREQ_COLUMNS = [
+    *_BASE, "statistic", "df", "p_value", "p_adjusted", "significant", "variance_reduction", *_TAIL
+]  # fmt: skip
 _BAYES_COLUMNS = [*_BASE, "prob_beat_control", "prob_best", "control_prob_best", "expected_loss", *_TAIL]
 
 
-def _grid(frame: pd.DataFrame, control: str, others: list[str]) -> tuple[list[str], dict[str, np.ndarray]]:
+def _grid(
+    frame: pd.DataFrame, control: str, others: list[str], extra: Sequence[str] = ()
+) -> tuple[list[str], dict[str, np.ndarray]]:
     """Per-metric statistics as (segments, arms) arrays, control in column 0, segments "all" first."""
     segments = sorted(_unique(frame["segment"]), key=lambda s: (s != POOLED_SEGMENT, s))
     arms = [control, *others]
     seg_code = pd.Categorical(frame["segment"], categories=segments).codes
     arm_code = pd.Categorical(frame["variant"], categories=arms).codes
     out = {}
-    for col in ("n", "sum", "sum_sq"):
+    for col in ("n", "sum", "sum_sq", *extra):
         arr = np.full((len(segments), len(arms)), np.nan)
         arr[seg_code, arm_code] = frame[col].to_numpy(dtype=float)
         out[col] = arr
     return segments, out
+
+
+class _Estimates(NamedTuple):
+    """Per-row arm means and their variances for rows estimated outside compare_* (normal theory)."""
+
+    m_c: np.ndarray
+    m_v: np.ndarray
+    var_c: np.ndarray
+    var_v: np.ndarray
+    df: np.ndarray  # inf: normal approximation
+    var_unadj: np.ndarray
+
+
+def _pairs(arr: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(segments, arms, ...) -> control and variant arrays with one entry per row (segment-major)."""
+    tail = arr.shape[2:]
+    return np.repeat(arr[:, 0], k - 1, axis=0), arr[:, 1:].reshape(-1, *tail)
+
+
+def _plain_estimates(n: np.ndarray, s: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = s / n
+    return mean, np.maximum(q - s * mean, 0.0) / (n - 1.0) / n
+
+
+def _cuped_estimates(
+    g: dict[str, np.ndarray], k: int, cfg: _Settings, segments: list[str]
+) -> tuple[_Estimates, np.ndarray]:
+    """CUPED per row; covariates constant within a row's two arms are left out of that row."""
+    cov = list(cfg.covariates)
+    x_names, xx_names, xy_names = covariate_columns(cov)
+    p = len(cov)
+    n_seg, arms = g["n"].shape
+    sx = np.stack([g[c] for c in x_names], axis=-1)
+    sxy = np.stack([g[c] for c in xy_names], axis=-1)
+    sxx = np.empty((n_seg, arms, p, p))
+    pos = 0
+    for i in range(p):
+        for j in range(i, p):
+            sxx[..., i, j] = sxx[..., j, i] = g[xx_names[pos]]
+            pos += 1
+    n0, n1 = _pairs(g["n"], k)
+    s0, s1 = _pairs(g["sum"], k)
+    q0, q1 = _pairs(g["sum_sq"], k)
+    ctrl = CupedStats(n0, s0, q0, *(_pairs(a, k)[0] for a in (sx, sxx, sxy)))
+    var = CupedStats(n1, s1, q1, *(_pairs(a, k)[1] for a in (sx, sxx, sxy)))
+    const = constant_covariates(ctrl, var)
+    m_c, var_c = _plain_estimates(n0, s0, q0)
+    m_v, var_v = _plain_estimates(n1, s1, q1)
+    unadj = var_c + var_v
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = unadj**2 / (var_c**2 / (n0 - 1.0) + var_v**2 / (n1 - 1.0))
+    used = np.full(len(n0), "", dtype=object)
+    patterns, inverse = np.unique(const, axis=0, return_inverse=True)
+    for pi, pattern in enumerate(patterns):
+        rows = np.flatnonzero(inverse.reshape(-1) == pi)
+        keep = np.flatnonzero(~pattern)
+        dropped = [cov[j] for j in np.flatnonzero(pattern)]
+        note = f"; not used (constant in this segment): {', '.join(dropped)}" if dropped else ""
+        if keep.size == 0:
+            used[rows] = f"no covariate varies in this segment ({', '.join(cov)}): unadjusted"
+            continue
+        names = [cov[j] for j in keep]
+        try:
+            res = cuped(ctrl.select(rows, keep), var.select(rows, keep), covariates=names, alpha=cfg.alpha)
+        except DataError as exc:
+            seg = sorted({segments[r // (k - 1)] for r in rows})[:5]
+            raise DataError(f"CUPED in segment(s) {seg}: {exc}") from exc
+        m_c[rows], m_v[rows] = res.control_mean, res.variant_mean
+        var_c[rows], var_v[rows] = res.control_var, res.variant_var
+        df[rows] = res.df
+        used[rows] = f"covariates: {', '.join(names)}{note}"
+    return _Estimates(m_c, m_v, var_c, var_v, df, unadj), used
+
+
+def _poststratified(
+    n: np.ndarray, s: np.ndarray, q: np.ndarray, est: _Estimates | None, k: int
+) -> _Estimates:
+    """Post-stratified "all" rows (one per variant) from the segment rows; segment 0 is "all"."""
+    sizes = n[1:].sum(axis=1)  # every arm's units per segment
+    if est is None:
+        res = poststratified_difference(
+            n[1:, :1].T, s[1:, :1].T, q[1:, :1].T, n[1:, 1:].T, s[1:, 1:].T, q[1:, 1:].T,
+            stratum_sizes=sizes[None, :],
+        )  # fmt: skip
+        inf = np.full(k - 1, np.inf)
+        return _Estimates(
+            res.control_mean, res.variant_mean, res.control_var, res.variant_var, inf, inf * np.nan
+        )
+    w = (sizes / sizes.sum())[:, None]  # (segments, 1) against the (segments, variants) rows
+
+    def seg(a: np.ndarray) -> np.ndarray:
+        return a[k - 1 :].reshape(-1, k - 1)
+
+    return _Estimates(
+        np.sum(w * seg(est.m_c), axis=0),
+        np.sum(w * seg(est.m_v), axis=0),
+        np.sum(w**2 * seg(est.var_c), axis=0),
+        np.sum(w**2 * seg(est.var_v), axis=0),
+        np.full(k - 1, np.inf),
+        np.sum(w**2 * seg(est.var_unadj), axis=0),
+    )
+
+
+def _frequentist_rows(
+    out: pd.DataFrame,
+    comp: Any,
+    name: str,
+    kind: str,
+    role: str,
+    segments: list[str],
+    g: dict[str, np.ndarray],
+    k: int,
+    cfg: _Settings,
+    level: str,
+) -> pd.DataFrame:
+    """Fixed-horizon or sequential rows: plain, CUPED-adjusted and/or post-stratified."""
+    n, s, q = g["n"], g["sum"], g["sum_sq"]
+    rows = len(out)
+    cols = {
+        c: np.array(getattr(comp, c), dtype=float)
+        for c in ("control_value", "variant_value", "abs_lift", "rel_lift", "ci_low", "ci_high",
+                  "rel_ci_low", "rel_ci_high", "statistic", "df", "p_value")
+    }  # fmt: skip
+    estimable = np.array(comp.estimable, dtype=bool)
+    reason = np.array(comp.reason, dtype=object)
+    what = np.full(rows, "difference of the arm means", dtype=object)
+    fixed = np.full(rows, PROPORTION_METHOD if kind == "proportion" else MEAN_METHOD, dtype=object)
+    custom = np.zeros(rows, dtype=bool)
+    est = _Estimates(*(np.full(rows, np.nan) for _ in range(6)))
+    cuped_name = "CUPED regression adjustment (Deng et al. 2013), theta pooled within arms"
+    if cfg.covariates:
+        est, used = _cuped_estimates(g, k, cfg, segments)
+        custom[:] = True
+        what = np.array([f"{cuped_name}, {u}" for u in used], dtype=object)
+        fixed = np.array(
+            [f"{w}; Welch t (Welch-Satterthwaite df), log-ratio relative interval" for w in what]
+        )
+    pooled_rows = np.arange(k - 1)
+    n_strata = len(segments) - 1
+    post_note = ""
+    if cfg.segmented and cfg.poststratify and n_strata >= 1:
+        if np.all(n[1:] >= 2):
+            ps = _poststratified(n, s, q, est if cfg.covariates else None, k)
+            for field_name in _Estimates._fields:
+                getattr(est, field_name)[pooled_rows] = getattr(ps, field_name)
+            custom[pooled_rows] = True
+            base = f"{cuped_name}, covariates: {', '.join(cfg.covariates)}; " if cfg.covariates else ""
+            post = (
+                f"{base}post-stratified by {cfg.segment_col} (weights: segment shares of all units), "
+                "normal approximation"
+            )
+            what[pooled_rows] = post
+            fixed[pooled_rows] = post + "; log-ratio relative interval"
+        else:
+            post_note = (
+                f"; not post-stratified by {cfg.segment_col}: a segment has fewer than 2 units in an arm"
+            )
+            fixed[pooled_rows] = fixed[pooled_rows] + post_note
+            what[pooled_rows] = what[pooled_rows] + post_note
+
+    # estimate, variance, log ratio and its variance of the custom rows (normal theory)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        diff = est.m_v - est.m_c
+        var = est.var_c + est.var_v
+        pos = (est.m_c > 0) & (est.m_v > 0)
+        log_ratio = np.where(pos, np.log(np.where(pos, est.m_v, 1.0) / np.where(pos, est.m_c, 1.0)), np.nan)
+        log_var = np.where(pos, est.var_v / est.m_v**2 + est.var_c / est.m_c**2, np.nan)
+    ok = custom & (var > 0) & np.isfinite(var)
+    if custom.any():
+        cols["control_value"] = np.where(custom, est.m_c, cols["control_value"])
+        cols["variant_value"] = np.where(custom, est.m_v, cols["variant_value"])
+        cols["abs_lift"] = np.where(custom, diff, cols["abs_lift"])
+        cols["rel_lift"] = np.where(custom, np.expm1(log_ratio), cols["rel_lift"])
+        newly_bad = custom & estimable & ~ok
+        reason = np.where(newly_bad, "zero variance after adjustment", reason)
+        estimable = np.where(custom, estimable & ok, estimable)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se = np.sqrt(var)
+            stat = diff / se
+            quant = sps.t.isf(cfg.alpha / 2.0, est.df)
+            p = 2.0 * sps.t.sf(np.abs(stat), est.df)
+            se_log = np.sqrt(log_var)
+        nan = np.full(rows, np.nan)
+        upd = {
+            "statistic": stat,
+            "df": np.where(np.isinf(est.df), np.nan, est.df),
+            "p_value": p,
+            "ci_low": diff - quant * se,
+            "ci_high": diff + quant * se,
+            "rel_ci_low": np.expm1(log_ratio - quant * se_log),
+            "rel_ci_high": np.expm1(log_ratio + quant * se_log),
+        }
+        for c, v in upd.items():
+            cols[c] = np.where(custom, np.where(estimable, v, nan), cols[c])
+
+    seq = cfg.sequential
+    if seq is not None:
+        tau = seq.tau_for(name)
+        kw = {"alpha": cfg.alpha, "method": seq.method, "n_star": seq.n_star}
+        n0, n1 = _pairs(n, k)
+        s0, s1 = _pairs(s, k)
+        q0, q1 = _pairs(q, k)
+        total = n0 + n1
+        args = (n0, s0, q0, n1, s1, q1)
+        absolute = sequential_test(*args, kind=kind, scale="absolute", tau=tau, **kw)
+        relative = sequential_test(*args, kind=kind, scale="relative", tau=seq.rel_tau, **kw)
+        if custom.any():
+            c_abs = sequential_estimate(diff, var, total, tau=tau, **kw)
+            c_rel = sequential_estimate(log_ratio, log_var, total, tau=seq.rel_tau, log_scale=True, **kw)
+            absolute = type(absolute)(
+                *(np.where(custom, a, b) for a, b in zip(c_abs[:4], absolute[:4], strict=True)), ""
+            )
+            relative = type(relative)(
+                *(np.where(custom, a, b) for a, b in zip(c_rel[:4], relative[:4], strict=True)), ""
+            )
+        p_seq = np.asarray(absolute.p_value, dtype=float)
+        estimable = estimable & np.isfinite(p_seq)
+        nan = np.full(rows, np.nan)
+        for c, v in (
+            ("p_value", p_seq), ("ci_low", absolute.ci_low), ("ci_high", absolute.ci_high),
+            ("rel_ci_low", relative.ci_low), ("rel_ci_high", relative.ci_high),
+        ):  # fmt: skip
+            cols[c] = np.where(estimable, v, nan)
+        cols["statistic"] = nan
+        cols["df"] = nan
+        label = seq.row_label(name)
+        methods = np.array([f"{label}; {w}" for w in what], dtype=object)
+    else:
+        methods = fixed
+
+    for c, v in cols.items():
+        out[c] = v
+    out["estimable"] = estimable
+    out["reason"] = np.where(estimable, "", reason).astype(object)
+    out["small_counts"] = comp.small_counts
+    if cfg.covariates:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["variance_reduction"] = np.where(estimable, 1.0 - var / est.var_unadj, np.nan)
+    out["method"] = methods
+    parts = [f"two-sided, {level} intervals"]
+    if seq is not None:
+        parts.append(
+            "always valid at every look (a daily reader may keep each row's running minimum p-value and "
+            "intersect its intervals); statistic and df not used"
+        )
+    if cfg.covariates:
+        parts.append("values and lifts covariate-adjusted (at the pooled covariate means)")
+    if role == "guardrail":
+        parts.append("guardrail: not corrected for multiple comparisons")
+    else:
+        scope = "variants x segments (pooled 'all' rows: own family)" if cfg.segmented else "variants"
+        on_top = " on the always-valid p-values" if seq is not None else ""
+        parts.append(
+            f"p_adjusted: {CORRECTION_NAMES[cfg.correction]}{on_top} across {scope} within the metric"
+        )
+    convention = np.full(rows, "; ".join(parts), dtype=object)
+    if custom[pooled_rows].any() and cfg.segmented:
+        convention[pooled_rows] = convention[pooled_rows] + "; pooled values are segment-weighted means"
+    out["convention"] = convention
+    return out
 
 
 def _evaluate_metric(
@@ -269,7 +711,8 @@ def _evaluate_metric(
 ) -> pd.DataFrame:
     name = str(frame["metric"].iloc[0])
     kind = str(frame["kind"].iloc[0])
-    segments, g = _grid(frame, control, others)
+    extra = [c for c in frame.columns if c.startswith(("sum_x:", "sum_xx:", "sum_xy:"))]
+    segments, g = _grid(frame, control, others, extra)
     n, s, q = g["n"], g["sum"], g["sum_sq"]
     n_seg, k = n.shape
     rows = n_seg * (k - 1)
@@ -302,22 +745,7 @@ def _evaluate_metric(
     )
     level = f"{1 - cfg.alpha:.4g}"
     if cfg.method == "frequentist":
-        for col in ("ci_low", "ci_high", "rel_ci_low", "rel_ci_high", "statistic", "df", "p_value"):
-            out[col] = getattr(comp, col)
-        out["estimable"] = comp.estimable
-        out["reason"] = comp.reason
-        out["small_counts"] = comp.small_counts
-        out["method"] = PROPORTION_METHOD if kind == "proportion" else MEAN_METHOD
-        if role == "guardrail":
-            convention = f"two-sided, {level} intervals; guardrail: not corrected for multiple comparisons"
-        else:
-            scope = "variants x segments (pooled 'all' rows: own family)" if cfg.segmented else "variants"
-            convention = (
-                f"two-sided, {level} intervals; p_adjusted: {CORRECTION_NAMES[cfg.correction]} "
-                f"across {scope} within the metric"
-            )
-        out["convention"] = convention
-        return out
+        return _frequentist_rows(out, comp, name, kind, role, segments, g, k, cfg, level)
 
     # Bayesian
     if kind == "proportion":
@@ -372,8 +800,12 @@ def _evaluate_metric(
         f"{method_name}; P(beat control), P(best), expected loss by Gauss-Legendre quadrature; "
         "credible intervals by inverting the lift's CDF (quadrature)"
     )
-    out["convention"] = f"{level} equal-tailed credible intervals; observed values and lifts" + (
+    convention = f"{level} equal-tailed credible intervals; observed values and lifts" + (
         "; guardrail" if role == "guardrail" else ""
+    )
+    pooled_note = "; pooled 'all' rows: posterior of the pooled counts (not post-stratified)"
+    out["convention"] = np.where(
+        cfg.segmented & (out["segment"] == POOLED_SEGMENT).to_numpy(), convention + pooled_note, convention
     )
     return out
 
@@ -402,6 +834,10 @@ class Evaluation(Displayable):
     segment_col: str | None
     prior: tuple[float, float]
     mean_prior: tuple[float, float] | None
+    sequential: bool = False
+    sequential_label: str | None = None
+    covariates: tuple[str, ...] = ()
+    poststratify: bool = False
 
     def to_pandas(self) -> pd.DataFrame:
         """The result table (a copy)."""
@@ -449,7 +885,10 @@ class Evaluation(Displayable):
             f"Evaluation(method={self.method!r}, control={self.control!r}, variants={list(self.variants)}, "
             f"metrics={list(self.metrics)}, guardrails={list(self.guardrails)}, "
             f"segments={len(self.segments)}, "
-            f"rows={len(self._table)}{extra})"
+            f"rows={len(self._table)}{extra}"
+            + (", sequential=True" if self.sequential else "")
+            + (f", covariates={list(self.covariates)}" if self.covariates else "")
+            + ")"
         )
 
     # ---------------------------------------------------------------------------------------------
@@ -529,10 +968,11 @@ class Evaluation(Displayable):
     def _describe(self, r: pd.Series, level: str) -> str:
         kind = r["kind"]
         rel = "" if not np.isfinite(r["rel_lift"]) else f", {100 * r['rel_lift']:+.1f}%"
+        interval = "credible interval" if self.method != "frequentist" else "CI"
+        interval = "always-valid CI" if self.sequential else interval
         text = (
             f"{self._fmt_value(kind, r['control_value'])} -> {self._fmt_value(kind, r['variant_value'])} "
-            f"({self._fmt_lift(kind, r['abs_lift'])}{rel}; {level} "
-            f"{'CI' if self.method == 'frequentist' else 'credible interval'} "
+            f"({self._fmt_lift(kind, r['abs_lift'])}{rel}; {level} {interval} "
             f"{self._fmt_lift(kind, r['ci_low'])} to {self._fmt_lift(kind, r['ci_high'])}; "
         )
         if self.method == "frequentist":

@@ -19,7 +19,15 @@ import pandas as pd
 from abkit._validate import check_columns
 from abkit.errors import ColumnError, DataError, ParameterError
 
-__all__ = ["POOLED_SEGMENT", "STAT_COLUMNS", "Mean", "Metric", "Proportion", "sufficient_statistics"]
+__all__ = [
+    "POOLED_SEGMENT",
+    "STAT_COLUMNS",
+    "Mean",
+    "Metric",
+    "Proportion",
+    "covariate_columns",
+    "sufficient_statistics",
+]
 
 #: Label of the pooled segment (all units together); also used when there is no segment column.
 POOLED_SEGMENT = "all"
@@ -29,6 +37,40 @@ STAT_COLUMNS = ("metric", "kind", "segment", "variant", "n", "sum", "sum_sq")
 
 #: Suffix of the sum-of-squares column of a mean metric in aggregated input (``revenue_sumsq``).
 SUMSQ_SUFFIX = "_sumsq"
+
+
+def covariate_columns(covariates: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
+    """Names of the CUPED columns of :func:`sufficient_statistics` for ``covariates``.
+
+    Returns ``(sum_x, sum_xx, sum_xy)`` column names: ``sum_x:<c>`` (sum of the covariate),
+    ``sum_xx:<a>:<b>`` for every pair ``a <= b`` in the given order (sum of products; the matrix is
+    symmetric) and ``sum_xy:<c>`` (sum of covariate times metric value).
+
+    >>> covariate_columns(["frequency", "recency_days"])[1]
+    ['sum_xx:frequency:frequency', 'sum_xx:frequency:recency_days', 'sum_xx:recency_days:recency_days']
+    """
+    cov = list(covariates)
+    xx = [f"sum_xx:{a}:{b}" for i, a in enumerate(cov) for b in cov[i:]]
+    return [f"sum_x:{c}" for c in cov], xx, [f"sum_xy:{c}" for c in cov]
+
+
+def _check_covariates(data: pd.DataFrame, covariates: Any, n_col: str | None) -> list[str]:
+    if isinstance(covariates, str):
+        covariates = [covariates]
+    if not isinstance(covariates, Sequence) or not all(isinstance(c, str) and c for c in covariates):
+        raise ParameterError(f"covariates must be a list of column names, got {covariates!r}")
+    cov = list(covariates)
+    dupes = sorted({c for c in cov if cov.count(c) > 1})
+    if dupes:
+        raise ParameterError(f"covariates: {dupes} listed more than once")
+    if n_col is not None and cov:
+        raise ParameterError(
+            f"covariates={cov} need one row per unit (n_col=None): CUPED needs each unit's covariate "
+            "values (sums of squares and of cross products with the metric), which aggregated counts "
+            "do not carry. Pass the per-customer outcomes joined with the pre-period columns"
+        )
+    check_columns(data, cov, what="data (covariates)")
+    return cov
 
 
 @dataclass(frozen=True)
@@ -213,6 +255,7 @@ def sufficient_statistics(
     variant_col: str = "variant",
     segment_col: str | None = None,
     n_col: str | None = None,
+    covariates: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Aggregate rows into ``n``, ``sum`` and ``sum_sq`` per (metric, segment, variant).
 
@@ -236,6 +279,11 @@ def sufficient_statistics(
     pooled rows (segment ``"all"``, the sum of the segments) come FIRST within each metric. Rows are
     sorted by metric (in the order given), segment (``"all"`` first, then as strings) and variant
     (as strings). Every (segment, variant) combination must have at least one unit.
+
+    ``covariates`` (per-unit rows only) adds the sufficient statistics of CUPED regression
+    adjustment (:mod:`abkit.stats.cuped`) in the same pass: the columns named by
+    :func:`covariate_columns` (``sum_x:<c>``, ``sum_xx:<a>:<b>``, ``sum_xy:<c>``). A covariate with
+    missing values, or constant over all units, raises :class:`~abkit.errors.DataError` naming it.
 
     >>> df = pd.DataFrame({"variant": ["a", "a", "b", "b", "b"],
     ...                    "opened": [True, False, True, True, False],
@@ -278,9 +326,27 @@ def sufficient_statistics(
         )
     if len(data) == 0:
         raise DataError("data has no rows; there is nothing to aggregate")
+    cov = _check_covariates(data, covariates, n_col) if covariates is not None else []
 
     codes, segments, variants = _group_codes(data, variant_col, segment_col)
     n_cells = len(segments) * len(variants)
+    common: dict[str, np.ndarray] = {}
+    per_metric: list[dict[str, np.ndarray]] = []
+    x_values: list[np.ndarray] = []
+    if cov:
+        x_names, xx_names, _ = covariate_columns(cov)
+        for c, name in zip(cov, x_names, strict=True):
+            values, _ = _numeric_values(data, c)
+            if values.min() == values.max():
+                raise DataError(
+                    f"covariate {c!r} is constant ({values[0]:g} for every unit); it cannot adjust "
+                    "anything: drop it from covariates"
+                )
+            x_values.append(values)
+            common[name] = np.bincount(codes, weights=values, minlength=n_cells)
+        pairs = [(i, j) for i in range(len(cov)) for j in range(i, len(cov))]
+        for (i, j), name in zip(pairs, xx_names, strict=True):
+            common[name] = np.bincount(codes, weights=x_values[i] * x_values[j], minlength=n_cells)
 
     specs: list[Proportion | Mean] = []
     stats: list[tuple[np.ndarray, np.ndarray]] = []  # per metric: sums, sums of squares per cell
@@ -308,6 +374,12 @@ def sufficient_statistics(
             )
             specs.append(spec.renamed(name) if name is not None else spec)
             stats.append((sums, squares))
+            per_metric.append(
+                {
+                    f"sum_xy:{c}": np.bincount(codes, weights=values * x, minlength=n_cells)
+                    for c, x in zip(cov, x_values, strict=True)
+                }
+            )
     else:
         n_values, _ = _numeric_values(data, n_col)
         _check_counts(n_values, n_col, what="unit counts")
@@ -346,7 +418,7 @@ def sufficient_statistics(
             specs.append(spec.renamed(name) if name is not None else spec)
             stats.append((sums, squares))
 
-    return _assemble(specs, stats, counts, segments, variants, segment_col, variant_col)
+    return _assemble(specs, stats, counts, segments, variants, segment_col, variant_col, common, per_metric)
 
 
 def _check_counts(values: np.ndarray, column: str, *, what: str) -> None:
@@ -393,8 +465,16 @@ def _assemble(
     variants: list[str],
     segment_col: str | None,
     variant_col: str,
+    common: dict[str, np.ndarray] | None = None,
+    per_metric: list[dict[str, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
-    """Build the sorted long table from per-cell arrays (cells are segment-major, variant-minor)."""
+    """Build the sorted long table from per-cell arrays (cells are segment-major, variant-minor).
+
+    ``common`` holds extra per-cell sums shared by every metric (covariate sums), ``per_metric``
+    one dict of extra per-cell sums per metric (cross products with the metric).
+    """
+    common = common or {}
+    per_metric = per_metric or [{} for _ in specs]
     n_seg, n_var = len(segments), len(variants)
     seg_of_cell = np.repeat(np.asarray(segments, dtype=object), n_var)
     var_of_cell = np.tile(np.asarray(variants, dtype=object), n_seg)
@@ -402,6 +482,10 @@ def _assemble(
     for j, (sums, squares) in enumerate(stats):
         cells[f"s{j}"] = sums
         cells[f"q{j}"] = squares
+        for name, values in per_metric[j].items():
+            cells[f"m{j}|{name}"] = values
+    for name, values in common.items():
+        cells[f"c|{name}"] = values
     # Distinct raw labels can share a string form (1 and "1"): merge them; also sorts the labels.
     cells = cells.groupby(["segment", "variant"], sort=True).sum()
     full = pd.MultiIndex.from_product(
@@ -431,19 +515,20 @@ def _assemble(
     n_values = cells["n"].to_numpy(dtype=np.int64)
     frames = []
     for j, spec in enumerate(specs):
-        frames.append(
-            pd.DataFrame(
-                {
-                    "metric": spec.name,
-                    "kind": spec.kind,
-                    "segment": seg_index,
-                    "variant": var_index,
-                    "n": n_values,
-                    "sum": cells[f"s{j}"].to_numpy(dtype=np.float64),
-                    "sum_sq": cells[f"q{j}"].to_numpy(dtype=np.float64),
-                }
-            )
-        )
+        columns = {
+            "metric": spec.name,
+            "kind": spec.kind,
+            "segment": seg_index,
+            "variant": var_index,
+            "n": n_values,
+            "sum": cells[f"s{j}"].to_numpy(dtype=np.float64),
+            "sum_sq": cells[f"q{j}"].to_numpy(dtype=np.float64),
+        }
+        for name in common:
+            columns[name] = cells[f"c|{name}"].to_numpy(dtype=np.float64)
+        for name in per_metric[j]:
+            columns[name] = cells[f"m{j}|{name}"].to_numpy(dtype=np.float64)
+        frames.append(pd.DataFrame(columns))
     out = pd.concat(frames, ignore_index=True)
     for col in ("metric", "kind", "segment", "variant"):
         out[col] = out[col].astype(str)

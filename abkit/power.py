@@ -33,6 +33,7 @@ Conventions (each function repeats the ones it uses):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from numbers import Integral, Real
@@ -867,6 +868,8 @@ def plan(
     correction: str | None = "bonferroni",
     method: str = "pooled",
     continuity: bool = False,
+    looks: int | Sequence[float] | None = None,
+    spending: str = "obrien-fleming",
 ) -> pd.DataFrame:
     """Split a finite dormant pool by ``weights`` and report the lift each comparison can detect.
 
@@ -882,6 +885,16 @@ def plan(
     ``mde`` (absolute detectable lift), ``relative_mde`` (lift / baseline, rates only),
     ``detectable_rate`` (rates only), ``power``, ``alpha``, ``alternative``, ``correction``,
     ``method`` and ``critical_value``.
+
+    ``looks`` (a number of equally spaced analyses, or increasing information fractions ending at
+    1) plans a group-sequential test with ``spending`` (``"obrien-fleming"``, ``"pocock"`` or the
+    ``"-classic"`` boundaries of :func:`abkit.stats.sequential.group_sequential_bounds`). Variants
+    then gain ``looks``, ``spending``, ``inflation`` (the sample-size inflation factor
+    ``R = I_max / I_fixed`` of :func:`abkit.stats.sequential.sample_size_inflation` at the
+    comparison's alpha: alpha / variants under a correction, Dunnett approximated by Bonferroni; a
+    one-sided design for ``"larger"``/``"smaller"``) and ``sequential_mde = mde * sqrt(R)`` (the
+    lift the fixed pool detects with that design, normal approximation; ``sequential_relative_mde``
+    for rates).
 
     >>> t = plan(12000, 0.04, weights={"holdout": 0.1, "coupon": 0.45, "personal": 0.45})
     >>> t[["arm", "n"]].to_dict("list")
@@ -900,6 +913,8 @@ def plan(
             "give exactly one of baseline (a rate metric) or sd (a mean metric); "
             f"got baseline={baseline!r}, sd={sd!r}"
         )
+    if looks is None and spending != "obrien-fleming":
+        raise ParameterError(f"spending={spending!r} applies to a group-sequential plan; give looks=...")
     if baseline is not None:
         p1 = float(check_probability("baseline", _scalar("baseline", baseline), what="the control's rate"))
     else:
@@ -958,6 +973,23 @@ def plan(
         rows.append(row)
     frame = pd.DataFrame(rows)
     frame["n"] = frame["n"].astype(np.int64)
+    if looks is not None:
+        # abkit.stats does not import abkit.power (no cycle); imported here to keep `import abkit.power` light
+        from abkit.stats.sequential import group_sequential_bounds, sample_size_inflation
+
+        a_eff = alpha_ / k if correction is not None and k > 1 else alpha_
+        side = "two-sided" if alternative == "two-sided" else "greater"
+        design = group_sequential_bounds(looks, alpha=a_eff, spending=spending, alternative=side)
+        inflation = sample_size_inflation(
+            looks, alpha=a_eff, power=target, spending=spending, alternative=side
+        )
+        variant = (frame["role"] == "variant").to_numpy()
+        frame["looks"] = pd.array([len(design.z_bounds) if v else None for v in variant], dtype="Int64")
+        frame["spending"] = np.where(variant, spending, None)
+        frame["inflation"] = np.where(variant, inflation, np.nan)
+        frame["sequential_mde"] = frame["mde"] * math.sqrt(inflation)
+        if baseline is not None:
+            frame["sequential_relative_mde"] = frame["sequential_mde"] / p1
     first = ["arm", "role", "weight", "n", "comparison", "mde", "relative_mde", "detectable_rate"]
     order = [c for c in first if c in frame] + [c for c in frame if c not in first]
     return frame[order]

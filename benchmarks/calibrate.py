@@ -41,11 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(figures)
     text = (
         "# abkit calibration\n\n"
-        "Simulated error rates, interval coverage and power of `abkit.evaluate` with its default "
-        "frequentist and Bayesian (Beta(1, 1) prior) conventions, and of the always-valid p-value of "
-        "`abkit.stats.sequential`, on vectorised simulations (each simulated experiment is one segment "
-        f"of one `evaluate` call on aggregated counts). Seed {SEED}, {args.scale * 4000:,} simulations "
-        "per scenario. Regenerate with `make calibrate`.\n\n"
+        "Simulated error rates, interval coverage, variance reduction and power of the public "
+        "`abkit.evaluate` with its default frequentist and Bayesian (Beta(1, 1) prior) conventions, "
+        "with `sequential=True` (always-valid p-values, one call per daily look on cumulative counts) "
+        "and with CUPED `covariates=` (per-unit rows), on vectorised simulations: each simulated "
+        f"experiment is one segment of one `evaluate` call. Seed {SEED}, {args.scale * 4000:,} "
+        "simulations per scenario. Regenerate with `make calibrate`.\n\n"
         f"{table}\n"
     )
     _write_atomic(args.output, text)

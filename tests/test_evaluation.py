@@ -99,10 +99,15 @@ def test_bayesian_table_columns_and_prior_named(bayes: Evaluation) -> None:
     assert t.loc[t["kind"] == "mean", "method"].str.contains("flat prior").all()
 
 
+def _segment_rows(t: pd.DataFrame, metric: str) -> pd.DataFrame:
+    return t[(t["metric"] == metric) & (t["segment"] != "all")]
+
+
 def test_proportion_rows_equal_statsmodels_score_test(campaign: pd.DataFrame, freq: Evaluation) -> None:
     t = freq.table
-    for _, row in t[t["metric"] == "repurchased"].iterrows():
-        sub = campaign if row["segment"] == "all" else campaign[campaign["segment"] == row["segment"]]
+    assert len(_segment_rows(t, "repurchased")) == 6
+    for _, row in _segment_rows(t, "repurchased").iterrows():
+        sub = campaign[campaign["segment"] == row["segment"]]
         c = sub.loc[sub["variant"] == "control", "repurchased"]
         v = sub.loc[sub["variant"] == row["variant"], "repurchased"]
         ref = sm_test_proportions_2indep(v.sum(), v.size, c.sum(), c.size, method="score", correction=True)
@@ -115,8 +120,8 @@ def test_proportion_rows_equal_statsmodels_score_test(campaign: pd.DataFrame, fr
 
 def test_mean_rows_equal_scipy_welch(campaign: pd.DataFrame, freq: Evaluation) -> None:
     t = freq.table
-    for _, row in t[t["metric"] == "revenue"].iterrows():
-        sub = campaign if row["segment"] == "all" else campaign[campaign["segment"] == row["segment"]]
+    for _, row in _segment_rows(t, "revenue").iterrows():
+        sub = campaign[campaign["segment"] == row["segment"]]
         c = sub.loc[sub["variant"] == "control", "revenue"].to_numpy()
         v = sub.loc[sub["variant"] == row["variant"], "revenue"].to_numpy()
         ref = stats.ttest_ind(v, c, equal_var=False)
@@ -328,7 +333,21 @@ def test_mean_metric_with_fewer_than_two_units_in_an_arm() -> None:
         ({"alpha": 1.5}, "alpha"),
         ({"prior": (0.0, 1.0)}, "prior"),
         ({"mean_prior": (0.0, -1.0)}, "mean_prior"),
-        ({"sequential": True}, "sequential=True is not available yet"),
+        ({"sequential": True, "method": "bayesian"}, "sequential=True does not apply to method='bayesian'"),
+        ({"sequential": True, "n_star": 0}, "n_star must be a positive"),
+        ({"sequential": True, "n_star": -5.0}, "n_star must be a positive"),
+        ({"sequential": True, "n_star": float("nan")}, "n_star must be a positive"),
+        ({"n_star": 1000}, "n_star tune"),
+        ({"sequential": True, "sequential_method": "wald"}, "sequential_method='wald'"),
+        ({"sequential": True, "sequential_method": "msprt"}, "needs tau"),
+        ({"sequential": True, "sequential_method": "msprt", "tau": 0.0}, "tau must be a positive"),
+        ({"sequential": True, "sequential_method": "msprt", "tau": 0.01, "rel_tau": -1}, "rel_tau must"),
+        ({"sequential": True, "sequential_method": "msprt", "tau": 0.01, "n_star": 10}, "n_star tunes"),
+        ({"sequential": True, "tau": 0.01}, "tau and rel_tau tune sequential_method='msprt'"),
+        ({"sequential": "yes"}, "sequential must be True or False"),
+        ({"poststratify": "no"}, "poststratify must be True or False"),
+        ({"covariates": ["past"], "method": "bayesian"}, "Bayesian method does not take covariates"),
+        ({"covariates": 3}, "covariates must be a list"),
         ({"guardrails": ["opened"]}, "guardrails"),
     ],
 )
@@ -555,3 +574,260 @@ def test_many_segments_summary_counts_and_html_is_truncated() -> None:
     assert "showing the first 200 of 251 rows" in html
     assert html.count("<tr>") <= 202
     assert len(ev.table) == 251
+
+
+# ------------------------------------------------------------------------------------------------
+# post-stratification of the pooled "all" rows
+# ------------------------------------------------------------------------------------------------
+def _lin_hc2(sub: pd.DataFrame, metric: str, variant: str, shares: pd.Series, covariates=()) -> object:
+    """Lin (2013): OLS of y on treatment x centred stratum dummies (and covariates), HC2 errors."""
+    import statsmodels.api as sm
+
+    t = (sub["variant"] == variant).to_numpy(float)
+    segs = sorted(shares.index)[1:]
+    d = np.column_stack([(sub["segment"] == s).to_numpy(float) - shares[s] for s in segs])
+    x = np.column_stack([np.ones(len(sub)), t, d, d * t[:, None]])
+    return sm.OLS(sub[metric].to_numpy(float), x).fit(cov_type="HC2")
+
+
+def test_pooled_rows_are_poststratified_like_lins_regression(
+    campaign: pd.DataFrame, freq: Evaluation
+) -> None:
+    t = freq.table
+    shares = campaign["segment"].value_counts(normalize=True)  # segment shares of ALL units (3 arms)
+    z = stats.norm.isf(0.025)
+    for metric in ("repurchased", "revenue"):
+        for variant in ("coupon", "personal"):
+            row = t[(t["metric"] == metric) & (t["segment"] == "all") & (t["variant"] == variant)].iloc[0]
+            sub = campaign[campaign["variant"].isin(["control", variant])]
+            fit = _lin_hc2(sub, metric, variant, shares)
+            coef, se = np.asarray(fit.params)[1], np.asarray(fit.bse)[1]
+            assert row["abs_lift"] == pytest.approx(coef, rel=1e-9)
+            assert row["ci_low"] == pytest.approx(coef - z * se, rel=1e-9)
+            assert row["ci_high"] == pytest.approx(coef + z * se, rel=1e-9)
+            assert row["p_value"] == pytest.approx(np.asarray(fit.pvalues)[1], rel=1e-9, abs=0)
+            # values: segment-weighted means of each arm
+            means = sub.groupby(["segment", "variant"])[metric].mean().unstack()
+            assert row["control_value"] == pytest.approx((means["control"] * shares).sum(), rel=1e-12)
+            assert row["variant_value"] == pytest.approx((means[variant] * shares).sum(), rel=1e-12)
+            assert "post-stratified by segment" in row["method"]
+
+
+def test_poststratify_false_gives_the_plain_pooled_comparison(campaign: pd.DataFrame) -> None:
+    t = evaluate(campaign, metrics=["repurchased"], segment_col="segment", poststratify=False).table
+    for _, row in t[t["segment"] == "all"].iterrows():
+        c = campaign.loc[campaign["variant"] == "control", "repurchased"]
+        v = campaign.loc[campaign["variant"] == row["variant"], "repurchased"]
+        ref = sm_test_proportions_2indep(v.sum(), v.size, c.sum(), c.size, method="score", correction=True)
+        assert row["p_value"] == pytest.approx(ref.pvalue, rel=1e-10, abs=0)
+        assert row["control_value"] == pytest.approx(c.mean(), rel=1e-12)
+        assert "post-stratified" not in row["method"]
+
+
+def test_poststratification_falls_back_and_says_so_with_a_one_unit_arm() -> None:
+    data = pd.DataFrame(
+        {
+            "variant": ["control"] * 50 + ["mail"] * 50 + ["control", "mail", "mail"],
+            "segment": ["a"] * 100 + ["b"] * 3,
+            "opened": [1] * 10 + [0] * 40 + [1] * 20 + [0] * 30 + [1, 0, 1],
+        }
+    )
+    row = evaluate(data, metrics=["opened"], segment_col="segment").table.iloc[0]
+    assert row["segment"] == "all" and "not post-stratified by segment" in row["method"]
+    assert row["n_control"] == 51 and row["control_value"] == pytest.approx(11 / 51)
+
+
+# ------------------------------------------------------------------------------------------------
+# sequential (always-valid) evaluation
+# ------------------------------------------------------------------------------------------------
+def _mixture_p(est: np.ndarray, var: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Robbins' normal mixture: p = min(1, sqrt(1 + r) exp(-z^2 r / (2 (1 + r))))."""
+    z2 = est**2 / var
+    return np.minimum(1.0, np.sqrt(1 + r) * np.exp(-z2 * r / (2 * (1 + r))))
+
+
+def _rho2(alpha: float, n_star: float) -> float:
+    return (-2 * np.log(alpha) + np.log(1 - 2 * np.log(alpha))) / n_star
+
+
+def test_sequential_rows_follow_the_confidence_sequence_formula(campaign: pd.DataFrame) -> None:
+    ev = evaluate(
+        campaign, metrics=["repurchased", "revenue"], segment_col="segment", sequential=True, n_star=16000,
+        correction="holm",
+    )  # fmt: skip
+    t = ev.table
+    assert (
+        ev.sequential
+        and t["method"]
+        .str.startswith("asymptotic confidence sequence (Waudby-Smith et al. 2024), N*=16000")
+        .all()
+    )
+    rho2 = _rho2(0.05, 16000)
+    for _, row in t[t["segment"] != "all"].iterrows():
+        sub = campaign[campaign["segment"] == row["segment"]]
+        c = sub.loc[sub["variant"] == "control", row["metric"]].to_numpy(float)
+        v = sub.loc[sub["variant"] == row["variant"], row["metric"]].to_numpy(float)
+        ddof = 0 if row["kind"] == "proportion" else 1
+        var = v.var(ddof=ddof) / v.size + c.var(ddof=ddof) / c.size
+        est = v.mean() - c.mean()
+        r = rho2 * (v.size + c.size)
+        assert row["p_value"] == pytest.approx(_mixture_p(est, var, r), rel=1e-9)
+        half = np.sqrt(var * (1 + r) / r * (2 * np.log(1 / 0.05) + np.log1p(r)))
+        assert row["ci_low"] == pytest.approx(est - half, rel=1e-9)
+        assert row["ci_high"] == pytest.approx(est + half, rel=1e-9)
+        lvar = v.var(ddof=ddof) / (v.size * v.mean() ** 2) + c.var(ddof=ddof) / (c.size * c.mean() ** 2)
+        lhalf = np.sqrt(lvar * (1 + r) / r * (2 * np.log(1 / 0.05) + np.log1p(r)))
+        assert row["rel_ci_low"] == pytest.approx(np.expm1(np.log(v.mean() / c.mean()) - lhalf), rel=1e-9)
+        # the sequence excludes 0 exactly when the always-valid p is below alpha
+        assert (row["ci_low"] > 0 or row["ci_high"] < 0) == (row["p_value"] < 0.05)
+    # the correction applies on top, within the same families as the fixed-horizon analysis
+    seg = t[(t["metric"] == "repurchased") & (t["segment"] != "all")]
+    assert np.allclose(seg["p_adjusted"], multipletests(seg["p_value"], method="holm")[1])
+    # wider than the fixed-horizon intervals
+    fixed = evaluate(campaign, metrics=["repurchased", "revenue"], segment_col="segment").table
+    assert ((t["ci_high"] - t["ci_low"]) > (fixed["ci_high"] - fixed["ci_low"])).all()
+    assert "always valid" in t["convention"].iloc[0]
+
+
+def test_sequential_pooled_row_uses_the_poststratified_estimate(campaign: pd.DataFrame) -> None:
+    t = evaluate(campaign, metrics=["revenue"], segment_col="segment", sequential=True).table
+    fixed = evaluate(campaign, metrics=["revenue"], segment_col="segment").table
+    shares = campaign["segment"].value_counts(normalize=True)
+    for variant in ("coupon", "personal"):
+        row = t[(t["segment"] == "all") & (t["variant"] == variant)].iloc[0]
+        sub = campaign[campaign["variant"].isin(["control", variant])]
+        fit = _lin_hc2(sub, "revenue", variant, shares)
+        est, var = np.asarray(fit.params)[1], np.asarray(fit.bse)[1] ** 2
+        r = _rho2(0.05, 5000) * len(sub)  # default N* = 5000
+        assert row["p_value"] == pytest.approx(_mixture_p(est, var, r), rel=1e-9)
+        assert row["abs_lift"] == pytest.approx(fixed[fixed["variant"] == variant]["abs_lift"].iloc[0])
+        assert "N*=5000" in row["method"] and "post-stratified by segment" in row["method"]
+
+
+def test_sequential_msprt_with_per_metric_tau(campaign: pd.DataFrame) -> None:
+    taus = {"repurchased": 0.01, "revenue": 0.5}
+    t = evaluate(
+        campaign, metrics=["repurchased", "revenue"], sequential=True, sequential_method="msprt", tau=taus,
+        rel_tau=0.3,
+    ).table  # fmt: skip
+    for _, row in t.iterrows():
+        c = campaign.loc[campaign["variant"] == "control", row["metric"]].to_numpy(float)
+        v = campaign.loc[campaign["variant"] == row["variant"], row["metric"]].to_numpy(float)
+        ddof = 0 if row["kind"] == "proportion" else 1
+        var = v.var(ddof=ddof) / v.size + c.var(ddof=ddof) / c.size
+        r = taus[row["metric"]] ** 2 / var
+        assert row["p_value"] == pytest.approx(_mixture_p(v.mean() - c.mean(), var, r), rel=1e-9)
+        assert f"tau={taus[row['metric']]:g}" in row["method"] and "tau=0.3 on the log ratio" in row["method"]
+    with pytest.raises(ParameterError, match=r"tau: a mapping must give every metric"):
+        evaluate(campaign, metrics=["repurchased", "revenue"], sequential=True, sequential_method="msprt",
+                 tau={"repurchased": 0.01})  # fmt: skip
+
+
+def test_sequential_results_drive_significance_summary_and_decision() -> None:
+    # fixed horizon: p = 0.0011 (ships); always valid with N* = 4,000: p = 0.026, but Holm over
+    # two variants with a null second variant keeps the first significant; a weaker lift does not
+    df = pd.DataFrame(
+        {
+            "variant": ["control"] * 2000 + ["coupon"] * 2000,
+            "repurchased": [1] * 100 + [0] * 1900 + [1] * 135 + [0] * 1865,
+        }
+    )
+    fixed = evaluate(df, metrics=["repurchased"])
+    seq = evaluate(df, metrics=["repurchased"], sequential=True, n_star=4000)
+    assert fixed.table["p_value"].iloc[0] < 0.05 <= seq.table["p_value"].iloc[0]
+    assert fixed.decision(mde=0.3).table["decision"].iloc[0] == "ship"
+    assert seq.decision(mde=0.3).table["decision"].iloc[0] != "ship"
+    assert "no clear difference" in seq.summary() and "coupon wins" in fixed.summary()
+    assert "always valid" in " ".join(seq._notes())
+
+
+# ------------------------------------------------------------------------------------------------
+# CUPED
+# ------------------------------------------------------------------------------------------------
+def _with_history(seed: int = 3, n: int = 8000) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    variant = rng.choice(["control", "mail"], n)
+    segment = rng.choice(["high_value", "one_time"], n)
+    monetary = rng.gamma(2.0, 50.0, n)
+    frequency = np.where(segment == "one_time", 1.0, rng.poisson(3.0, n) + 2.0)
+    revenue = np.maximum(0.0, 0.3 * monetary + 4 * frequency + rng.normal(0, 25, n) + 6 * (variant == "mail"))
+    bought = rng.uniform(size=n) < 0.02 + 0.0003 * monetary + 0.01 * (variant == "mail")
+    return pd.DataFrame(
+        {"variant": variant, "segment": segment, "revenue": revenue, "repurchased": bought,
+         "monetary_total": monetary, "frequency": frequency}
+    )  # fmt: skip
+
+
+def test_cuped_rows_equal_the_ols_treatment_coefficient() -> None:
+    import statsmodels.api as sm
+
+    data = _with_history()
+    t = evaluate(data, metrics=["revenue", "repurchased"], covariates=["monetary_total", "frequency"]).table
+    for _, row in t.iterrows():
+        y = data[row["metric"]].to_numpy(float)
+        x = np.column_stack(
+            [np.ones(len(data)), (data["variant"] == "mail").to_numpy(float), data["monetary_total"],
+             data["frequency"]]
+        )  # fmt: skip
+        fit = sm.OLS(y, x).fit(cov_type="HC2")
+        coef, se = np.asarray(fit.params)[1], np.asarray(fit.bse)[1]
+        assert row["abs_lift"] == pytest.approx(coef, rel=1e-9)
+        q = stats.t.isf(0.025, row["df"])
+        assert (row["ci_high"] - row["ci_low"]) / (2 * q) == pytest.approx(se, rel=2e-3)  # HC2 up to O(1/n)
+        yv, yc = y[data["variant"] == "mail"], y[data["variant"] == "control"]
+        welch = stats.ttest_ind(yv, yc, equal_var=False)
+        plain_var = ((yv.mean() - yc.mean()) / welch.statistic) ** 2  # Welch's variance of the difference
+        assert row["variance_reduction"] == pytest.approx(1 - se**2 / plain_var, abs=2e-3)
+        assert row["method"].startswith(
+            "CUPED regression adjustment (Deng et al. 2013), theta pooled within arms, "
+            "covariates: monetary_total, frequency"
+        )
+    assert t.loc[t["metric"] == "revenue", "variance_reduction"].iloc[0] > 0.4
+
+
+def test_cuped_drops_a_covariate_constant_within_a_segment_and_says_so() -> None:
+    data = _with_history()
+    t = evaluate(
+        data, metrics=["revenue"], segment_col="segment", covariates=["monetary_total", "frequency"]
+    ).table
+    one = t[t["segment"] == "one_time"].iloc[0]
+    assert "not used (constant in this segment): frequency" in one["method"]
+    sub = data[data["segment"] == "one_time"]
+    ref = evaluate(sub, metrics=["revenue"], covariates=["monetary_total"]).table.iloc[0]
+    assert one["abs_lift"] == pytest.approx(ref["abs_lift"], rel=1e-12)
+    assert one["p_value"] == pytest.approx(ref["p_value"], rel=1e-9)
+    pooled = t[t["segment"] == "all"].iloc[0]
+    assert "post-stratified by segment" in pooled["method"] and 0 < pooled["variance_reduction"] < 1
+    # pooled = segment-share-weighted CUPED differences
+    shares = data["segment"].value_counts(normalize=True)
+    segs = t[t["segment"] != "all"].set_index("segment")
+    assert pooled["abs_lift"] == pytest.approx((segs["abs_lift"] * shares).sum(), rel=1e-12)
+
+
+def test_cuped_with_sequential() -> None:
+    data = _with_history()
+    t = evaluate(data, metrics=["revenue"], covariates=["monetary_total"], sequential=True, n_star=8000).table
+    fixed = evaluate(data, metrics=["revenue"], covariates=["monetary_total"]).table
+    row, ref = t.iloc[0], fixed.iloc[0]
+    var = ((ref["ci_high"] - ref["ci_low"]) / (2 * stats.t.isf(0.025, ref["df"]))) ** 2
+    r = _rho2(0.05, 8000) * len(data)
+    assert row["p_value"] == pytest.approx(_mixture_p(ref["abs_lift"], var, r), rel=1e-9)
+    assert row["method"].startswith("asymptotic confidence sequence") and "CUPED" in row["method"]
+    assert row["variance_reduction"] == pytest.approx(ref["variance_reduction"])
+
+
+def test_cuped_bad_covariates() -> None:
+    data = _with_history()
+    with pytest.raises(ColumnError, match="past_orders"):
+        evaluate(data, metrics=["revenue"], covariates=["past_orders"])
+    bad = data.assign(monetary_total=data["monetary_total"].where(data.index % 50 != 0))
+    with pytest.raises(DataError, match=r"NaN values in column 'monetary_total'"):
+        evaluate(bad, metrics=["revenue"], covariates=["monetary_total"])
+    with pytest.raises(DataError, match=r"covariate 'flag' is constant"):
+        evaluate(data.assign(flag=1.0), metrics=["revenue"], covariates=["flag"])
+    agg = pd.DataFrame({"variant": ["control", "mail"], "n": [10, 10], "opened": [2, 3], "x": [1.0, 2.0]})
+    with pytest.raises(ParameterError, match=r"covariates=\['x'\] need one row per unit"):
+        evaluate(agg, metrics=["opened"], n_col="n", covariates=["x"])
+    with pytest.raises(DataError, match="collinear"):
+        evaluate(data.assign(m2=2 * data["monetary_total"]), metrics=["revenue"],
+                 covariates=["monetary_total", "m2"])  # fmt: skip

@@ -356,3 +356,64 @@ def test_errors_are_abkit_errors_and_value_errors(df: pd.DataFrame) -> None:
         sufficient_statistics(df, ["nope"])
     with pytest.raises(ValueError):
         sufficient_statistics(df, ["nope"])
+
+
+# ------------------------------------------------------------------------------------------------
+# CUPED sufficient statistics (covariates)
+# ------------------------------------------------------------------------------------------------
+def test_covariate_sums_equal_pandas_groupby() -> None:
+    from abkit.metrics import covariate_columns
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    df = pd.DataFrame(
+        {
+            "variant": rng.choice(["control", "mail"], n),
+            "segment": rng.choice(["x", "y", "z"], n),
+            "opened": rng.uniform(size=n) < 0.3,
+            "revenue": rng.gamma(1.0, 20.0, n),
+            "frequency": rng.poisson(3, n).astype(np.int64),
+            "monetary_total": rng.gamma(2.0, 40.0, n),
+        }
+    )
+    cov = ["frequency", "monetary_total"]
+    st = sufficient_statistics(df, ["opened", "revenue"], segment_col="segment", covariates=cov)
+    x_cols, xx_cols, xy_cols = covariate_columns(cov)
+    assert list(st.columns) == [*STAT_COLUMNS, *x_cols, *xx_cols, *xy_cols]
+    assert xx_cols == [
+        "sum_xx:frequency:frequency",
+        "sum_xx:frequency:monetary_total",
+        "sum_xx:monetary_total:monetary_total",
+    ]
+    plain = sufficient_statistics(df, ["opened", "revenue"], segment_col="segment")
+    pd.testing.assert_frame_equal(st[list(STAT_COLUMNS)], plain)
+    f, m = df["frequency"].astype(float), df["monetary_total"]
+    for metric in ("opened", "revenue"):
+        y = df[metric].astype(float)
+        frame = df.assign(fx=f, mx=m, ff=f * f, fm=f * m, mm=m * m, fy=f * y, my=m * y)
+        ref = frame.groupby(["segment", "variant"])[["fx", "mx", "ff", "fm", "mm", "fy", "my"]].sum()
+        pooled = frame.groupby("variant")[["fx", "mx", "ff", "fm", "mm", "fy", "my"]].sum()
+        for _, row in st[st["metric"] == metric].iterrows():
+            r = (
+                pooled.loc[row["variant"]]
+                if row["segment"] == "all"
+                else ref.loc[(row["segment"], row["variant"])]
+            )
+            got = row[[*x_cols, *xx_cols, *xy_cols]].to_numpy(float)
+            assert np.allclose(got, r.to_numpy(float), rtol=1e-12)
+
+
+def test_covariate_errors() -> None:
+    df = pd.DataFrame({"variant": ["a", "a", "b", "b"], "y": [1.0, 2.0, 3.0, 4.0], "x": [1.0, 2.0, 3.0, 5.0]})
+    with pytest.raises(ColumnError, match="'z'"):
+        sufficient_statistics(df, ["y"], covariates=["z"])
+    with pytest.raises(DataError, match="1 NaN values in column 'x'"):
+        sufficient_statistics(df.assign(x=[1.0, np.nan, 2.0, 3.0]), ["y"], covariates=["x"])
+    with pytest.raises(DataError, match="covariate 'k' is constant"):
+        sufficient_statistics(df.assign(k=2.0), ["y"], covariates=["k"])
+    with pytest.raises(ParameterError, match="covariates: \\['x'\\] listed more than once"):
+        sufficient_statistics(df, ["y"], covariates=["x", "x"])
+    with pytest.raises(ParameterError, match="need one row per unit"):
+        sufficient_statistics(df.assign(n=1), ["y"], n_col="n", covariates=["x"])
+    with pytest.raises(DataError, match="not numeric"):
+        sufficient_statistics(df.assign(x=list("abcd")), ["y"], covariates=["x"])

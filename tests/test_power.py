@@ -534,3 +534,40 @@ def test_bad_input_is_a_parameter_error_and_value_error() -> None:
         P.sample_size(0.05, 0.0)
     with pytest.raises(ValueError, match="alpha"):
         P.sample_size(0.05, 0.01, alpha=2)
+
+
+# ------------------------------------------------------------------------------------------------
+# group-sequential planning (looks=)
+# ------------------------------------------------------------------------------------------------
+def test_plan_with_looks_shows_the_sample_size_inflation() -> None:
+    from abkit.stats.sequential import sample_size_inflation
+
+    weights = {"holdout": 0.5, "mail": 0.5}
+    fixed = P.plan(12000, 0.04, weights=weights, correction=None)
+    # Jennison & Turnbull (2000), Table 2.1: classic Pocock, K = 5, alpha = 0.05, power 0.8 -> R = 1.229
+    t = P.plan(12000, 0.04, weights=weights, correction=None, looks=5, spending="pocock-classic")
+    row = t[t["role"] == "variant"].iloc[0]
+    assert row["inflation"] == pytest.approx(1.229, abs=6e-4)
+    assert row["looks"] == 5 and row["spending"] == "pocock-classic"
+    assert row["mde"] == pytest.approx(fixed["mde"].iloc[1], rel=1e-12)  # the fixed columns are unchanged
+    assert row["sequential_mde"] == pytest.approx(row["mde"] * np.sqrt(1.229), rel=5e-4)
+    assert row["sequential_relative_mde"] == pytest.approx(row["sequential_mde"] / 0.04)
+    assert pd.isna(t["inflation"].iloc[0]) and pd.isna(t["looks"].iloc[0])  # the control row
+    # Bonferroni over two variants: the inflation at alpha / 2, one-sided design for "larger"
+    three = {"holdout": 0.2, "a": 0.4, "b": 0.4}
+    t = P.plan(10000, 0.04, weights=three, looks=[0.5, 1.0], alternative="larger")
+    ref = sample_size_inflation([0.5, 1.0], alpha=0.025, power=0.8, alternative="greater")
+    assert t["inflation"].iloc[1] == pytest.approx(ref, rel=1e-12)
+    assert "inflation" not in P.plan(10000, 0.04, weights=three).columns
+
+
+def test_plan_looks_bad_input() -> None:
+    w = {"holdout": 0.5, "mail": 0.5}
+    with pytest.raises(ParameterError, match="spending='pocock' applies to a group-sequential plan"):
+        P.plan(12000, 0.04, weights=w, spending="pocock")
+    with pytest.raises(ParameterError, match="spending"):
+        P.plan(12000, 0.04, weights=w, looks=3, spending="haybittle")
+    with pytest.raises(ParameterError, match="looks"):
+        P.plan(12000, 0.04, weights=w, looks=0)
+    with pytest.raises(ParameterError, match="looks"):
+        P.plan(12000, 0.04, weights=w, looks=[0.5, 0.4, 1.0])

@@ -45,6 +45,7 @@ __all__ = [
     "CupedResult",
     "CupedStats",
     "PostStratified",
+    "constant_covariates",
     "cuped",
     "poststratified_difference",
 ]
@@ -95,6 +96,49 @@ class CupedStats:
         return CupedStats(
             *(np.asarray(a) + np.asarray(b) for a, b in zip(_fields(self), _fields(other), strict=True))
         )
+
+    def select(self, rows: Any = slice(None), covariates: Any = slice(None)) -> CupedStats:
+        """The statistics of some rows (leading axis) and some covariates (by position).
+
+        >>> s = CupedStats.from_arrays([1.0, 2.0, 4.0], [[0.0, 1.0], [1.0, 1.0], [1.0, 3.0]])
+        >>> s.select(covariates=[1]).sum_xx.tolist()
+        [[11.0]]
+        """
+        cov = np.arange(np.shape(self.sum_x)[-1])[covariates]
+        cov = np.atleast_1d(cov)
+        n, tot, sq, sx, sxx, sxy = (np.asarray(a) for a in _fields(self))
+        if n.ndim == 0:
+            return CupedStats(n, tot, sq, sx[cov], sxx[np.ix_(cov, cov)], sxy[cov])
+        return CupedStats(
+            n[rows],
+            tot[rows],
+            sq[rows],
+            sx[rows][..., cov],
+            sxx[rows][..., cov, :][..., :, cov],
+            sxy[rows][..., cov],
+        )
+
+
+def constant_covariates(control: CupedStats, variant: CupedStats) -> np.ndarray:
+    """Which covariates have no within-arm variation, per row: boolean array ``(..., k)``.
+
+    Such a covariate cannot adjust anything in that row (:func:`cuped` refuses it); callers that
+    analyse many segments drop it from the rows where it is constant (e.g. ``frequency`` among
+    one-time buyers) and say so.
+
+    >>> c = CupedStats.from_arrays([1.0, 2.0, 4.0], [[0.0, 1.0], [1.0, 1.0], [1.0, 1.0]])
+    >>> constant_covariates(c, c).tolist()
+    [False, True]
+    """
+    w = 0.0
+    raw = 0.0
+    for s in (control, variant):
+        n, _, _, sx, sxx, _ = (np.asarray(a, dtype=float) for a in _fields(s))
+        diag = np.diagonal(sxx, axis1=-2, axis2=-1)
+        mx = sx / n[..., None]
+        w = w + diag - n[..., None] * mx**2
+        raw = raw + diag
+    return np.asarray(w <= 1e-10 * np.maximum(raw, np.finfo(float).tiny))
 
 
 def _fields(s: CupedStats) -> tuple[Any, ...]:

@@ -54,6 +54,7 @@ __all__ = [
     "group_sequential_bounds",
     "mixture_ratio",
     "sample_size_inflation",
+    "sequential_estimate",
     "sequential_method_name",
     "sequential_test",
 ]
@@ -194,7 +195,6 @@ def sequential_test(
     check_choice("kind", kind, _KINDS)
     check_choice("scale", scale, _SCALES)
     check_probability("alpha", alpha)
-    label = sequential_method_name(method, n_star=n_star, tau=tau)
     n_c, s_c, q_c = _arm("control", n_control, sum_control, sum_sq_control, kind)
     n_v, s_v, q_v = _arm("variant", n_variant, sum_variant, sum_sq_variant, kind)
     m_c, v_c = _mean_var(n_c, s_c, q_c, kind)
@@ -208,11 +208,42 @@ def sequential_test(
             ok = (m_c > 0) & (m_v > 0)
             est = np.where(ok, np.log(m_v) - np.log(m_c), np.nan)
             var = np.where(ok, v_v / (n_v * m_v**2) + v_c / (n_c * m_c**2), np.nan)
-    r = mixture_ratio(est, var, n_total, alpha=alpha, method=method, n_star=n_star, tau=tau)
+    return sequential_estimate(
+        est, var, n_total, alpha=alpha, method=method, n_star=n_star, tau=tau, log_scale=scale == "relative"
+    )
+
+
+def sequential_estimate(
+    estimate: Any,
+    variance: Any,
+    n: Any = None,
+    *,
+    alpha: float = 0.05,
+    method: str = "asymptotic-cs",
+    n_star: float = DEFAULT_N_STAR,
+    tau: float | None = None,
+    log_scale: bool = False,
+) -> SequentialResult:
+    """Always-valid p-value and confidence sequence for any asymptotically normal estimate.
+
+    ``estimate`` and ``variance`` are the estimate of the effect at the look and its variance
+    (e.g. a CUPED-adjusted or post-stratified difference); ``n`` the units at the look (both arms),
+    needed by ``method="asymptotic-cs"``. With ``log_scale=True`` the estimate is a log ratio and
+    the result is reported as a relative lift (``exp - 1``, the sequence exponentiated).
+    :func:`sequential_test` is this function applied to the difference of two arm means.
+
+    >>> r = sequential_estimate(0.008, 0.02 * 0.98 / 5000 + 0.028 * 0.972 / 5000, 10000)
+    >>> round(float(r.p_value), 4)
+    0.1649
+    """
+    label = sequential_method_name(method, n_star=n_star, tau=tau)
+    est = np.asarray(estimate, dtype=float)
+    var = np.asarray(variance, dtype=float)
+    r = mixture_ratio(est, var, n, alpha=alpha, method=method, n_star=n_star, tau=tau)
     p = _pvalue_from(est, var, r)
     hw = _halfwidth_from(var, r, alpha)
     lo, hi = est - hw, est + hw
-    if scale == "relative":
+    if log_scale:
         est, lo, hi = np.expm1(est), np.expm1(lo), np.expm1(hi)
     return SequentialResult(est, lo, hi, p, label)
 

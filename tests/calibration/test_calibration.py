@@ -1,7 +1,8 @@
 """Calibration suite (fast): error rates and coverage of abkit's tests, by vectorised simulation.
 
 Fixed seed, 4,000 simulated experiments per scenario, each analysed as one segment of a single
-``abkit.evaluate`` call on aggregated counts. ``make calibrate`` runs the same scenarios with
+``abkit.evaluate`` call (aggregated counts; per-unit rows for CUPED; one call per look for the
+daily-peeking scenario). ``make calibrate`` runs the same scenarios with
 more simulations and writes ``benchmarks/calibration.md``.
 """
 
@@ -12,6 +13,7 @@ from calibration_scenarios import (
     Figure,
     aa_false_positive_rate,
     coverage,
+    cuped_variance_reduction,
     markdown,
     peeking,
     planned_power,
@@ -25,11 +27,17 @@ def _check(figures: list[Figure]) -> None:
     assert not failed, "calibration failed:\n" + markdown(failed)
 
 
-def test_peeking_daily_is_safe_with_always_valid_pvalues() -> None:
+def test_peeking_daily_is_safe_with_sequential_evaluate() -> None:
     fixed, seq = peeking(0.02, 500, 14, SIMS, tag=4, maximum=0.055, fixed_minimum=0.10)
     _check([fixed, seq])
     assert fixed.value > 0.15  # the well-known ~20% of daily peeking at a fixed-horizon test
     assert seq.value <= 0.055
+    assert "asymptotic confidence sequence (Waudby-Smith et al. 2024), N*=14000" in seq.measure
+
+
+def test_cuped_variance_reduction_and_coverage() -> None:
+    reduction, cov_abs, cov_rel = cuped_variance_reduction(200, SIMS, tag=6)
+    _check([reduction, cov_abs, cov_rel])
 
 
 def test_aa_false_positive_rate_at_two_percent() -> None:
