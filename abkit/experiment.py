@@ -49,6 +49,7 @@ __all__ = [
 SPEC_FILE = "experiment.toml"
 CHANNELS: tuple[str, ...] = ("email", "postal", "sms", "social", "none")
 METHODS: tuple[str, ...] = ("frequentist", "bayesian")
+SEQUENTIAL_METHODS: tuple[str, ...] = ("asymptotic-cs", "msprt")
 CORRECTIONS: tuple[str, ...] = ("holm", "bonferroni", "bh", "none")
 #: Outcome columns produced by ``abkit.outcomes``; other metric names must be declared in
 #: ``metrics.custom``.
@@ -62,6 +63,11 @@ KNOWN_METRICS: tuple[str, ...] = (
     "complained",
 )
 DATA_SUFFIXES: tuple[str, ...] = (".csv", ".parquet")
+#: Engines that read an experiment's events (``[data] engine``); see :mod:`abkit.sources`.
+ENGINES: tuple[str, ...] = ("pandas", "duckdb", "postgres", "spark")
+#: Environment variable holding the PostgreSQL URL when ``[data] url_env`` is not set.
+DEFAULT_URL_ENV = "ABKIT_DATABASE_URL"
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RULED_SEGMENTS = ("high_value", "high_frequency", "one_time")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -69,7 +75,8 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "": ("name", "hypothesis", "owner", "salt", "dates", "data", "population", "strata", "variants",
          "metrics", "analysis"),
     "dates": ("send_date", "window_days", "planned_end"),
-    "data": ("customers", "transactions", "events", "assignment", "columns"),
+    "data": ("customers", "transactions", "events", "assignment", "columns", "engine", "url_env",
+             "spark_master"),
     "data.columns": ("customer_id", "order_date", "amount", "event", "timestamp"),
     "population": ("dormant_after", "lapsed_after", "exclude", "lapsed_flags", "segments"),
     "population.segments": ("high_value_quantile", "high_value_threshold", "value_measure",
@@ -78,7 +85,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "variant": ("weight", "channel", "contacted", "contact_cost", "offer_cost", "description"),
     "metrics": ("primary", "secondary", "guardrails", "custom"),
     "analysis": ("method", "alpha", "correction", "prior", "sequential", "power", "control", "gross_margin",
-                 "baseline", "mde", "guardrail_margin"),
+                 "baseline", "mde", "guardrail_margin", "n_star", "sequential_method", "tau", "covariates"),
     "analysis.prior": ("alpha", "beta"),
 }  # fmt: skip
 
@@ -114,13 +121,24 @@ class Columns:
 
 @dataclass(frozen=True)
 class DataSources:
-    """Paths of the data sources as written in the spec (relative to the experiment folder)."""
+    """The data sources as written in the spec (paths relative to the experiment folder).
+
+    ``engine`` reads the events for the report (:mod:`abkit.sources`): ``"pandas"`` (one CSV or
+    Parquet file, loaded in memory), ``"duckdb"`` (files, directories ending in ``/`` or globs, of
+    any size; chosen automatically for a directory or a glob), ``"postgres"`` (``events`` is a table
+    name or a ``SELECT`` query; the URL is read from the environment variable named by ``url_env``)
+    or ``"spark"`` (``events`` is a path, glob or catalog table; ``spark_master`` when abkit starts
+    the session). Transactions, customers and the assignment are files in every engine.
+    """
 
     transactions: str
     events: str
     assignment: str
     customers: str | None = None
     columns: Columns = field(default_factory=Columns)
+    engine: str = "pandas"
+    url_env: str | None = None
+    spark_master: str | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +203,13 @@ class Analysis:
     baseline: float | None = None
     mde: float = 0.2
     guardrail_margin: float = 0.005
+    #: Always-valid analysis tuning (``sequential = true``): total units of two arms at the planned horizon.
+    n_star: float | None = None
+    sequential_method: str = "asymptotic-cs"
+    #: Mixing SD of the absolute effect for ``sequential_method = "msprt"`` (required there).
+    tau: float | None = None
+    #: Pre-campaign population columns for CUPED regression adjustment (e.g. ``monetary_total``).
+    covariates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, repr=False)
@@ -286,7 +311,11 @@ class Experiment(Displayable):
     def paths(self) -> dict[str, Path]:
         """Data source → resolved path (``customers`` only when declared)."""
         keys = ("customers", "transactions", "events", "assignment")
-        return {k: self.data_path(k) for k in keys if getattr(self.data, k) is not None}
+        return {
+            k: self.data_path(k)
+            for k in keys
+            if getattr(self.data, k) is not None and not (k == "events" and self.data.engine == "postgres")
+        }
 
     def data_path(self, source: str, *, must_exist: bool = False) -> Path:
         """Resolved path of ``source`` (``customers``, ``transactions``, ``events``, ``assignment``).
@@ -300,6 +329,10 @@ class Experiment(Displayable):
         raw = getattr(self.data, source)
         if raw is None:
             raise SourceError(f"{self.path}: data.{source} is not declared; add it to the [data] table")
+        if source == "events" and self.data.engine == "postgres":
+            raise SourceError(
+                f"{self.path}: data.events is a PostgreSQL table or query (engine = 'postgres'), not a file"
+            )
         p = Path(raw).expanduser()
         p = p if p.is_absolute() else self.folder / p
         if must_exist:
@@ -368,6 +401,10 @@ class Experiment(Displayable):
         for key in ("customers", "transactions", "events", "assignment"):
             if getattr(self.data, key) is not None:
                 out.append(f"{key} = {_q(getattr(self.data, key))}")
+        out.append(f"engine = {_q(self.data.engine)}")
+        for key in ("url_env", "spark_master"):
+            if getattr(self.data, key) is not None:
+                out.append(f"{key} = {_q(getattr(self.data, key))}")
         out += ["", "[data.columns]"]
         out += [f"{f.name} = {_q(getattr(self.data.columns, f.name))}" for f in dataclasses.fields(Columns)]
         pop = self.population
@@ -402,6 +439,12 @@ class Experiment(Displayable):
         a = self.analysis
         out += ["", "[analysis]", f"method = {_q(a.method)}", f"alpha = {_value(a.alpha)}"]
         out += [f"correction = {_q(a.correction)}", f"sequential = {_value(a.sequential)}"]
+        out.append(f"sequential_method = {_q(a.sequential_method)}")
+        if a.n_star is not None:
+            out.append(f"n_star = {_value(a.n_star)}")
+        if a.tau is not None:
+            out.append(f"tau = {_value(a.tau)}")
+        out.append(f"covariates = {_list(a.covariates)}")
         out.append(f"power = {_value(a.power)}")
         if a.control is not None:
             out.append(f"control = {_q(a.control)}")
@@ -674,14 +717,58 @@ class _Reader:
 
     def _data(self) -> DataSources:
         t = self.table(self.doc, "data", "data")
+        engine = self.get(t, "data", "engine", "str", None)
+        if engine is not None and engine not in ENGINES:
+            raise self.fail(
+                "data.engine",
+                f"{engine!r} is not known{_suggest(engine, ENGINES)}; use one of {', '.join(ENGINES)}",
+            )
         paths: dict[str, str | None] = {}
         for key in ("customers", "transactions", "events", "assignment"):
             raw = self.get(t, "data", key, "str", None if key == "customers" else ...)
-            if raw is not None and not raw.lower().endswith(DATA_SUFFIXES):
-                raise self.fail(
-                    f"data.{key}", f"{raw!r} must end in {' or '.join(DATA_SUFFIXES)} (CSV or Parquet)"
-                )
             paths[key] = raw
+            if raw is None or (key == "events" and engine in ("postgres", "spark")):
+                continue
+            many = _is_collection(raw)
+            if key == "events" and many and engine is None:
+                engine = "duckdb"  # a directory or a glob: read by DuckDB, out of core
+            if key == "events" and many and engine == "pandas":
+                raise self.fail(
+                    "data.events",
+                    f"{raw!r} is a directory or a glob, which engine = 'pandas' cannot read; "
+                    "use engine = 'duckdb' (or drop the engine key)",
+                )
+            if key == "assignment" and many:
+                raise self.fail("data.assignment", f"{raw!r} must be one file (abkit writes it once)")
+            if not many and not raw.lower().endswith(DATA_SUFFIXES):
+                raise self.fail(
+                    f"data.{key}",
+                    f"{raw!r} must end in {' or '.join(DATA_SUFFIXES)} (CSV or Parquet; "
+                    "a directory ends in '/', a glob holds '*')",
+                )
+        engine = engine or "pandas"
+        if engine == "postgres" and str(paths["events"]).strip().lower().endswith(DATA_SUFFIXES):
+            raise self.fail(
+                "data.events",
+                f"{paths['events']!r} looks like a file; with engine = 'postgres' it is a table name "
+                "(schema.table) or a SQL query (SELECT ...)",
+            )
+        url_env = self.get(t, "data", "url_env", "str", None)
+        if url_env is not None and engine != "postgres":
+            raise self.fail("data.url_env", f"applies only to engine = 'postgres' (engine is {engine!r})")
+        if url_env is not None and not _ENV_NAME_RE.match(url_env):
+            # never echo the value: it may be a URL with a password written here by mistake
+            raise self.fail(
+                "data.url_env",
+                "must be the NAME of an environment variable (letters, digits, '_') that holds the "
+                'database URL, e.g. url_env = "ABKIT_DATABASE_URL"; never write the URL or a password '
+                "in experiment.toml",
+            )
+        if engine == "postgres" and url_env is None:
+            url_env = DEFAULT_URL_ENV
+        spark_master = self.get(t, "data", "spark_master", "str", None)
+        if spark_master is not None and engine != "spark":
+            raise self.fail("data.spark_master", f"applies only to engine = 'spark' (engine is {engine!r})")
         cols_t = self.table(t, "data.columns", "data.columns", required=False)
         cols = Columns(
             **{
@@ -695,6 +782,9 @@ class _Reader:
             assignment=str(paths["assignment"]),
             customers=paths["customers"],
             columns=cols,
+            engine=engine,
+            url_env=url_env,
+            spark_master=spark_master,
         )
 
     def _population(self, data: DataSources) -> PopulationRules:
@@ -866,6 +956,43 @@ class _Reader:
                 raise self.fail(f"analysis.prior.{key}", f"must be positive (Beta prior), got {v!r}")
             prior[key] = v
         sequential = self.get(t, "analysis", "sequential", "bool", d.sequential)
+        sequential_method = self.get(t, "analysis", "sequential_method", "str", d.sequential_method)
+        if sequential_method not in SEQUENTIAL_METHODS:
+            raise self.fail(
+                "analysis.sequential_method",
+                f"{sequential_method!r} is not known{_suggest(sequential_method, SEQUENTIAL_METHODS)}; "
+                f"use {SEQUENTIAL_METHODS}",
+            )
+        n_star = self.get(t, "analysis", "n_star", "number", None)
+        if n_star is not None and not n_star > 0:
+            raise self.fail(
+                "analysis.n_star",
+                f"must be a positive number of units (both arms at the planned horizon), got {n_star!r}",
+            )
+        tau = self.get(t, "analysis", "tau", "number", None)
+        if tau is not None and not tau > 0:
+            raise self.fail("analysis.tau", f"must be a positive mixing SD of the effect, got {tau!r}")
+        if sequential_method == "msprt" and tau is None:
+            raise self.fail(
+                "analysis.sequential_method",
+                "'msprt' needs analysis.tau, the mixing SD of the effect in the primary metric's units",
+            )
+        if sequential_method == "msprt" and n_star is not None:
+            raise self.fail("analysis.n_star", "tunes 'asymptotic-cs'; with 'msprt' give tau instead")
+        if sequential_method == "asymptotic-cs" and tau is not None:
+            raise self.fail("analysis.tau", "tunes sequential_method = 'msprt'; 'asymptotic-cs' uses n_star")
+        if sequential and method == "bayesian":
+            raise self.fail(
+                "analysis.sequential",
+                "applies to method = 'frequentist' only: a Bayesian posterior needs no correction for "
+                "repeated looks; set sequential = false or method = 'frequentist'",
+            )
+        covariates = self.get(t, "analysis", "covariates", "str_list", d.covariates)
+        if covariates and method == "bayesian":
+            raise self.fail(
+                "analysis.covariates",
+                "CUPED covariates apply to method = 'frequentist' only; remove them or change the method",
+            )
         power = self.get(t, "analysis", "power", "number", d.power)
         if not 0 < power < 1:
             raise self.fail("analysis.power", f"must be strictly between 0 and 1 (e.g. 0.8), got {power!r}")
@@ -910,6 +1037,10 @@ class _Reader:
                 f"must be in [0, 1) (the tolerated increase of a guardrail rate), got {guardrail_margin!r}",
             )
         return Analysis(
+            n_star=n_star,
+            tau=tau,
+            sequential_method=sequential_method,
+            covariates=covariates,
             mde=mde,
             guardrail_margin=guardrail_margin,
             baseline=baseline,
@@ -935,6 +1066,11 @@ def _tname(value: Any) -> str:
 
 def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
+
+
+def _is_collection(raw: str) -> bool:
+    """A directory (written with a trailing ``/``) or a glob (``*``, ``?``, ``[``) rather than one file."""
+    return raw.endswith(("/", "\\")) or any(ch in raw for ch in "*?[")
 
 
 def _key(name: str) -> str:
@@ -979,6 +1115,9 @@ customers = "data/customers.parquet"   # customer_id + flags (opted_out, complai
 transactions = "data/transactions.parquet"  # customer_id, order_date, amount
 events = "data/events.parquet"         # customer_id, event, timestamp, amount
 assignment = "assignment.parquet"      # written once by `abkit assign`
+# Events at scale: a directory ("data/events/") or a glob ("data/events/*.parquet") is read by DuckDB;
+# engine = "postgres" makes events a table or SELECT query (URL in $ABKIT_DATABASE_URL, see url_env);
+# engine = "spark" reads paths or catalog tables (spark_master = "yarn", default local[*]).
 
 [population]
 dormant_after = 180                    # days since the last order before a customer is dormant
@@ -1018,7 +1157,9 @@ guardrails = ["unsubscribed", "complained"]
 method = "frequentist"                 # or "bayesian"
 alpha = 0.05
 correction = "holm"                    # holm, bonferroni, bh or none (across variants x segments)
-sequential = false
+sequential = false                     # true: always-valid p-values, safe to read the report daily
+sequential_method = "asymptotic-cs"    # or "msprt" (+ tau); n_star = planned units of 2 arms (def. 5000)
+covariates = []                        # CUPED: e.g. ["monetary_total", "frequency", "recency_days"]
 power = 0.8                            # target power for planning
 baseline = 0.03                        # expected holdout rate of the primary metric (for planning)
 mde = 0.2                              # planned relative lift (+20%): decides "keep collecting"

@@ -52,6 +52,7 @@ RESULT_COLUMNS = (
     "prob_beat_control",
     "prob_best",
     "expected_loss",
+    "variance_reduction",
     "estimable",
 )
 
@@ -74,6 +75,24 @@ def header(readout: Any) -> str:
         if readout.method == "bayesian"
         else f"frequentist, alpha = {analysis.alpha:g}, {analysis.correction} correction"
     )
+    evaluation = readout.evaluation
+    extras = []
+    if getattr(evaluation, "sequential", False):
+        extras.append(
+            "- **Monitoring:** always-valid (sequential) p-values and intervals, "
+            f"{evaluation.sequential_label}: reading this report every day does not inflate false winners."
+        )
+    elif readout.method == "frequentist":
+        extras.append(
+            "- **Monitoring:** fixed-horizon tests: read the verdict once, at the planned end "
+            f"({exp.dates.planned_end.isoformat()}); daily peeking inflates false winners "
+            "(set analysis.sequential = true for a report that is safe to read daily)."
+        )
+    if getattr(evaluation, "covariates", ()):
+        extras.append(
+            f"- **Variance reduction:** CUPED regression adjustment on {', '.join(evaluation.covariates)} "
+            "(pre-campaign values); see the variance_reduction column."
+        )
     return "\n".join(
         [
             f"# {exp.name}: report as of {readout.as_of.isoformat()}",
@@ -89,6 +108,7 @@ def header(readout: Any) -> str:
             f"guardrails: {', '.join(exp.metrics.guardrails) or 'none'}.",
             f"- **Analysis:** {judged}.",
             f"- **Customers assigned:** {len(readout.assignment):,}.",
+            *extras,
         ]
     )
 

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +50,20 @@ def _experiment(experiment: Experiment | str | Path) -> Experiment:
 def read_table(path: str | Path, *, what: str = "data source") -> pd.DataFrame:
     """Read a CSV or Parquet table; a missing, empty or unreadable file raises :class:`SourceError`.
 
+    ``path`` may also be a directory or a glob of files of one format (a partitioned table); they
+    are read in sorted order and stacked (for tables that fit in memory: transactions, customers).
+
     >>> read_table("no/such/file.csv", what="events")
     Traceback (most recent call last):
     ...
     abkit.errors.SourceError: events source no/such/file.csv does not exist; check the path in experiment.toml
     """
+    text = str(path)
+    if any(ch in text for ch in "*?[") or Path(text).is_dir():
+        from abkit.engines.duckdb import resolve_files
+
+        _, files = resolve_files(text, what)
+        return pd.concat([read_table(f, what=what) for f in files], ignore_index=True)
     path = Path(path)
     if not path.exists():
         raise SourceError(f"{what} source {path} does not exist; check the path in experiment.toml")
@@ -313,16 +323,12 @@ def _as_date(name: str, value: Any) -> dt.date:
         raise ParameterError(f"{name}={value!r} is not a date; write it as YYYY-MM-DD") from None
 
 
-def _funnel(outcomes: pd.DataFrame, variants: list[str]) -> pd.DataFrame:
-    steps = ["delivered", "opened", "clicked", "repurchased"]
-    grouped = outcomes.groupby("variant", observed=True)
-    table = grouped[steps].sum().astype("int64")
-    table.insert(0, "assigned", grouped.size())
-    table = table.reindex(variants).fillna(0).astype("int64")
-    for step in steps:
-        table[f"{step}_rate"] = table[step] / table["assigned"]
-    table["revenue_per_recipient"] = grouped["revenue"].mean().reindex(variants)
-    return table.reset_index()
+def _planned_pair_total(exp: Experiment, n_assigned: int) -> float:
+    """Units of the control and the largest variant together: the default sequential tuning N*."""
+    weights = exp.weights
+    total = sum(weights.values())
+    largest = max(w for name, w in weights.items() if name != exp.control)
+    return float(n_assigned * (weights[exp.control] + largest) / total)
 
 
 def analyse(
@@ -339,9 +345,9 @@ def analyse(
     :class:`SourceError` says so rather than reporting old numbers as today's.
     """
     from abkit.assignment import load_assignment
-    from abkit.attribution import outcomes as compute_outcomes
     from abkit.checks import balance, srm
     from abkit.evaluation import economics, evaluate
+    from abkit.sources import economics_from_aggregates, event_source, funnel
 
     exp = _experiment(experiment)
     day = _as_date("as_of", as_of)
@@ -353,9 +359,6 @@ def analyse(
         raise ParameterError(
             f"as_of={day.isoformat()} is before the send date {send.isoformat()}; nothing to report"
         )
-    cols = exp.data.columns
-    id_col = cols.customer_id
-
     loaded = load_assignment(exp.data_path("assignment"))
     assigned, meta = loaded.frame, loaded.metadata
     if meta.get("salt") != exp.salt:
@@ -370,15 +373,16 @@ def analyse(
     observed = assigned["variant"].value_counts().reindex(variants, fill_value=0)
     srm_assignment = srm(observed.to_dict(), exp.weights)
 
-    events = read_table(exp.data_path("events"), what="events")
-    stamps = pd.to_datetime(events[cols.timestamp], errors="coerce")
+    # the events are read by the spec's engine (abkit.sources): per-customer outcomes with pandas,
+    # aggregated rows (unit counts in n_col) from DuckDB, PostgreSQL or Spark
+    source = event_source(exp)
     window_end = pd.Timestamp(exp.dates.window_end)
     cutoff = min(window_end, pd.Timestamp(day) + pd.Timedelta(days=1))
     window_days = (cutoff - pd.Timestamp(send)) / pd.Timedelta(days=1)
-    last_event = stamps.max()
+    last_event = source.last_event()
     if pd.isna(last_event) or last_event < cutoff - pd.Timedelta(days=max_data_lag_days):
         raise SourceError(
-            f"events source {exp.data_path('events')} ends at {last_event}, "
+            f"events source {source.description} ends at {last_event}, "
             f"more than {max_data_lag_days} days "
             f"before {cutoff:%Y-%m-%d}: the data is stale; refresh it or report an earlier --as-of"
         )
@@ -387,15 +391,8 @@ def analyse(
         if cutoff >= window_end
         else f"running: day {(day - send).days + 1} of a {exp.dates.window_days}-day window"
     )
-    frame, diagnostics = compute_outcomes(
-        assigned,
-        events,
-        send_date=pd.Timestamp(send),
-        window_days=window_days,
-        id_col=id_col,
-        event_col=cols.event,
-        time_col=cols.timestamp,
-        return_diagnostics=True,
+    frame, diagnostics, n_col = source.outcome_data(
+        assigned, window_days=window_days, metrics=exp.metrics.all
     )
 
     contacted = list(exp.contacted_variants)
@@ -419,9 +416,26 @@ def analyse(
         "segment_col": segment_col,
         "method": method,
         "alpha": analysis.alpha,
+        "n_col": n_col,
     }
     if method == "bayesian":
         common["prior"] = (analysis.prior.alpha, analysis.prior.beta)
+    if method == "frequentist" and analysis.sequential:
+        # always-valid results: safe to read every day (the report says so)
+        common["sequential"] = True
+        common["sequential_method"] = analysis.sequential_method
+        if analysis.sequential_method == "msprt":
+            common["tau"] = analysis.tau
+        else:
+            common["n_star"] = analysis.n_star or _planned_pair_total(exp, len(assigned))
+    if method == "frequentist" and analysis.covariates:
+        if n_col is not None:
+            raise SpecError(
+                f"{exp.path}: analysis.covariates (CUPED) needs per-customer outcomes, but the "
+                f"{source.engine} engine returns aggregates; remove analysis.covariates or use "
+                "engine = 'pandas'"
+            )
+        common["covariates"] = list(analysis.covariates)
     evaluation = evaluate(
         frame,
         metrics=[m for m in outcome_metrics if m not in guardrails],
@@ -444,7 +458,7 @@ def analyse(
         )
     costs = {v.name: {"contact": v.contact_cost, "offer": v.offer_cost} for v in exp.variants}
     economics_table = (
-        economics(
+        (economics if n_col is None else partial(economics_from_aggregates, n_col=n_col))(
             frame,
             costs=costs,
             margin=analysis.gross_margin,
@@ -466,9 +480,14 @@ def analyse(
     notes = (
         f"Attribution window [{send.isoformat()}, {exp.dates.window_end.isoformat()}); events counted up to "
         f"{(cutoff - pd.Timedelta(seconds=1)):%Y-%m-%d}.",
-        f"Every assigned customer counts (intention to treat); {len(frame):,} customers, "
+        f"Every assigned customer counts (intention to treat); {len(assigned):,} customers, "
         f"{not_counted:,} event rows not counted.",
     )
+    if method == "bayesian" and (analysis.sequential or analysis.covariates):
+        notes += (
+            "The experiment's sequential monitoring and CUPED settings apply to the frequentist analysis "
+            "only; this Bayesian reading uses neither.",
+        )
     return Readout(
         experiment=exp,
         as_of=day,
@@ -480,7 +499,7 @@ def analyse(
         balance=balance_table,
         outcomes=frame,
         diagnostics=diagnostics,
-        funnel=_funnel(frame, variants),
+        funnel=funnel(frame, variants, n_col=n_col),
         evaluation=evaluation,
         engagement=engagement,
         economics=economics_table,

@@ -15,7 +15,13 @@ from abkit.errors import ColumnError, FileExistsAbkitError, ParameterError, Sour
 from abkit.experiment import _KEYS, Experiment, Prior, Variant, _line_map, scaffold, write_scaffold
 
 DEMO = Path(__file__).resolve().parents[1] / "experiments" / "winback-demo" / "experiment.toml"
-DEMO_TEXT = DEMO.read_text(encoding="utf-8")
+DEMO_SPEC = DEMO.read_text(encoding="utf-8")
+# The demo spec turns on sequential monitoring and CUPED; the tests below vary those keys from a
+# plain fixed-horizon analysis, so they start from the demo with both lines reset.
+DEMO_TEXT = re.sub(
+    r"sequential = true[^\n]*\n(?:\s+#[^\n]*\n)*covariates = [^\n]*\n", "sequential = false\n", DEMO_SPEC
+)
+assert DEMO_TEXT != DEMO_SPEC
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -83,9 +89,10 @@ def test_demo_spec_loads_with_the_expected_values():
         "frequentist",
         0.05,
         "holm",
-        False,
+        True,
         0.8,
     )
+    assert a.covariates == ("monetary_total", "frequency", "recency_days") and a.n_star is None
     assert a.prior == Prior(1.0, 1.0) and a.gross_margin == 0.4 and a.control is None
     assert exp.data_path("events") == DEMO.parent / "data" / "events.parquet"
     assert exp.paths["assignment"] == DEMO.parent / "assignment.parquet"
@@ -579,3 +586,174 @@ def test_planning_baseline_is_read_and_checked(tmp_path: Path) -> None:
     bad = text.replace("baseline = 0.03", "baseline = 1.5")
     with pytest.raises(SpecError, match=r"line \d+: analysis.baseline: must be strictly between 0 and 1"):
         Experiment.from_toml(bad)
+
+
+# ------------------------------------------------------------------------------------------------
+# monitoring keys of [analysis]: sequential tuning and CUPED covariates
+# ------------------------------------------------------------------------------------------------
+def test_monitoring_keys_defaults_and_round_trip(tmp_path):
+    a = Experiment.load(write(tmp_path, DEMO_TEXT)).analysis
+    assert (a.n_star, a.sequential_method, a.covariates) == (None, "asymptotic-cs", ())
+    text = replace(
+        DEMO_TEXT,
+        "sequential = false",
+        'sequential = true\nn_star = 20000\nsequential_method = "asymptotic-cs"\n'
+        'covariates = ["monetary_total", "frequency", "recency_days"]',
+    )
+    exp = Experiment.load(write(tmp_path, text))
+    a = exp.analysis
+    assert a.sequential and a.n_star == 20000.0 and a.sequential_method == "asymptotic-cs"
+    assert a.covariates == ("monetary_total", "frequency", "recency_days")
+    again = Experiment.from_toml(exp.to_toml(), path=tmp_path / "x.toml")
+    assert dataclasses.replace(again, path=exp.path) == exp
+    text = replace(
+        DEMO_TEXT, "sequential = false", 'sequential = true\nsequential_method = "msprt"\ntau = 0.005'
+    )
+    exp = Experiment.load(write(tmp_path, text))
+    assert (exp.analysis.sequential_method, exp.analysis.tau, exp.analysis.n_star) == ("msprt", 0.005, None)
+    again = Experiment.from_toml(exp.to_toml(), path=tmp_path / "x.toml")
+    assert dataclasses.replace(again, path=exp.path) == exp
+
+
+def test_scaffold_lists_the_monitoring_keys():
+    text = scaffold("spring", send_date="2026-06-01")
+    for key in ("sequential_method = ", "covariates = []"):
+        assert key in text
+    a = Experiment.from_toml(text).analysis
+    assert a.covariates == () and a.sequential_method == "asymptotic-cs"
+
+
+@pytest.mark.parametrize(
+    ("new", "match", "needle"),
+    [
+        ("n_star = 0", r"analysis\.n_star: must be a positive number of units", "n_star = 0"),
+        ("n_star = -100.5", r"analysis\.n_star: must be a positive number", "n_star = -100.5"),
+        ('n_star = "big"', r"analysis\.n_star: must be a number, got string", 'n_star = "big"'),
+        ('sequential_method = "wald"', r"analysis\.sequential_method: 'wald' is not known", "wald"),
+        ("tau = 0", r"analysis\.tau: must be a positive mixing SD", "tau = 0"),
+        ("tau = 0.01", r"analysis\.tau: tunes sequential_method = 'msprt'", "tau = 0.01"),
+        ('sequential_method = "msprt"', r"analysis\.sequential_method: 'msprt' needs analysis\.tau", "msprt"),
+        (
+            'sequential_method = "msprt"\ntau = 0.01\nn_star = 500',
+            r"analysis\.n_star: tunes 'asymptotic-cs'",
+            "n_star = 500",
+        ),
+        ('covariates = "frequency"', r"analysis\.covariates: must be a list of strings", "covariates"),
+        (
+            'covariates = ["frequency", "frequency"]',
+            r"analysis\.covariates: lists 'frequency' more",
+            "covariates",
+        ),
+    ],
+)
+def test_bad_monitoring_keys(tmp_path, new, match, needle):
+    text = replace(DEMO_TEXT, "sequential = false", f"sequential = false\n{new}")
+    load_bad(tmp_path, text, match, line=line_of(text, needle))
+
+
+def test_sequential_or_covariates_with_a_bayesian_analysis_are_refused(tmp_path):
+    text = replace(DEMO_TEXT, 'method = "frequentist"', 'method = "bayesian"')
+    seq = replace(text, "sequential = false", "sequential = true")
+    load_bad(
+        tmp_path,
+        seq,
+        r"analysis\.sequential: applies to method = 'frequentist' only",
+        line=line_of(seq, "sequential = true"),
+    )
+    cov = replace(text, "sequential = false", 'sequential = false\ncovariates = ["frequency"]')
+    load_bad(tmp_path, cov, r"analysis\.covariates: CUPED covariates apply", line=line_of(cov, "covariates"))
+
+
+# ------------------------------------------------------------------------- [data] engines (abkit.sources)
+EVENTS_LINE = 'events = "data/events.parquet"         # customer_id, event, timestamp, amount'
+
+
+def with_events(value: str, *extra: str) -> str:
+    return replace(DEMO_TEXT, EVENTS_LINE, "\n".join([f"events = {value}", *extra]))
+
+
+def test_engine_defaults_to_pandas_and_a_glob_or_directory_means_duckdb(tmp_path):
+    assert Experiment.load(DEMO).data.engine == "pandas"
+    assert Experiment.load(DEMO).data.url_env is None
+    for events in ('"data/events/*.parquet"', '"data/events/"', '"/abs/events/**/*.csv"'):
+        exp = Experiment.from_toml(with_events(events), path=tmp_path / "experiment.toml")
+        assert exp.data.engine == "duckdb", events
+        assert dataclasses.replace(Experiment.from_toml(exp.to_toml(), path=exp.path)) == exp
+    # partitioned transactions are read by read_table (directory or glob)
+    text = replace(
+        DEMO_TEXT, 'transactions = "data/transactions.parquet"', 'transactions = "data/transactions/"'
+    )
+    assert Experiment.from_toml(text).data.transactions == "data/transactions/"
+
+
+def test_postgres_engine_keys_and_round_trip(tmp_path):
+    query = '"""SELECT customer_id, event, "timestamp", amount\nFROM crm.events WHERE campaign = \'wb\'"""'
+    exp = Experiment.load(write(tmp_path, with_events(query, 'engine = "postgres"')))
+    assert exp.data.engine == "postgres" and exp.data.url_env == "ABKIT_DATABASE_URL"
+    assert exp.data.events.startswith("SELECT customer_id") and "events" not in exp.paths
+    with pytest.raises(SourceError, match=r"data\.events is a PostgreSQL table or query"):
+        exp.data_path("events")
+    named = Experiment.from_toml(
+        with_events('"crm.events"', 'engine = "postgres"', 'url_env = "CRM_DB_URL"'), path=exp.path
+    )
+    assert named.data.url_env == "CRM_DB_URL"
+    assert Experiment.from_toml(named.to_toml(), path=exp.path) == named
+    spark = Experiment.from_toml(
+        with_events('"warehouse.email_events"', 'engine = "spark"', 'spark_master = "yarn"'), path=exp.path
+    )
+    assert (spark.data.engine, spark.data.spark_master) == ("spark", "yarn")
+    assert Experiment.from_toml(spark.to_toml(), path=exp.path) == spark
+
+
+@pytest.mark.parametrize(
+    ("extra", "events", "match", "needle"),
+    [
+        (
+            'engine = "duckbd"',
+            '"data/events.parquet"',
+            r"data\.engine: 'duckbd' is not known \(did you mean 'duckdb'\?\)",
+            "duckbd",
+        ),
+        (
+            'engine = "pandas"',
+            '"data/events/*.parquet"',
+            r"data\.events: .*is a directory or a glob, which engine = 'pandas'",
+            "events = ",
+        ),
+        (
+            'engine = "postgres"',
+            '"data/events.parquet"',
+            r"data\.events: .*looks like a file; with engine = 'postgres'",
+            "events = ",
+        ),
+        ('url_env = "X_URL"', '"data/events.parquet"', r"data\.url_env: applies only to engine", "url_env"),
+        (
+            'spark_master = "local[2]"',
+            '"data/events.parquet"',
+            r"data\.spark_master: applies only to engine = 'spark'",
+            "spark_master",
+        ),
+        ("engine = 7", '"data/events.parquet"', r"data\.engine: must be a string", "engine = 7"),
+        ("", '"data/events.json"', r"data\.events: 'data/events.json' must end in \.csv", "events = "),
+    ],
+)
+def test_bad_engine_keys_name_the_key_and_line(tmp_path, extra, events, match, needle):
+    text = with_events(events, extra)
+    load_bad(tmp_path, text, match, line=line_of(text, needle))
+
+
+def test_url_env_holding_a_url_is_refused_without_echoing_it(tmp_path):
+    secret = "postgresql://ana:s3cret@db:5432/crm"
+    text = with_events('"crm.events"', 'engine = "postgres"', f'url_env = "{secret}"')
+    error = load_bad(
+        tmp_path,
+        text,
+        r"data\.url_env: must be the NAME of an environment variable",
+        line=line_of(text, "url_env"),
+    )
+    assert "s3cret" not in str(error) and secret not in str(error)
+
+
+def test_assignment_must_be_one_file(tmp_path):
+    text = replace(DEMO_TEXT, 'assignment = "assignment.parquet"', 'assignment = "assignments/*.parquet"')
+    load_bad(tmp_path, text, r"data\.assignment: .*must be one file", line=line_of(text, "assignments/*"))

@@ -127,9 +127,19 @@ def test_analyse_matches_the_building_blocks(demo_experiment: Path) -> None:
         assigned, events, send_date="2026-06-01", window_days=14, return_diagnostics=True
     )
     pd.testing.assert_frame_equal(readout.diagnostics, diagnostics)
+    # the demo spec asks for always-valid results (N* = holdout + largest variant) and CUPED
+    n_star = len(assigned) * (0.2 + 0.3)
     direct = abkit.evaluate(
-        frame, metrics=["repurchased", "revenue"], control="holdout", segment_col="segment"
+        frame,
+        metrics=["repurchased", "revenue"],
+        control="holdout",
+        segment_col="segment",
+        sequential=True,
+        n_star=n_star,
+        covariates=["monetary_total", "frequency", "recency_days"],
     ).table
+    assert direct["method"].str.contains("N*=", regex=False).all()
+    assert direct["method"].str.contains("CUPED", regex=False).all()
     mine = readout.evaluation.table
     mine = mine[mine["role"] != "guardrail"]
     cols = ["metric", "segment", "variant", "abs_lift", "ci_low", "ci_high", "p_value", "p_adjusted"]
@@ -182,6 +192,7 @@ def test_analyse_refuses_a_changed_salt_and_unknown_variants(demo_experiment: Pa
 
 def test_analyse_with_the_bayesian_method(demo_experiment: Path) -> None:
     readout = analyse(demo_experiment, as_of="2026-06-20", method="bayesian")
+    assert any("frequentist analysis only" in note for note in readout.notes)
     table = readout.evaluation.table
     assert {"prob_beat_control", "prob_best", "expected_loss"} <= set(table.columns)
     estimable = table[table["estimable"]]
