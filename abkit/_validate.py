@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -13,6 +14,7 @@ from abkit.errors import ColumnError, ParameterError
 __all__ = [
     "check_choice",
     "check_columns",
+    "check_date",
     "check_finite",
     "check_positive",
     "check_probability",
@@ -65,3 +67,23 @@ def check_columns(frame: Any, columns: Sequence[str], *, what: str = "data") -> 
             f"{what} lacks column(s) {', '.join(map(repr, missing))}; it has: {have}. "
             "Pass the right column name or rename the column."
         )
+
+
+def check_date(name: str, value: Any) -> dt.date:
+    """Parse an ISO date (``YYYY-MM-DD``, a ``date`` or a ``datetime``); ``None``/``""``: today (UTC).
+
+    >>> check_date("as_of", "2026-06-15")
+    datetime.date(2026, 6, 15)
+    """
+    if value is None or (isinstance(value, str) and value == ""):
+        return dt.datetime.now(dt.UTC).date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ParameterError(
+            f"{name}={value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-06-15"
+        ) from None

@@ -35,7 +35,6 @@ from __future__ import annotations
 import difflib
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from abkit._io import write_frame
 from abkit._validate import check_columns, check_finite, check_probability
 from abkit.errors import DataError, FileExistsAbkitError, ParameterError
 
@@ -792,18 +792,7 @@ class WinbackCampaign:
             )
         folder.mkdir(parents=True, exist_ok=True)
         for name, path in targets.items():
-            frame: pd.DataFrame = getattr(self, name)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-            os.close(fd)
-            try:
-                if fmt == "parquet":
-                    frame.to_parquet(tmp, index=False)
-                else:
-                    frame.to_csv(tmp, index=False)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_frame(getattr(self, name), path)
         return targets
 
 

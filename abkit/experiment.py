@@ -17,7 +17,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,8 +26,9 @@ from typing import Any
 import pandas as pd
 
 from abkit._display import Displayable
+from abkit._io import write_text
 from abkit._validate import check_columns
-from abkit.errors import FileExistsAbkitError, ParameterError, SourceError, SpecError
+from abkit.errors import ParameterError, SourceError, SpecError
 
 __all__ = [
     "CHANNELS",
@@ -1225,15 +1225,4 @@ def write_scaffold(
     spec_name = name if name is not None else target.resolve().name
     text = scaffold(spec_name, **kwargs)
     path = target / SPEC_FILE
-    if path.exists() and not overwrite:
-        raise FileExistsAbkitError(f"{path} already exists; pass overwrite=True (--force) to replace it")
-    target.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{SPEC_FILE}.", suffix=".tmp", dir=target)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text(path, text, overwrite=overwrite)

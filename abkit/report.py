@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from abkit._display import Displayable
+from abkit._io import write_text
+from abkit._validate import check_date
 from abkit.errors import FileExistsAbkitError, NotebookError, ParameterError
 
 __all__ = [
@@ -92,7 +94,7 @@ def validate_parameters(notebook: str, values: Mapping[str, Any]) -> dict[str, A
             raise ParameterError(f"parameter {name}={value!r} must be of type {shown}")
         out[name] = value
     if out.get("as_of"):
-        parse_date("as_of", out["as_of"])
+        check_date("as_of", out["as_of"])
     if out.get("method") not in (None, "", "frequentist", "bayesian"):
         raise ParameterError(
             f"parameter method={out['method']!r} is not known; use 'frequentist' or 'bayesian'"
@@ -125,17 +127,6 @@ def _check_parameters(path: Path, parameters: Mapping[str, Any]) -> None:
             f"parameter(s) {', '.join(map(repr, unknown))} are not declared by {path.name}; "
             f"it declares: {', '.join(sorted(declared))}"
         )
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def render_html(notebook: str | Path) -> str:
@@ -238,22 +229,6 @@ class ReportRun(Displayable):
         return f"ReportRun(experiment={self.experiment!r}, as_of={day}, html={str(self.html)!r})"
 
 
-def parse_date(name: str, value: str | dt.date | None) -> dt.date:
-    """Parse an ISO date (``YYYY-MM-DD``); ``None`` means today (UTC)."""
-    if value is None:
-        return dt.datetime.now(dt.UTC).date()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ParameterError(
-            f"{name}={value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-06-15"
-        ) from None
-
-
 def run_report(
     experiment_dir: str | Path,
     *,
@@ -279,7 +254,7 @@ def run_report(
     from abkit.experiment import Experiment
 
     experiment = Experiment.load(experiment_dir)
-    day = parse_date("as_of", as_of)
+    day = check_date("as_of", as_of)
     if method is not None and method not in ("frequentist", "bayesian"):
         raise ParameterError(f"method={method!r} is not known; use 'frequentist' or 'bayesian'")
     folder = Path(experiment.folder)
@@ -322,7 +297,7 @@ def run_report(
             ) from err
         html = render_html(staged)
         os.replace(staged, nb_path)
-        _atomic_write_text(html_path, html)
+        write_text(html_path, html)
     finally:
         staged.unlink(missing_ok=True)
     (reports / f"{stem}.failed.ipynb").unlink(missing_ok=True)

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from abkit._display import Displayable
+from abkit._io import write_frame
+from abkit._validate import check_date
 from abkit.errors import DataError, ParameterError, SourceError, SpecError
 from abkit.experiment import Experiment
 
@@ -310,19 +312,6 @@ class Readout(Displayable):
         return f"Readout({self.experiment.name!r}, as_of={self.as_of.isoformat()}, method={self.method!r})"
 
 
-def _as_date(name: str, value: Any) -> dt.date:
-    if value is None or value == "":
-        return dt.datetime.now(dt.UTC).date()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ParameterError(f"{name}={value!r} is not a date; write it as YYYY-MM-DD") from None
-
-
 def _planned_pair_total(exp: Experiment, n_assigned: int) -> float:
     """Units of the control and the largest variant together: the default sequential tuning N*."""
     weights = exp.weights
@@ -350,7 +339,7 @@ def analyse(
     from abkit.sources import economics_from_aggregates, event_source, funnel
 
     exp = _experiment(experiment)
-    day = _as_date("as_of", as_of)
+    day = check_date("as_of", as_of)
     method = method or exp.analysis.method
     if method not in ("frequentist", "bayesian"):
         raise ParameterError(f"method={method!r} is not known; use 'frequentist' or 'bayesian'")
@@ -544,7 +533,7 @@ def prepare_demo(
             n_customers, seed=seed, send_date=exp.dates.send_date, window_days=exp.dates.window_days
         )
         for key, frame in (("transactions", data.transactions), ("customers", data.customers)):
-            _write_frame(frame, paths[key])
+            write_frame(frame, paths[key])
         force = True
     if force or not paths["assignment"].exists() or not paths["events"].exists():
         say("abkit demo: building the dormant population and assigning it ...")
@@ -562,7 +551,7 @@ def prepare_demo(
             window_days=exp.dates.window_days,
             holdout=list(exp.holdouts),
         )
-        _write_frame(events, paths["events"])
+        write_frame(events, paths["events"])
     return exp
 
 
@@ -583,7 +572,7 @@ def run_demo(
     from abkit.report import run_report
 
     exp = prepare_demo(folder, n_customers=n_customers, seed=seed, force=force, say=say)
-    day = _as_date("as_of", as_of) if as_of else exp.dates.window_end - dt.timedelta(days=1)
+    day = check_date("as_of", as_of) if as_of else exp.dates.window_end - dt.timedelta(days=1)
     say(f"abkit demo: plan for {exp.name} (what each comparison can detect):")
     table = plan_experiment(exp)
     shown = table[["segment", "arm", "n", "comparison", "mde", "relative_mde"]]
@@ -601,21 +590,3 @@ def demo_spec_text() -> str:
     from importlib import resources
 
     return (resources.files("abkit") / "data" / "winback-demo.toml").read_text(encoding="utf-8")
-
-
-def _write_frame(frame: pd.DataFrame, path: Path) -> None:
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        if path.suffix.lower() == ".parquet":
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
