@@ -1430,8 +1430,31 @@ def economics(
     )
     others = [v for v in variants if v != control]
     segments, g = _grid(st, control, others)
-    n, s, q = g["n"], g["sum"], g["sum_sq"]
-    k = n.shape[1]
+    return _profit_table(
+        segments, [control, *others], g["n"], g["sum"], g["sum_sq"],
+        cost=cost, margin=margin, per=per, alpha=alpha,
+    )  # fmt: skip
+
+
+def _profit_table(
+    segments: Sequence[str],
+    arms: Sequence[str],
+    n: np.ndarray,
+    s: np.ndarray,
+    q: np.ndarray,
+    *,
+    cost: Mapping[str, tuple[float, float]],
+    margin: float,
+    per: int,
+    alpha: float,
+) -> Economics:
+    """Welch comparisons of per-customer profit from its n, sum and sum of squares per (segment, arm).
+
+    ``arms[0]`` is the control; ``n``, ``s`` and ``q`` have one row per segment and one column per arm.
+    Shared by :func:`economics` (per-customer rows) and :func:`abkit.sources.economics_from_aggregates`.
+    """
+    control, others = arms[0], list(arms[1:])
+    k = len(arms)
     n0, n1 = np.repeat(n[:, 0], k - 1), n[:, 1:].reshape(-1)
     comp = compare_means(
         n0, np.repeat(s[:, 0], k - 1), np.repeat(q[:, 0], k - 1),

@@ -409,9 +409,8 @@ def economics_from_aggregates(
     """
     from abkit._validate import check_columns, check_finite
     from abkit.errors import DataError, ParameterError
-    from abkit.evaluation import Economics, _costs
+    from abkit.evaluation import _costs, _profit_table
     from abkit.metrics import POOLED_SEGMENT
-    from abkit.stats.frequentist import compare_means
 
     margin = float(check_finite("margin", margin))
     if not 0 < margin <= 1:
@@ -444,33 +443,7 @@ def economics_from_aggregates(
     o = np.array([cost[v][1] for v in arms])
     s = margin * rev - n * c - o * red
     q = margin**2 * rev2 + n * c**2 + (o**2 + 2 * c * o) * red - 2 * margin * (c + o) * rev
-    k = len(arms)
-    n0, n1 = np.repeat(n[:, 0], k - 1), n[:, 1:].reshape(-1)
-    comp = compare_means(
-        n0, np.repeat(s[:, 0], k - 1), np.repeat(q[:, 0], k - 1),
-        n1, s[:, 1:].reshape(-1), q[:, 1:].reshape(-1), alpha=alpha,
-    )  # fmt: skip
-    variant = np.tile(np.asarray(others, dtype=object), len(segments))
-    table = pd.DataFrame(
-        {
-            "segment": np.repeat(np.asarray(segments, dtype=object), k - 1),
-            "variant": variant,
-            "control": control,
-            "n_control": n0.astype(np.int64),
-            "n_variant": n1.astype(np.int64),
-            "contact_cost": [cost[v][0] for v in variant],
-            "offer_cost": [cost[v][1] for v in variant],
-            "profit_per_customer_control": comp.control_value,
-            "profit_per_customer_variant": comp.variant_value,
-            "incremental_profit": per * comp.abs_lift,
-            "ci_low": per * comp.ci_low,
-            "ci_high": per * comp.ci_high,
-            "p_value": comp.p_value,
-            "estimable": comp.estimable,
-            "method": f"Welch t on per-customer profit (margin {margin:g}); per {per:,} customers targeted",
-        }
-    )
-    return Economics(_table=table, per=per, margin=margin, alpha=alpha)
+    return _profit_table(segments, arms, n, s, q, cost=cost, margin=margin, per=per, alpha=alpha)
 
 
 # ----------------------------------------------------------------------------------------------
