@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +90,44 @@ def test_assign_refuses_to_replace_an_assignment(demo_experiment: Path) -> None:
     forced = run("assign", str(demo_experiment), "--force")
     assert forced.returncode == 0, forced.stderr
     assert "Assignment of winback-demo" in forced.stdout
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "code", "message"),
+    [
+        ("[dates]", "colour = 'red'\n\n[dates]", EXIT_INPUT, r"line \d+: colour"),
+        ('weight = 0.2\nchannel = "none"', 'weight = -1\nchannel = "none"', EXIT_INPUT, "weight"),
+        ("window_days = 14", 'window_days = "two weeks"', EXIT_INPUT, "window_days"),
+        ("[variants.reminder]", "[variants.urgency]", EXIT_NOTEBOOK, "reminder|urgency"),
+        (
+            'events = "data/events.parquet"',
+            'events = "data/missing.parquet"',
+            EXIT_NOTEBOOK,
+            "missing.parquet",
+        ),
+    ],
+    ids=["unknown key", "negative weight", "wrong type", "variant not in assignment", "missing events"],
+)
+def test_bad_specs_and_sources_exit_non_zero_and_publish_nothing(
+    demo_experiment: Path, old: str, new: str, code: int, message: str
+) -> None:
+    spec = demo_experiment / "experiment.toml"
+    text = spec.read_text(encoding="utf-8")
+    assert old in text
+    spec.write_text(text.replace(old, new, 1), encoding="utf-8")
+    out = run("report", str(demo_experiment), "--as-of", "2026-06-20")
+    assert out.returncode == code, out.stderr
+    assert re.search(message, out.stderr), out.stderr
+    assert "Traceback" not in out.stderr
+    assert (
+        not list((demo_experiment / "reports").glob("*.html"))
+        if (demo_experiment / "reports").exists()
+        else True
+    )
+
+
+def test_a_table_that_is_not_a_table_is_refused(demo_experiment: Path) -> None:
+    (demo_experiment / "data" / "events.parquet").write_text("customer_id;event\nthis is not parquet")
+    out = run("report", str(demo_experiment), "--as-of", "2026-06-20")
+    assert out.returncode == EXIT_NOTEBOOK
+    assert "is not a readable table" in out.stderr and "nothing was published" in out.stderr
