@@ -119,11 +119,8 @@ def test_bad_specs_and_sources_exit_non_zero_and_publish_nothing(
     assert out.returncode == code, out.stderr
     assert re.search(message, out.stderr), out.stderr
     assert "Traceback" not in out.stderr
-    assert (
-        not list((demo_experiment / "reports").glob("*.html"))
-        if (demo_experiment / "reports").exists()
-        else True
-    )
+    reports = demo_experiment / "reports"
+    assert not reports.exists() or not list(reports.glob("*.html"))
 
 
 def test_a_table_that_is_not_a_table_is_refused(demo_experiment: Path) -> None:
