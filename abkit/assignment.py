@@ -28,7 +28,10 @@ Two methods turn ``h`` into a variant:
   ``n * w_i`` and, summed over many small strata, totals have expectation exactly ``N * w_i``.
 
 Large inputs (100,000 units and more) are hashed by DuckDB's native ``sha256``; smaller ones by
-:mod:`hashlib`. Both give identical hashes (tested), so both give identical splits.
+:mod:`hashlib`. Both give identical hashes (tested), so both give identical splits. For block mode
+with dense unique integer ids, DuckDB returns only each unit's cell (stratum, top bits of ``h``):
+the units are counted per cell and ranked by table look-up, and only the few units of cells that
+straddle a run boundary are hashed again by :mod:`hashlib` and ordered exactly by ``(h, id)``.
 """
 
 from __future__ import annotations
@@ -220,6 +223,10 @@ def _hash_python(ids: _Ids, salt: str) -> np.ndarray:
     return _hash_strings(_id_strings(ids), salt)
 
 
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _hash_duckdb(ids: _Ids, salt: str) -> np.ndarray:
     import duckdb
     import pyarrow as pa
@@ -229,16 +236,18 @@ def _hash_duckdb(ids: _Ids, salt: str) -> np.ndarray:
     except (pa.ArrowInvalid, UnicodeEncodeError) as exc:
         raise DataError(f"ids cannot be passed to DuckDB ({exc}); clean the id column") from exc
     table = pa.table({"id": column})
+    # the salt goes in as one literal: a prepared parameter makes DuckDB run the query on one thread.
+    # The first 16 hex digits are unhexed to 8 bytes, read as a big-endian integer and shifted by 4
+    # below (cheaper than parsing '0x...' text in SQL).
+    prefix = _sql_literal(salt + ":")
+    sql = f"SELECT unhex(left(sha256({prefix} || CAST(id AS VARCHAR)), 16)) AS h FROM abkit_ids"
     con = duckdb.connect(config={"preserve_insertion_order": True})
     try:
         con.register("abkit_ids", table)
-        out = con.execute(
-            "SELECT ('0x' || left(sha256(? || ':' || CAST(id AS VARCHAR)), 15))::BIGINT AS h FROM abkit_ids",
-            [salt],
-        ).fetchnumpy()["h"]
+        result = con.sql(sql).to_arrow_table()
     finally:
         con.close()
-    h = np.asarray(out, dtype=np.int64)
+    h = _digest_prefix_to_int(result.column("h"), len(table))
     # cheap guard: a few rows recomputed in Python must agree (row order and formula)
     n = len(h)
     probe = np.unique(np.linspace(0, n - 1, num=min(n, 17)).astype(np.int64))
@@ -247,11 +256,40 @@ def _hash_duckdb(ids: _Ids, salt: str) -> np.ndarray:
     return h
 
 
-def _hash_ids(ids: _Ids, salt: str, engine: _Engine) -> np.ndarray:
+def _digest_prefix_to_int(column: Any, n: int) -> np.ndarray:
+    """``int64`` top 60 bits of each 8-byte big-endian binary value of an Arrow (chunked) column."""
+    import pyarrow as pa
+
+    h = np.empty(n, dtype=np.int64)
+    pos = 0
+    for chunk in column.chunks:
+        m = len(chunk)
+        if m == 0:
+            continue
+        if chunk.null_count or not (pa.types.is_binary(chunk.type) or pa.types.is_large_binary(chunk.type)):
+            raise RuntimeError("DuckDB returned unexpected hash values; please report this as an abkit bug")
+        _, offsets_buf, data_buf = chunk.buffers()
+        offsets = np.frombuffer(
+            offsets_buf, dtype=np.int64 if pa.types.is_large_binary(chunk.type) else np.int32
+        )
+        first, last = int(offsets[chunk.offset]), int(offsets[chunk.offset + m])
+        if last - first != 8 * m:  # every value is exactly 8 bytes
+            raise RuntimeError("DuckDB returned unexpected hash values; please report this as an abkit bug")
+        raw = np.frombuffer(data_buf, dtype=np.uint8, count=8 * m, offset=first).view(">u8")
+        np.right_shift(raw, 4, out=h[pos : pos + m].view(np.uint64), casting="unsafe")
+        pos += m
+    if pos != n:
+        raise RuntimeError("DuckDB returned the wrong number of hashes; please report this as an abkit bug")
+    return h
+
+
+def _use_duckdb(n: int, engine: _Engine) -> bool:
     check_choice("_engine", engine, ("auto", "python", "duckdb"))
-    n = len(ids.values)
-    use_duckdb = engine == "duckdb" or (engine == "auto" and n >= _DUCKDB_MIN_UNITS)
-    return _hash_duckdb(ids, salt) if use_duckdb else _hash_python(ids, salt)
+    return engine == "duckdb" or (engine == "auto" and n >= _DUCKDB_MIN_UNITS)
+
+
+def _hash_ids(ids: _Ids, salt: str, engine: _Engine) -> np.ndarray:
+    return _hash_duckdb(ids, salt) if _use_duckdb(len(ids.values), engine) else _hash_python(ids, salt)
 
 
 def unit_hash(ids: Any, salt: str, *, _engine: _Engine = "auto") -> np.ndarray:
@@ -273,18 +311,31 @@ def unit_hash(ids: Any, salt: str, *, _engine: _Engine = "auto") -> np.ndarray:
     return _hash_ids(_prepare_ids(ids, "ids"), salt, _engine)
 
 
+def _unique_by_bitmap(ids: _Ids) -> bool | None:
+    """True when the ids are dense int64 values proven unique by a bitmap, False when that bitmap
+    finds a repeat, None when the ids are not dense integers (the hash-based check is needed)."""
+    n = len(ids.values)
+    if n < 2:
+        return True
+    if ids.kind != "integer" or ids.values.dtype != np.int64:
+        return None
+    values = ids.values
+    lo, hi = int(values.min()), int(values.max())
+    if hi - lo >= 4 * n + 1024:
+        return None
+    seen = np.zeros(hi - lo + 1, dtype=bool)
+    step = 1 << 20  # in slices: no full-size temporary
+    for start in range(0, n, step):
+        seen[values[start : start + step] - lo] = True
+    return bool(np.count_nonzero(seen) == n)
+
+
 def _check_unique(ids: _Ids, h: np.ndarray, what: str) -> None:
     """Raise DataError on duplicated ids (compared by string form)."""
-    n = len(h)
-    if n < 2:
+    if _unique_by_bitmap(ids):
         return
-    if ids.kind == "integer" and ids.values.dtype == np.int64:
-        lo, hi = int(ids.values.min()), int(ids.values.max())
-        if hi - lo < 4 * n + 1024:  # dense integer ids: a bitmap is O(n)
-            seen = np.zeros(hi - lo + 1, dtype=bool)
-            seen[ids.values - lo] = True
-            if np.count_nonzero(seen) == n:
-                return
+    if len(h) < 2:
+        return
     ordered = np.sort(h)
     repeated = ordered[1:][ordered[1:] == ordered[:-1]]
     if repeated.size == 0:
@@ -315,26 +366,25 @@ def _strata_list(strata: Any) -> list[str]:
 
 
 def _factorize(column: pd.Series) -> tuple[np.ndarray, list[Any]]:
-    try:
-        import pyarrow as pa
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        try:
+            import pyarrow as pa
+            import pyarrow.compute as pc
 
-        if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
-            encoded = pa.chunked_array(pa.array(column.array)).combine_chunks().dictionary_encode()
-            return encoded.indices.to_numpy(zero_copy_only=False).astype(
-                np.int64
-            ), encoded.dictionary.to_pylist()
-    except (ImportError, AttributeError):  # pragma: no cover - pyarrow is a dependency
-        pass
+            chunked = pa.chunked_array(pa.array(column.array))  # no copy for Arrow-backed strings
+            encoded = pa.table({"c": pc.dictionary_encode(chunked)}).unify_dictionaries().column("c")
+            if encoded.num_chunks == 0:
+                return np.zeros(0, dtype=np.int32), []
+            indices = [chunk.indices.to_numpy(zero_copy_only=False) for chunk in encoded.chunks]
+            codes = np.concatenate(indices) if len(indices) > 1 else indices[0]
+            return codes, encoded.chunks[0].dictionary.to_pylist()
+        except (ImportError, AttributeError, TypeError):  # pragma: no cover - pyarrow is a dependency
+            pass
     codes, uniques = pd.factorize(column)
-    return codes.astype(np.int64), list(uniques)
+    return codes.astype(np.int32 if len(uniques) < 2**31 else np.int64), list(uniques)
 
 
-def _stratum_codes(units: pd.DataFrame, strata: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Stratum code of each row and the key string of each code."""
-    n = len(units)
-    if not strata:
-        return np.zeros(n, dtype=np.int64), [""]
-    parts = []
+def _check_strata_nulls(units: pd.DataFrame, strata: list[str]) -> None:
     for col in strata:
         nulls = units[col].isna().to_numpy()
         if nulls.any():
@@ -342,13 +392,28 @@ def _stratum_codes(units: pd.DataFrame, strata: list[str]) -> tuple[np.ndarray, 
                 f"stratum column {col!r} has {int(nulls.sum())} null value(s) (row positions "
                 f"{np.flatnonzero(nulls)[:5].tolist()}); fill them (e.g. 'unknown') or drop those units"
             )
-        parts.append(_factorize(units[col]))
+
+
+def _stratum_codes(units: pd.DataFrame, strata: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Stratum code of each row (int32 or int64) and the key string of each code."""
+    n = len(units)
+    if not strata:
+        return np.zeros(n, dtype=np.int32), [""]
+    _check_strata_nulls(units, strata)
+    parts = [_factorize(units[col]) for col in strata]
     codes, labels = parts[0][0], [(v,) for v in parts[0][1]]
     for next_codes, next_uniques in parts[1:]:
-        combined = codes * len(next_uniques) + next_codes
-        new_codes, first = np.unique(combined, return_inverse=True)
-        labels = [labels[c // len(next_uniques)] + (next_uniques[c % len(next_uniques)],) for c in new_codes]
-        codes = first.astype(np.int64)
+        width = len(next_uniques)
+        combined = codes.astype(np.int64) * width + next_codes
+        if len(labels) * width <= max(4 * n, 1 << 16):  # present combinations, in increasing order
+            present = np.bincount(combined, minlength=len(labels) * width) > 0
+            new_codes = np.flatnonzero(present)
+            remap = np.cumsum(present) - 1
+            codes = remap[combined]
+        else:
+            new_codes, codes = np.unique(combined, return_inverse=True)
+        labels = [labels[c // width] + (next_uniques[c % width],) for c in new_codes.tolist()]
+        codes = codes.astype(np.int32 if len(labels) < 2**31 else np.int64)
     keys = ["|".join(str(v) for v in label) for label in labels]
     return codes, keys
 
@@ -370,83 +435,234 @@ def _block_counts(n: int, ints: list[int], total: int, start: int) -> list[int]:
     return counts
 
 
-def _thresholds_by_key(h: np.ndarray, strata_codes: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Variant codes for at most 8 strata: one partition of ``stratum << 60 | h`` (h < 2**60)."""
-    n_strata, k = counts.shape
-    sizes = counts.sum(axis=1)
-    offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
-    bounds = np.cumsum(counts, axis=1)[:, :-1].tolist()  # start of variants 1..k-1 in each stratum
-    if n_strata > 1:  # sorts by stratum, then by h
-        key = np.left_shift(strata_codes, 60)
-        key |= h
-    else:
-        key = h
-    kth = sorted({offsets[s] + b for s in range(n_strata) for b in bounds[s] if b < sizes[s]})
-    part = np.partition(key, kth) if kth else key
-    top = np.iinfo(np.int64).max
-    thresholds = [
-        int(part[offsets[s] + b]) if b < sizes[s] else min((s + 1) << 60, top)
-        for s in range(n_strata)
-        for b in bounds[s]
-    ]
-    # thresholds are increasing across strata, so this counts (k-1) per earlier stratum plus the
-    # thresholds of the unit's own stratum that its h reaches
-    position = np.searchsorted(np.asarray(thresholds, dtype=np.int64), key, side="right")
-    if n_strata > 1:
-        del key, part
-        position -= strata_codes * (k - 1)
-    return position
+def _bucket_bits(n: int, n_strata: int) -> int:
+    """Bits of ``h`` per histogram bucket index: about 64 units per (stratum, bucket) cell.
+
+    Fewer, fuller cells keep the histogram small (it is rebuilt per chunk of rows); only the units
+    of the ``(k - 1)`` cells per stratum that straddle a run boundary are ordered exactly.
+    """
+    return int(min(20, max(0, np.floor(np.log2(max(1.0, n / (64.0 * max(n_strata, 1))))))))
 
 
-def _thresholds_by_sort(h: np.ndarray, strata_codes: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Variant codes for any number of strata: group by a stable sort, partition each stratum."""
-    n_strata, k = counts.shape
-    small = np.int16 if n_strata < 32768 else np.int64
-    order = np.argsort(strata_codes.astype(small), kind="stable")
-    sizes = counts.sum(axis=1)
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    h_sorted = h[order]
-    bounds = np.cumsum(counts, axis=1)[:, :-1]
-    thresholds = np.full((n_strata, k - 1), np.iinfo(np.int64).max, dtype=np.int64)
-    for s in range(n_strata):
-        seg = h_sorted[offsets[s] : offsets[s + 1]]
-        inside = np.unique(bounds[s][bounds[s] < sizes[s]])
-        if inside.size:
-            part = np.partition(seg, inside)
-            values = dict(zip(inside.tolist(), part[inside].tolist(), strict=True))
-            thresholds[s] = [values.get(int(b), np.iinfo(np.int64).max) for b in bounds[s]]
-    variant = np.zeros(len(h), dtype=np.int64)
-    for j in range(k - 1):
-        variant += h >= np.take(thresholds[:, j], strata_codes)
+_CHUNK = 1 << 18  # rows per slice in the numpy passes: temporaries stay small and in cache
+
+
+def _stratum_block_counts(
+    sizes: np.ndarray, keys: list[str], salt: str, ints: list[int], total: int
+) -> np.ndarray:
+    starts = _hash_strings([f"stratum:{key}" for key in keys], salt)
+    return np.asarray(
+        [_block_counts(int(sz), ints, total, int(st)) for sz, st in zip(sizes, starts, strict=True)],
+        dtype=np.int64,
+    ).reshape(len(keys), len(ints))
+
+
+def _codes_from_cells(
+    key_chunks: Any,
+    n: int,
+    n_strata: int,
+    bits: int,
+    counts_for: Any,
+    exact_h: Any,
+    ids: _Ids,
+) -> np.ndarray:
+    """Block variant codes from each unit's cell ``stratum << bits | h >> (60 - bits)``.
+
+    ``key_chunks()`` yields ``(start, keys)`` slices covering the units in order; ``counts_for(sizes)``
+    gives the per-stratum counts (n_strata x k); ``exact_h(rows)`` the 60-bit hashes of some rows.
+    The units are counted in a histogram over cells (ordered as (stratum, h) is), so every unit of
+    a cell lying wholly inside one variant's run gets its code by a table look-up; only the units
+    of the few cells that straddle a run boundary are ordered exactly by ``(h, id string)``.
+    """
+    n_cells = n_strata << bits
+    hist = np.zeros(n_cells, dtype=np.int64)
+    for _, chunk in key_chunks():
+        hist += np.bincount(chunk, minlength=n_cells)
+    counts = counts_for(hist.reshape(n_strata, 1 << bits).sum(axis=1))
+    k = counts.shape[1]
+    code_type = np.int8 if k <= 127 else np.int64
+    if k == 1 or n == 0:
+        return np.zeros(n, dtype=code_type)
+    # rank (within its stratum) of the first and of the last unit of each cell
+    ends = np.cumsum(hist.reshape(n_strata, 1 << bits), axis=1).reshape(-1)
+    firsts = ends - hist
+    # ranks where variants 1..k-1 start in each stratum, laid out on one increasing axis (stratum s
+    # owns [s * stride, (s + 1) * stride)), so that one searchsorted gives the variant at any rank
+    stride = int(counts.sum(axis=1).max()) + 1
+    strata_axis = np.arange(n_strata, dtype=np.int64) * stride
+    axis_bounds = (strata_axis[:, None] + np.cumsum(counts, axis=1)[:, :-1]).reshape(-1)
+
+    def variant_at(cell: np.ndarray, rank: np.ndarray) -> np.ndarray:
+        stratum = cell >> bits
+        return np.searchsorted(axis_bounds, strata_axis[stratum] + rank, side="right") - stratum * (k - 1)
+
+    cells = np.arange(n_cells, dtype=np.int64)
+    at_first = variant_at(cells, firsts)
+    at_last = variant_at(cells, np.maximum(ends - 1, firsts))
+    table = np.where(at_first == at_last, at_first, -1).astype(code_type)
+    variant = np.empty(n, dtype=code_type)
+    mixed_rows, mixed_keys = [], []
+    for start, chunk in key_chunks():
+        out = variant[start : start + len(chunk)]
+        np.take(table, chunk, out=out)
+        local = np.flatnonzero(out < 0)
+        if local.size:
+            mixed_rows.append(local + start)
+            mixed_keys.append(chunk[local].astype(np.int64))
+    if mixed_rows:
+        # order the straddling units by (cell, h, id string) and give each its exact rank
+        mixed = np.concatenate(mixed_rows)
+        mixed_key = np.concatenate(mixed_keys)
+        mixed_h = np.asarray(exact_h(mixed), dtype=np.int64)
+        if not np.array_equal(mixed_h >> (60 - bits), mixed_key & ((1 << bits) - 1)):
+            raise RuntimeError("unit hashes disagree between engines; please report this as an abkit bug")
+        order = np.lexsort((mixed_h, mixed_key))
+        sorted_key, sorted_h = mixed_key[order], mixed_h[order]
+        tie = np.flatnonzero((sorted_key[1:] == sorted_key[:-1]) & (sorted_h[1:] == sorted_h[:-1]))
+        if tie.size:  # equal 60-bit hashes of distinct ids: break the tie by the id's string form
+            strings = _id_strings(ids, mixed[order])
+            order = order[np.lexsort((strings, sorted_h, sorted_key))]
+            sorted_key = mixed_key[order]
+        group_start = np.searchsorted(sorted_key, sorted_key, side="left")
+        rank = firsts[sorted_key] + (np.arange(order.size) - group_start)
+        variant[mixed[order]] = variant_at(sorted_key, rank)
     return variant
 
 
 def _block_codes(
-    h: np.ndarray, strata_codes: np.ndarray, counts: np.ndarray, ids: _Ids, *, _by_sort: bool = False
+    h: np.ndarray, strata_codes: np.ndarray, counts: np.ndarray, ids: _Ids, *, bucket_bits: int | None = None
 ) -> np.ndarray:
     """Variant code of each unit given the per-stratum counts (n_strata x k), runs in (h, id) order."""
-    n_strata, k = counts.shape
-    if k == 1 or len(h) == 0:
-        return np.zeros(len(h), dtype=np.int64)
-    if n_strata <= 8 and not _by_sort:
-        variant = _thresholds_by_key(h, strata_codes, counts)
-    else:
-        variant = _thresholds_by_sort(h, strata_codes, counts)
-    # equal h at a run boundary (distinct ids with equal 60-bit hashes) is the only way counts can
-    # differ: order those strata exactly by (h, id string)
-    got = np.bincount(strata_codes * k + variant, minlength=n_strata * k).reshape(n_strata, k)
-    for s in np.flatnonzero((got != counts).any(axis=1)):
-        rows = np.flatnonzero(strata_codes == s)
-        exact = rows[np.lexsort((_id_strings(ids, rows), h[rows]))]
-        variant[exact] = np.repeat(np.arange(k), counts[s])
-    return variant
+    n_strata = counts.shape[0]
+    n = len(h)
+    bits = _bucket_bits(n, n_strata) if bucket_bits is None else bucket_bits
+
+    def key_chunks() -> Any:
+        for start in range(0, n, _CHUNK):
+            key = np.right_shift(h[start : start + _CHUNK], 60 - bits)  # 0 <= h < 2**60
+            if n_strata > 1:
+                key |= np.left_shift(strata_codes[start : start + _CHUNK].astype(np.int64), bits)
+            yield start, key
+
+    def counts_for(sizes: np.ndarray) -> np.ndarray:
+        if not np.array_equal(sizes, counts.sum(axis=1)):
+            raise ValueError("counts do not add up to the stratum sizes")
+        return counts
+
+    return _codes_from_cells(key_chunks, n, n_strata, bits, counts_for, lambda rows: h[rows], ids)
+
+
+_SQL_STRATA_MAX_VALUES = 64  # distinct values per string stratum column coded inside the SQL query
+
+
+def _is_arrow_string(column: pd.Series) -> bool:
+    return isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"
+
+
+def _block_codes_duckdb(
+    ids: _Ids, salt: str, units: pd.DataFrame, strata: list[str], ints: list[int], total: int
+) -> np.ndarray | None:
+    """Block variant codes with DuckDB computing each unit's cell (stratum, top bits of h) in SQL.
+
+    Only the cells are read back (4 bytes a unit, no 60-bit hashes): the few units whose cell
+    straddles a run boundary are hashed again by :mod:`hashlib`. String stratum columns with few
+    values are coded inside the same query (after one ``SELECT DISTINCT``); other strata are coded
+    by :func:`_stratum_codes` and passed in. None when the cells would be too coarse for the
+    re-hashing to stay cheap (the caller then uses the full hashes).
+    """
+    import duckdb
+    import pyarrow as pa
+
+    n = len(ids.values)
+    try:
+        columns = {"id": pa.array(ids.values) if ids.kind == "integer" else pa.array(ids.values.array)}
+    except (pa.ArrowInvalid, UnicodeEncodeError) as exc:
+        raise DataError(f"ids cannot be passed to DuckDB ({exc}); clean the id column") from exc
+    in_sql = bool(strata) and all(_is_arrow_string(units[col]) for col in strata)
+    for i, col in enumerate(strata if in_sql else []):
+        columns[f"s{i}"] = pa.chunked_array(pa.array(units[col].array))
+    con = duckdb.connect(config={"preserve_insertion_order": True})
+    try:
+        con.register("abkit_units", pa.table(columns))
+        values: list[list[str]] = []
+        if in_sql:
+            distinct = ", ".join(f"list(DISTINCT s{i})" for i in range(len(strata)))
+            values = [sorted(v) for v in con.sql(f"SELECT {distinct} FROM abkit_units").fetchall()[0]]
+            in_sql = all(len(v) <= _SQL_STRATA_MAX_VALUES for v in values)
+        if in_sql:  # mixed-radix code over the columns' sorted values (combinations may be empty)
+            radices = [len(v) for v in values]
+            labels: list[tuple[str, ...]] = [()]
+            for v in values:
+                labels = [(*label, x) for label in labels for x in v]
+            keys = ["|".join(label) for label in labels]
+            code_sql = "0"
+            for i, v in enumerate(values):
+                position = f"(list_position([{', '.join(_sql_literal(x) for x in v)}], s{i}) - 1)"
+                code_sql = f"({code_sql} * {radices[i]} + {position})"
+            strata_codes = None
+        else:
+            strata_codes, keys = _stratum_codes(units, strata)
+            code_sql = "s0"
+        n_strata = len(keys)
+        bits = _bucket_bits(n, n_strata)
+        # about (k - 1) / 2**bits of the units are re-hashed in Python: at most 1 in 16
+        if (len(ints) - 1) * 16 > (1 << bits) or (n_strata << bits) >= 2**31:
+            return None
+        if strata_codes is not None and n_strata > 1:
+            con.unregister("abkit_units")
+            columns = {"id": columns["id"], "s0": pa.array(strata_codes.astype(np.int32, copy=False))}
+            con.register("abkit_units", pa.table(columns))
+        digits = -(-bits // 4)
+        cell = (
+            f"(('0x' || left(sha256({_sql_literal(salt + ':')} || CAST(id AS VARCHAR)), {digits}))::INTEGER "
+            f">> {4 * digits - bits})"
+        )
+        if n_strata > 1:
+            cell = f"(({code_sql} << {bits}) | {cell})"
+        cells = con.sql(f"SELECT {cell} AS cell FROM abkit_units").to_arrow_table().column("cell")
+    finally:
+        con.close()
+    chunks = [chunk.to_numpy() for chunk in cells.chunks if len(chunk)]
+    if sum(len(c) for c in chunks) != n:
+        raise RuntimeError("DuckDB returned the wrong number of rows; please report this as an abkit bug")
+
+    def key_chunks() -> Any:
+        start = 0
+        for chunk in chunks:
+            yield start, chunk
+            start += len(chunk)
+
+    def exact_h(rows: np.ndarray) -> np.ndarray:
+        return _hash_strings(_id_strings(ids, rows).tolist(), salt)
+
+    def counts_for(sizes: np.ndarray) -> np.ndarray:
+        return _stratum_block_counts(sizes, keys, salt, ints, total)
+
+    # cheap guard: a few rows' cells recomputed in Python must agree (row order and formula)
+    probe = np.unique(np.linspace(0, n - 1, num=min(n, 17)).astype(np.int64))
+    chunk_starts = np.cumsum([0] + [len(c) for c in chunks])
+    which = np.searchsorted(chunk_starts, probe, side="right") - 1
+    got = [int(chunks[c][p - chunk_starts[c]]) for c, p in zip(which.tolist(), probe.tolist(), strict=True)]
+    expected = (exact_h(probe) >> (60 - bits)).tolist()
+    if n_strata > 1:
+        if strata_codes is not None:
+            probe_codes = strata_codes[probe].tolist()
+        else:
+            index = {key: code for code, key in enumerate(keys)}
+            rows = units[strata].iloc[probe].astype(str).to_numpy().tolist()
+            probe_codes = [index["|".join(row)] for row in rows]
+        expected = [e | (c << bits) for e, c in zip(expected, probe_codes, strict=True)]
+    if got != expected:
+        raise RuntimeError("DuckDB and hashlib disagree on unit hashes; please report this as an abkit bug")
+    return _codes_from_cells(key_chunks, n, n_strata, bits, counts_for, exact_h, ids)
 
 
 def _variant_column(codes: np.ndarray, names: Sequence[str], index: pd.Index) -> pd.Series:
     try:
         import pyarrow as pa
 
-        decoded = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(list(names))).dictionary_decode()
+        dictionary = pa.array(list(names), type=pa.large_string())
+        decoded = pa.DictionaryArray.from_arrays(pa.array(codes), dictionary).dictionary_decode()
         return pd.Series(pd.array(decoded, dtype="str"), index=index)
     except (ImportError, TypeError, ValueError):  # pragma: no cover - old pandas
         return pd.Series(np.asarray(names, dtype=object)[codes], index=index, dtype="str")
@@ -495,22 +711,24 @@ def assign(
             "(an existing split is never overwritten silently)"
         )
     ids = _prepare_ids(units[id_col], f"units column {id_col!r}")
-    strata_codes, keys = _stratum_codes(units, strata_cols)
-    h = _hash_ids(ids, salt, _engine)
-    _check_unique(ids, h, f"units column {id_col!r}")
+    _check_strata_nulls(units, strata_cols)
     ints, total = _integer_weights(weights)
-    if method == "hash":
-        cumulative = np.cumsum(ints)[:-1].tolist()
-        thresholds = np.asarray([-(-c * HASH_SPACE // total) for c in cumulative], dtype=np.int64)
-        codes = np.searchsorted(thresholds, h, side="right")
-    else:
-        sizes = np.bincount(strata_codes, minlength=len(keys))
-        starts = _hash_strings([f"stratum:{key}" for key in keys], salt)
-        counts = np.asarray(
-            [_block_counts(int(sz), ints, total, int(st)) for sz, st in zip(sizes, starts, strict=True)],
-            dtype=np.int64,
-        ).reshape(len(keys), len(names))
-        codes = _block_codes(h, strata_codes, counts, ids)
+    codes = None
+    if method == "block" and _use_duckdb(len(ids.values), _engine) and _unique_by_bitmap(ids):
+        # dense integer ids proven unique: DuckDB returns only each unit's cell, not its full hash
+        codes = _block_codes_duckdb(ids, salt, units, strata_cols, ints, total)
+    if codes is None:
+        strata_codes, keys = _stratum_codes(units, strata_cols)
+        h = _hash_ids(ids, salt, _engine)
+        _check_unique(ids, h, f"units column {id_col!r}")
+        if method == "hash":
+            cumulative = np.cumsum(ints)[:-1].tolist()
+            thresholds = np.asarray([-(-c * HASH_SPACE // total) for c in cumulative], dtype=np.int64)
+            codes = np.searchsorted(thresholds, h, side="right")
+        else:
+            sizes = np.bincount(strata_codes, minlength=len(keys))
+            counts = _stratum_block_counts(sizes, keys, salt, ints, total)
+            codes = _block_codes(h, strata_codes, counts, ids)
     # pandas >= 3 always copies on write, so a shallow copy is a safe and cheap copy
     out = units.copy(deep=int(pd.__version__.split(".")[0]) < 3)
     out[variant_col] = _variant_column(codes, names, units.index)

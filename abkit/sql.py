@@ -385,6 +385,30 @@ def assignment_sql(
     bound_cols = ",\n".join(bounds)
     sel_bounds = "".join(f", b.abkit_b{j}" for j in range(len(names) - 1))
     case = "  CASE\n" + "\n".join(whens) + f"\n  END AS {vq}"
+    if dialect == "duckdb":
+        # one sort and no join back on the id: the window ranks the rows themselves (NULL ids, whose
+        # hash is NULL, sort last and get no variant); the stratum sizes come from a hash-free count
+        # and the per-stratum bounds (a handful of rows) are joined by key after the ranking
+        whens = [f"    WHEN b.abkit_start IS NULL OR r.{q(id_col)} IS NULL THEN NULL"]
+        whens += [
+            f"    WHEN r.abkit_rn < b.abkit_b{j} THEN {quote_literal(name, dialect)}"
+            for j, name in enumerate(names[:-1])
+        ]
+        whens.append(f"    ELSE {quote_literal(names[-1], dialect)}")
+        case = "  CASE\n" + "\n".join(whens) + f"\n  END AS {vq}"
+        return (
+            f"WITH abkit_s AS (\n  SELECT {key} AS abkit_key, COUNT({idq}) AS abkit_n FROM {rel} AS t"
+            f" GROUP BY 1\n),\n"
+            f"abkit_st AS (\n  SELECT s.abkit_key, s.abkit_n, {start} AS abkit_start FROM abkit_s AS s\n),\n"
+            f"abkit_b AS (\n  SELECT s.abkit_key, s.abkit_start{',' if bounds else ''}\n{bound_cols}\n"
+            f"  FROM abkit_st AS s\n),\n"
+            f"abkit_r AS (\n  SELECT t.*,\n"
+            f"    ROW_NUMBER() OVER (PARTITION BY t.abkit_key ORDER BY t.abkit_hash ASC NULLS LAST, "
+            f"{_text('t.' + q(id_col), dialect)}) - 1 AS abkit_rn\n"
+            f"  FROM (SELECT t.*, {h} AS abkit_hash, {key} AS abkit_key FROM {rel} AS t) AS t\n)\n"
+            f"SELECT r.{_exclude(['abkit_hash', 'abkit_key', 'abkit_rn'], dialect)},\n{case}\n"
+            f"FROM abkit_r AS r LEFT JOIN abkit_b AS b ON r.abkit_key = b.abkit_key"
+        )
     return (
         f"WITH abkit_h AS (\n  SELECT {idq} AS abkit_id, {_text(idq, dialect)} AS abkit_idt,\n"
         f"    {h} AS abkit_hash, {key} AS abkit_key\n  FROM {rel} AS t WHERE {idq} IS NOT NULL\n),\n"

@@ -110,6 +110,30 @@ def test_duckdb_and_python_splits_identical(method: str, string_ids: bool) -> No
     pd.testing.assert_frame_equal(py, db)
 
 
+@pytest.mark.parametrize("strata", [None, "segment", ["segment", "tier"], "tier"])
+def test_duckdb_cell_path_gives_the_python_split(strata, monkeypatch: pytest.MonkeyPatch) -> None:
+    # dense unique integer ids: DuckDB returns only each unit's (stratum, top bits of h) cell, string
+    # strata are coded inside the query ("tier" is an integer column: coded in Python); the units of
+    # the cells that straddle a run boundary are re-hashed by hashlib. The split must be the same.
+    rng = np.random.default_rng(21)
+    n = 40_000
+    units = pd.DataFrame(
+        {
+            "customer_id": rng.permutation(n).astype(np.int64) + 500,
+            "segment": pd.Series(rng.choice(["hv", "o'ne", "other", "x|y"], n), dtype="str"),
+            "tier": rng.integers(0, 3, n),
+        }
+    )
+    calls = []
+    original = A._block_codes_duckdb
+    monkeypatch.setattr(A, "_block_codes_duckdb", lambda *a, **k: calls.append(r := original(*a, **k)) or r)
+    kw = {"variants": {"a": 1, "b": 2, "holdout": 1.5}, "salt": "cells", "strata": strata}
+    db = assign(units, **kw, _engine="duckdb")
+    assert len(calls) == 1 and calls[0] is not None  # the cell path ran
+    py = assign(units, **kw, _engine="python")
+    pd.testing.assert_frame_equal(py, db)
+
+
 # ------------------------------------------------------------------------------------------------
 # method="hash"
 # ------------------------------------------------------------------------------------------------
@@ -184,9 +208,10 @@ def test_block_ties_in_hash_are_broken_by_id() -> None:
     assert got.tolist() == expected.tolist()
 
 
-@pytest.mark.parametrize("by_sort", [False, True])
-def test_block_code_paths_agree_with_exact_sort(by_sort: bool) -> None:
-    # few distinct h values force many ties; both internal paths must equal a plain (h, id) sort
+@pytest.mark.parametrize("bucket_bits", [None, 0, 1, 3, 8])
+def test_block_code_paths_agree_with_exact_sort(bucket_bits: int | None) -> None:
+    # few distinct h values force many ties; whatever the histogram's resolution (0 bits: every unit
+    # is ordered exactly; 8 bits: most units come from the look-up table) it equals a plain (h, id) sort
     rng = np.random.default_rng(13)
     n, n_strata, k = 400, 6, 3
     h = rng.integers(0, 12, n).astype(np.int64) * (T // 13)
@@ -194,7 +219,7 @@ def test_block_code_paths_agree_with_exact_sort(by_sort: bool) -> None:
     strata = rng.integers(0, n_strata, n).astype(np.int64)
     sizes = np.bincount(strata, minlength=n_strata)
     counts = np.array([[sz // 3, sz // 3, sz - 2 * (sz // 3)] for sz in sizes])
-    got = A._block_codes(h, strata, counts, A._prepare_ids(pd.Series(names), "ids"), _by_sort=by_sort)
+    got = A._block_codes(h, strata, counts, A._prepare_ids(pd.Series(names), "ids"), bucket_bits=bucket_bits)
     for s in range(n_strata):
         rows = np.flatnonzero(strata == s)
         ordered = rows[np.lexsort((names[rows], h[rows]))]

@@ -87,6 +87,28 @@ def test_assignment_sql_equals_python(method, variants, strata):
     assert list(got.columns) == [*units.columns, "variant"]
 
 
+def test_block_sql_gives_null_ids_and_null_strata_no_variant_and_leaves_the_rest_exact():
+    # NULL ids are not counted in their stratum and sort after every hash; a NULL stratum gets no
+    # variant: the other rows are split exactly as abkit.assign splits the clean rows
+    rng = np.random.default_rng(11)
+    n = 2000
+    ids = pd.array(rng.permutation(n) * 7 + 3, dtype="Int64")
+    ids[rng.choice(n, 40, replace=False)] = pd.NA
+    segment = pd.Series(rng.choice(["a", "b", "c"], n), dtype="str")
+    segment[rng.choice(n, 25, replace=False)] = None
+    units = pd.DataFrame({"customer_id": ids, "segment": segment})
+    variants = {"x": 1, "y": 2, "z": 1.5}
+    got = _duckdb_assign(units, salt="nulls", variants=variants, method="block", strata="segment")
+    assert len(got) == n
+    bad = got["customer_id"].isna() | got["segment"].isna()
+    assert got.loc[bad, "variant"].isna().all()
+    clean = units[units["customer_id"].notna() & units["segment"].notna()].astype({"customer_id": "int64"})
+    ref = assign(clean, variants=variants, salt="nulls", strata="segment")
+    merged = ref.merge(got[~bad].astype({"customer_id": "int64"}), on="customer_id")
+    assert len(merged) == len(clean)
+    assert (merged["variant_x"] == merged["variant_y"]).all()
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     ids=st.lists(st.text(min_size=1, max_size=8) | st.integers(-(10**12), 10**12), min_size=1, max_size=40),
