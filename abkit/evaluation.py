@@ -36,6 +36,7 @@ from abkit._validate import check_choice, check_columns, check_finite, check_pro
 from abkit.errors import DataError, ParameterError
 from abkit.metrics import POOLED_SEGMENT, Mean, covariate_columns, sufficient_statistics
 from abkit.stats.bayesian import (
+    RELATIVE_NORMAL_RULE,
     beta_group_summary,
     beta_posterior,
     lift_intervals,
@@ -43,7 +44,14 @@ from abkit.stats.bayesian import (
     normal_posterior,
 )
 from abkit.stats.cuped import CupedStats, constant_covariates, cuped, poststratified_difference
-from abkit.stats.frequentist import MEAN_METHOD, PROPORTION_METHOD, compare_means, compare_proportions
+from abkit.stats.frequentist import (
+    MEAN_METHOD,
+    PROPORTION_METHOD,
+    REL_LIFT_NEEDS_POSITIVE_CONTROL,
+    compare_means,
+    compare_proportions,
+    relative_lift_reason,
+)
 from abkit.stats.multiple import CORRECTION_NAMES, CORRECTIONS, adjust_pvalues
 from abkit.stats.sequential import DEFAULT_N_STAR, sequential_estimate, sequential_test
 
@@ -54,6 +62,8 @@ SEQUENTIAL_METHODS = ("asymptotic-cs", "msprt")
 #: Default mixing SD of the log lift for ``sequential_method="msprt"`` (lifts of about +-20%).
 DEFAULT_REL_TAU = 0.2
 _HTML_ROWS = 200
+#: Written in the ``convention`` column and the summary of corrected frequentist results.
+UNADJUSTED_INTERVALS = "per-comparison (unadjusted) intervals; significance uses the adjusted p-value"
 _PROFIT = "__abkit_profit__"
 
 
@@ -616,7 +626,9 @@ def _frequentist_rows(
         cols["control_value"] = np.where(custom, est.m_c, cols["control_value"])
         cols["variant_value"] = np.where(custom, est.m_v, cols["variant_value"])
         cols["abs_lift"] = np.where(custom, diff, cols["abs_lift"])
-        cols["rel_lift"] = np.where(custom, np.expm1(log_ratio), cols["rel_lift"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(est.m_c > 0, est.m_v / est.m_c - 1.0, np.nan)
+        cols["rel_lift"] = np.where(custom, rel, cols["rel_lift"])
         newly_bad = custom & estimable & ~ok
         reason = np.where(newly_bad, "zero variance after adjustment", reason)
         estimable = np.where(custom, estimable & ok, estimable)
@@ -677,7 +689,12 @@ def _frequentist_rows(
     for c, v in cols.items():
         out[c] = v
     out["estimable"] = estimable
-    out["reason"] = np.where(estimable, "", reason).astype(object)
+    rel_note = (
+        relative_lift_reason(cols["control_value"], cols["variant_value"])
+        if kind == "mean"
+        else np.full(rows, "", dtype=object)
+    )
+    out["reason"] = np.where(estimable, rel_note, reason).astype(object)
     out["small_counts"] = comp.small_counts
     if cfg.covariates:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -699,6 +716,8 @@ def _frequentist_rows(
         parts.append(
             f"p_adjusted: {CORRECTION_NAMES[cfg.correction]}{on_top} across {scope} within the metric"
         )
+        if cfg.correction is not None:
+            parts.append(UNADJUSTED_INTERVALS)
     convention = np.full(rows, "; ".join(parts), dtype=object)
     if custom[pooled_rows].any() and cfg.segmented:
         convention[pooled_rows] = convention[pooled_rows] + "; pooled values are segment-weighted means"
@@ -791,9 +810,11 @@ def _evaluate_metric(
     out["estimable"] = ~degenerate
     reason = np.where(degenerate, comp.reason, "")
     if kind == "mean":
-        reason = np.where(
-            ~degenerate & np.isnan(rlo), "relative lift interval needs a positive control mean", reason
-        )
+        no_rel = ~(np.asarray(comp.control_value) > 0)
+        no_ci = np.isnan(rlo)
+        note = np.where(no_rel, REL_LIFT_NEEDS_POSITIVE_CONTROL, "").astype(object)
+        note = note + np.where(no_rel & no_ci, "; ", "") + np.where(no_ci, RELATIVE_NORMAL_RULE, "")
+        reason = np.where(~degenerate & (no_rel | no_ci), note, reason)
     out["reason"] = reason.astype(object)
     out["small_counts"] = comp.small_counts
     out["method"] = (
@@ -875,6 +896,12 @@ class Evaluation(Displayable):
         bad = self._table[~self._table["estimable"]]
         if len(bad):
             notes.append(f"{len(bad)} comparison(s) not estimable: " + "; ".join(sorted(set(bad["reason"]))))
+        partial = self._table[self._table["estimable"] & (self._table["reason"] != "")]
+        if len(partial):
+            notes.append(
+                f"{len(partial)} estimable comparison(s) with a note: "
+                + "; ".join(sorted(set(partial["reason"])))
+            )
         return notes
 
     def __repr__(self) -> str:
@@ -909,6 +936,8 @@ class Evaluation(Displayable):
         Each metric gets the pooled result and one sentence per segment; with more than
         ``max_segments`` segments, the segments are counted instead (with the largest wins named).
         "Wins" means adjusted p < alpha (frequentist) or P(beats control) >= 1 - alpha (Bayesian).
+        With a multiple-comparison correction, the intervals quoted are per comparison (unadjusted)
+        while "wins" uses the adjusted p-value, as a closing line per metric says.
 
         >>> df = pd.DataFrame({"variant": ["control"] * 2000 + ["coupon"] * 2000,
         ...                    "repurchased": [1] * 100 + [0] * 1900 + [1] * 150 + [0] * 1850})
@@ -916,6 +945,7 @@ class Evaluation(Displayable):
         repurchased (proportion):
           all: coupon wins: 5.00% -> 7.50% (+2.50 pp, +50.0%; 95% CI +1.01 pp to +4.02 pp;
           adjusted p = 0.0011)
+          (per-comparison (unadjusted) intervals; significance uses the adjusted p-value)
         """
         max_segments = _check_int("max_segments", max_segments, 0)
         lines: list[str] = []
@@ -938,6 +968,8 @@ class Evaluation(Displayable):
                     lines.append(f"  {seg}: " + self._segment_sentence(part, role, level))
             elif n_seg:
                 lines.append("  " + self._segments_count(rest, role, n_seg))
+            if role == "primary" and self.method == "frequentist" and self.correction is not None:
+                lines.append(f"  ({UNADJUSTED_INTERVALS})")
         return "\n".join(lines)
 
     def _hits(self) -> np.ndarray:
@@ -1020,7 +1052,11 @@ class Evaluation(Displayable):
         """Forest plot of the lifts of ``metric`` (default: the first) with intervals, per segment.
 
         ``relative=True`` plots the relative lift. Draws on ``ax`` (a new figure when ``None``) and
-        returns the Axes.
+        returns the Axes. Rows are coloured by the result, not by the drawn interval: green (red)
+        when the variant is clearly higher (lower) than the control, i.e. ``significant`` (adjusted
+        p-value; unadjusted for guardrails) in the frequentist method and ``prob_beat_control >=
+        1 - alpha`` (``<= alpha``) in the Bayesian one; grey otherwise. The intervals drawn are per
+        comparison (unadjusted), so a grey interval may exclude 0.
 
         >>> df = pd.DataFrame({"variant": ["control"] * 200 + ["coupon"] * 200,
         ...                    "repurchased": [1] * 10 + [0] * 190 + [1] * 15 + [0] * 185})
@@ -1039,7 +1075,11 @@ class Evaluation(Displayable):
         est, lo, hi = (rows[c].to_numpy(dtype=float) for c in key)
         y = np.arange(len(rows))[::-1].astype(float)
         ok = np.isfinite(est)
-        colors = np.where((lo > 0) & ok, "tab:green", np.where((hi < 0) & ok, "tab:red", "tab:grey"))
+        hit = self._hits()[(self._table["metric"] == name).to_numpy()]
+        sign = rows["abs_lift"].to_numpy(dtype=float)
+        colors = np.where(
+            hit & ok & (sign > 0), "tab:green", np.where(hit & ok & (sign < 0), "tab:red", "tab:grey")
+        )
         for i in np.flatnonzero(ok):
             low = lo[i] if np.isfinite(lo[i]) else est[i]
             high = hi[i] if np.isfinite(hi[i]) else est[i]
@@ -1049,7 +1089,11 @@ class Evaluation(Displayable):
         ax.set_yticks(y)
         ax.set_yticklabels([f"{s} · {v}" for s, v in zip(rows["segment"], rows["variant"], strict=True)])
         ax.set_xlabel(f"{name}: " + ("variant / control - 1" if relative else "variant - control"))
-        ax.set_title(f"{name}: lift vs {self.control!r}, {1 - self.alpha:.0%} intervals ({self.method})")
+        per = " per-comparison" if self.method == "frequentist" and self.correction is not None else ""
+        ax.set_title(
+            f"{name}: lift vs {self.control!r}, {1 - self.alpha:.0%}{per} intervals ({self.method})"
+            + ("\ncolour: significant after adjustment" if per else "")
+        )
         return ax
 
     def _metric_arg(self, metric: str | None) -> str:
@@ -1082,10 +1126,18 @@ class Evaluation(Displayable):
         * ``keep holdout``: the only winners were vetoed; or every variant's upper interval bound is
           below the planned lift ``mde``; or the arms already hold the sample needed for
           ``power`` to detect ``mde`` and no variant won.
-        * ``keep collecting``: otherwise; ``extra_per_arm`` is the additional units per arm needed
-          to reach ``power`` for ``mde`` (relative to the control's value when ``relative``), from
-          :func:`abkit.power.sample_size` (rates) or :func:`abkit.power.sample_size_mean` (means),
-          Bonferroni-adjusted over the variants when a correction is in use.
+        * ``keep collecting``: otherwise.
+
+        Sample sizes (for ``power`` at ``mde``, relative to the control's value when ``relative``)
+        come from :func:`abkit.power.sample_size` (rates) or :func:`abkit.power.sample_size_mean`
+        (means), Bonferroni-adjusted over the variants when a correction is in use, and respect the
+        actual split: each variant is planned with ``ratio = n_variant / n_control``. Columns:
+        ``needed_control`` / ``needed_variant`` (the largest over the variants) are the arm sizes
+        required, ``extra_control`` / ``extra_variant`` the additional units the control and (the
+        most lacking) variant still need, ``n_control`` / ``n_variant`` (the smallest variant) the
+        current sizes; ``n_per_arm`` is the smallest arm, ``needed_per_arm`` the largest required arm
+        and ``extra_per_arm = max(extra_control, extra_variant)``, the most any single arm still
+        needs. Sizes are ``<NA>`` (and the reason says why) when no sample size exists.
 
         >>> df = pd.DataFrame({"variant": ["control"] * 2000 + ["coupon"] * 2000,
         ...                    "repurchased": [1] * 100 + [0] * 1900 + [1] * 150 + [0] * 1850})
@@ -1143,6 +1195,15 @@ class Evaluation(Displayable):
             _order=np.arange(len(rows)),
             _have=np.minimum(rows["n_control"], rows["n_variant"]),
         )
+        k = int(rows.groupby("segment", sort=False).size().iloc[0])
+        need_c, need_v, row_notes = self._needed(name, rows, k, mde, relative, power)
+        rows = rows.assign(
+            _need_c=need_c,
+            _need_v=need_v,
+            _extra_c=np.maximum(need_c - rows["n_control"].to_numpy(dtype=float), 0.0),
+            _extra_v=np.maximum(need_v - rows["n_variant"].to_numpy(dtype=float), 0.0),
+            _note=row_notes,
+        )
         # best row per segment: an allowed winner first, else the largest estimable lift
         best = rows.sort_values(["_allowed", "_rank"], ascending=False, kind="stable").drop_duplicates(
             "segment"
@@ -1167,9 +1228,17 @@ class Evaluation(Displayable):
         has_est = by_seg["estimable"].any().to_numpy()
         vetoed_text = by_seg["_veto"].agg(lambda v: "; ".join(x for x in v if x)).to_numpy()
         have = by_seg["_have"].min().to_numpy()
-        k = int(by_seg.size().iloc[0])
-        needed, notes = self._needed(name, out["segment"], out["control_value"], k, mde, relative, power)
-        extra = [None if nd is None else max(nd - h, 0) for nd, h in zip(needed, have, strict=True)]
+        notes = by_seg["_note"].agg(lambda v: next((x for x in v if x), "")).to_numpy()
+        unknown = notes != ""
+
+        def worst(col: str) -> np.ndarray:
+            return np.where(unknown, np.nan, by_seg[col].max().to_numpy(dtype=float))
+
+        needed_c, needed_v, extra_c, extra_v = (
+            worst(c) for c in ("_need_c", "_need_v", "_extra_c", "_extra_v")
+        )
+        extra = np.fmax(extra_c, extra_v)
+        extra[unknown] = np.nan
         decision, reason = [], []
         for i in range(len(out)):
             if any_allowed[i]:
@@ -1184,9 +1253,15 @@ class Evaluation(Displayable):
             elif extra[i] == 0:
                 decision.append("keep holdout")
                 reason.append("planned sample reached and no variant beats the control")
+            elif unknown[i]:
+                decision.append("keep collecting")
+                reason.append(f"no conclusive result yet ({notes[i]})")
             else:
                 decision.append("keep collecting")
-                reason.append("no conclusive result yet" + (f" ({notes[i]})" if notes[i] else ""))
+                reason.append(
+                    f"no conclusive result yet; power {power:g} at the planned lift needs "
+                    f"{extra_c[i]:,.0f} more control unit(s) and {extra_v[i]:,.0f} more per variant"
+                )
         has_best = np.isfinite(best["_rank"].to_numpy(dtype=float))
         out["decision"] = decision
         out["variant"] = np.where(any_allowed, best["variant"].to_numpy(dtype=object), None)
@@ -1197,8 +1272,14 @@ class Evaluation(Displayable):
         out["evidence_kind"] = evidence_col
         out["vetoed_by"] = vetoed_text
         out["n_per_arm"] = have.astype(np.int64)
-        out["needed_per_arm"] = pd.array(needed, dtype="Int64")
-        out["extra_per_arm"] = pd.array(extra, dtype="Int64")
+        out["needed_per_arm"] = _int_array(np.fmax(needed_c, needed_v))
+        out["extra_per_arm"] = _int_array(extra)
+        out["n_control"] = by_seg["n_control"].first().to_numpy(dtype=np.int64)
+        out["n_variant"] = by_seg["n_variant"].min().to_numpy(dtype=np.int64)
+        out["needed_control"] = _int_array(needed_c)
+        out["needed_variant"] = _int_array(needed_v)
+        out["extra_control"] = _int_array(extra_c)
+        out["extra_variant"] = _int_array(extra_v)
         out["reason"] = reason
         return out
 
@@ -1223,45 +1304,57 @@ class Evaluation(Displayable):
         return out
 
     def _needed(
-        self,
-        name: str,
-        segments: pd.Series,
-        control_values: pd.Series,
-        k: int,
-        mde: float,
-        relative: bool,
-        power: float,
-    ) -> tuple[list[int | None], list[str]]:
-        """Units per arm for ``power`` at the planned lift, per segment (abkit.power)."""
+        self, name: str, rows: pd.DataFrame, k: int, mde: float, relative: bool, power: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Units needed in the control and in the variant of each row for ``power`` at the planned lift.
+
+        Each row is planned with its own allocation, ``ratio = n_variant / n_control``
+        (:func:`abkit.power.sample_size` for rates, :func:`abkit.power.sample_size_mean` for means with
+        the control's standard deviation), Bonferroni over the ``k`` variants when a correction is in
+        use. Returns (needed control, needed variant, note); NaN and a note when unavailable.
+        """
         from abkit import power as power_module
 
         correction = "bonferroni" if self.correction is not None and k > 1 else None
         st = self.stats[(self.stats["metric"] == name) & (self.stats["variant"] == self.control)]
-        st = st.set_index("segment").reindex(segments.to_numpy())
+        st = st.set_index("segment").reindex(rows["segment"].to_numpy())
         n, s, q = (st[c].to_numpy(dtype=float) for c in ("n", "sum", "sum_sq"))
         kind = str(st["kind"].iloc[0])
-        needed: list[int | None] = []
-        notes: list[str] = []
-        for i, value in enumerate(control_values.to_numpy(dtype=float)):
-            try:
-                if kind == "proportion":
-                    size = power_module.sample_size(
-                        value, mde, relative=relative, alpha=self.alpha, power=power, variants=k,
-                        correction=correction,
-                    )  # fmt: skip
-                else:
-                    sd = math.sqrt(max(q[i] - s[i] * s[i] / n[i], 0.0) / (n[i] - 1))
-                    d = mde * abs(value) if relative else mde
-                    size = power_module.sample_size_mean(
-                        d, sd, alpha=self.alpha, power=power, variants=k, correction=correction
-                    )
-            except ParameterError as exc:
-                needed.append(None)
-                notes.append(f"sample size unavailable: {exc}")
-                continue
-            needed.append(int(max(size.control, size.per_variant)))
-            notes.append("")
-        return needed, notes
+        values = rows["control_value"].to_numpy(dtype=float)
+        ratios = rows["n_variant"].to_numpy(dtype=float) / rows["n_control"].to_numpy(dtype=float)
+        need_c = np.full(len(rows), np.nan)
+        need_v = np.full(len(rows), np.nan)
+        notes = np.full(len(rows), "", dtype=object)
+        done: dict[tuple[float, float, float], Any] = {}
+        for i, (value, ratio) in enumerate(zip(values, ratios, strict=True)):
+            sd = math.sqrt(max(q[i] - s[i] * s[i] / n[i], 0.0) / (n[i] - 1)) if kind == "mean" else 0.0
+            key = (value, ratio, sd)
+            if key not in done:
+                try:
+                    if kind == "proportion":
+                        done[key] = power_module.sample_size(
+                            value, mde, relative=relative, alpha=self.alpha, power=power, variants=k,
+                            correction=correction, ratio=ratio,
+                        )  # fmt: skip
+                    else:
+                        d = mde * abs(value) if relative else mde
+                        done[key] = power_module.sample_size_mean(
+                            d, sd, alpha=self.alpha, power=power, variants=k, correction=correction,
+                            ratio=ratio,
+                        )  # fmt: skip
+                except ParameterError as exc:
+                    done[key] = f"sample size unavailable: {exc}"
+            size = done[key]
+            if isinstance(size, str):
+                notes[i] = size
+            else:
+                need_c[i], need_v[i] = size.control, size.per_variant
+        return need_c, need_v, notes
+
+
+def _int_array(values: np.ndarray) -> pd.arrays.IntegerArray:
+    """Nullable integers (NaN -> <NA>) for unit counts that may be unavailable."""
+    return pd.array([None if np.isnan(v) else int(v) for v in values], dtype="Int64")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -311,7 +311,8 @@ DECISION_COLUMNS = (
     "evidence",
     "evidence_kind",
     "vetoed_by",
-    "extra_per_arm",
+    "extra_control",
+    "extra_variant",
     "reason",
 )
 

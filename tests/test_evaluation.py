@@ -15,9 +15,9 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import test_proportions_2indep as sm_test_proportions_2indep
 
 from abkit.errors import AbkitError, ColumnError, DataError, ParameterError
-from abkit.evaluation import Evaluation, economics, evaluate
+from abkit.evaluation import UNADJUSTED_INTERVALS, Evaluation, economics, evaluate
 from abkit.metrics import Mean, Proportion
-from abkit.power import sample_size
+from abkit.power import sample_size, sample_size_mean
 
 matplotlib.use("Agg")
 
@@ -568,7 +568,8 @@ def test_many_segments_summary_counts_and_html_is_truncated() -> None:
     )
     ev = evaluate(data, metrics=["opened"], segment_col="segment", n_col="units")
     text = ev.summary()
-    assert len(text.splitlines()) == 3  # header, pooled, counted segments
+    assert len(text.splitlines()) == 4  # header, pooled, counted segments, interval convention
+    assert text.splitlines()[-1] == f"  ({UNADJUSTED_INTERVALS})"
     assert "250 segments: a variant beats the control in 3 (largest: " in text
     html = ev._repr_html_()
     assert "showing the first 200 of 251 rows" in html
@@ -831,3 +832,153 @@ def test_cuped_bad_covariates() -> None:
     with pytest.raises(DataError, match="collinear"):
         evaluate(data.assign(m2=2 * data["monetary_total"]), metrics=["revenue"],
                  covariates=["monetary_total", "m2"])  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------
+# review fixes: sample sizes respect the split; relative lifts of means; plot colours; conventions
+# ------------------------------------------------------------------------------------------------
+def test_decision_sample_size_respects_unequal_split() -> None:
+    # 1 : 3 : 3 : 3 split; abkit.power with ratio=3 says the arms already hold the planned sample
+    agg = pd.DataFrame(
+        {
+            "variant": ["control", "A", "B", "C"],
+            "n": [12628, 37884, 37884, 37884],
+            "rep": [379, 1265, 1130, 1160],
+        }
+    )
+    ev = evaluate(agg, metrics=[Proportion("rep")], n_col="n")
+    row = ev.decision(mde=0.2).table.iloc[0]
+    ref = sample_size(379 / 12628, 0.2, relative=True, variants=3, ratio=3.0, correction="bonferroni")
+    assert ref.control <= 12628 and ref.per_variant <= 37884
+    assert row["needed_control"] == ref.control and row["needed_variant"] == ref.per_variant
+    assert row["extra_control"] == 0 and row["extra_variant"] == 0 and row["extra_per_arm"] == 0
+    assert row["decision"] == "keep holdout" and "planned sample reached" in row["reason"]
+
+
+def test_decision_extra_units_per_arm_with_unequal_variants() -> None:
+    agg = pd.DataFrame({"variant": ["control", "A", "B"], "n": [3000, 9000, 6000], "rep": [90, 290, 185]})
+    ev = evaluate(agg, metrics=[Proportion("rep")], n_col="n")
+    row = ev.decision(mde=0.2).table.iloc[0]
+    refs = [
+        sample_size(0.03, 0.2, relative=True, variants=2, ratio=r, correction="bonferroni")
+        for r in (3.0, 2.0)
+    ]
+    assert row["decision"] == "keep collecting"
+    assert row["needed_control"] == max(r.control for r in refs)
+    assert row["needed_variant"] == max(r.per_variant for r in refs)
+    assert row["extra_control"] == max(r.control for r in refs) - 3000
+    assert row["extra_variant"] == max(refs[0].per_variant - 9000, refs[1].per_variant - 6000)
+    assert row["extra_per_arm"] == max(row["extra_control"], row["extra_variant"])
+    assert (row["n_control"], row["n_variant"], row["n_per_arm"]) == (3000, 6000, 3000)
+    assert f"{row['extra_control']:,} more control" in row["reason"]
+
+
+def test_decision_mean_sample_size_respects_split() -> None:
+    # control: n=400, mean 10, sd 20; variant: n=1200 (ratio 3)
+    n0, n1, sd = 400, 1200, 20.0
+    agg = pd.DataFrame(
+        {
+            "variant": ["control", "mail"],
+            "n": [n0, n1],
+            "spend": [10.0 * n0, 10.3 * n1],
+            "spend_sumsq": [sd**2 * (n0 - 1) + 100.0 * n0, sd**2 * (n1 - 1) + 10.3**2 * n1],
+        }
+    )
+    ev = evaluate(agg, metrics=[Mean("spend")], n_col="n")
+    row = ev.decision(mde=0.1).table.iloc[0]
+    ref = sample_size_mean(1.0, sd, ratio=3.0, variants=1, correction=None)
+    assert row["needed_control"] == ref.control and row["needed_variant"] == ref.per_variant
+    assert row["extra_control"] == ref.control - n0 and row["extra_variant"] == max(ref.per_variant - n1, 0)
+
+
+def _profit_data() -> pd.DataFrame:
+    # profit per customer: the control loses money in both segments; variant A loses less
+    return pd.DataFrame(
+        {
+            "variant": ["control", "A", "B"] * 2,
+            "seg": ["s1"] * 3 + ["s2"] * 3,
+            "n": [1000, 1000, 1000, 300, 300, 300],
+            "profit": [-500.0, -200.0, 100.0, -30.0, -10.0, 0.0],
+            "profit_sumsq": [5000.0, 5200.0, 4000.0, 400.0, 500.0, 300.0],
+            "spend": [900.0, -60.0, 700.0, 270.0, -30.0, 200.0],
+            "spend_sumsq": [5000.0, 5200.0, 4000.0, 900.0, 500.0, 600.0],
+        }
+    )
+
+
+@pytest.mark.parametrize("method", ["frequentist", "bayesian"])
+def test_relative_lift_of_means_needs_a_positive_control(method: str) -> None:
+    ev = evaluate(
+        _profit_data(), metrics=[Mean("profit"), Mean("spend")], segment_col="seg", n_col="n", method=method
+    )
+    t = ev.table
+    profit = t[t["metric"] == "profit"]
+    # -0.5 -> -0.2 would show as -60%: every row (segments and the pooled "all") leaves it out, saying why
+    assert profit["rel_lift"].isna().all() and profit["rel_ci_low"].isna().all()
+    assert profit["estimable"].all()
+    assert profit["reason"].str.contains("positive control mean").all()
+    # spend: positive control means, variant A negative: rel_lift = variant / control - 1 on every
+    # row (the post-stratified pooled row included); the log-ratio interval is not available
+    spend = t[(t["metric"] == "spend") & (t["variant"] == "A")]
+    expected = spend["variant_value"] / spend["control_value"] - 1
+    np.testing.assert_allclose(spend["rel_lift"], expected, rtol=1e-12)
+    assert spend["rel_ci_low"].isna().all() and spend["reason"].str.contains("both").all()
+    assert any("with a note" in n for n in ev._notes())
+
+
+def test_bayesian_mean_reason_states_the_six_sd_rule() -> None:
+    # variant posterior N(0.5, 1): not 6 sd above 0, so no relative credible interval
+    agg = pd.DataFrame(
+        {"variant": ["control", "mail"], "n": [100, 100], "spend": [1000.0, 50.0],
+         "spend_sumsq": [100.0 * 99 + 100 * 100.0, 100.0 * 99 + 100 * 0.25]}
+    )  # fmt: skip
+    row = evaluate(agg, metrics=[Mean("spend")], n_col="n", method="bayesian").table.iloc[0]
+    assert row["rel_lift"] == pytest.approx(0.05 - 1)
+    assert np.isnan(row["rel_ci_low"]) and np.isnan(row["rel_ci_high"]) and np.isfinite(row["ci_low"])
+    assert "6 posterior sd above 0" in row["reason"]
+
+
+def _borderline() -> Evaluation:
+    # segment s0: unadjusted p about 0.03 (its interval excludes 0) but Holm over 4 rows lifts it above 0.05
+    agg = pd.DataFrame(
+        {
+            "variant": ["control", "mail"] * 4,
+            "seg": np.repeat(["s0", "s1", "s2", "s3"], 2),
+            "n": [2000] * 8,
+            "rep": [100, 134, 100, 101, 100, 99, 100, 102],
+        }
+    )
+    return evaluate(agg, metrics=[Proportion("rep")], segment_col="seg", n_col="n")
+
+
+def test_plot_colours_rows_by_adjusted_significance() -> None:
+    import matplotlib.pyplot as plt
+
+    ev = _borderline()
+    t = ev.table
+    s0 = t[t["segment"] == "s0"].iloc[0]
+    assert s0["ci_low"] > 0 and s0["p_adjusted"] > 0.05 and not s0["significant"]
+    ax = ev.plot()
+    colours = {line.get_color() for line in ax.lines}
+    assert colours == {"tab:grey", "black"}  # no row is significant after adjustment; black: the 0 line
+    assert "per-comparison" in ax.get_title()
+    plt.close(ax.figure)
+    clear = evaluate(
+        pd.DataFrame({"variant": ["control", "mail"], "n": [2000, 2000], "rep": [100, 160]}),
+        metrics=[Proportion("rep")], n_col="n",
+    )  # fmt: skip
+    ax = clear.plot()
+    assert {line.get_color() for line in ax.lines} == {"tab:green", "black"}  # black: the zero line
+    plt.close(ax.figure)
+
+
+def test_convention_and_summary_say_intervals_are_unadjusted() -> None:
+    ev = _borderline()
+    assert ev.table["convention"].str.contains(UNADJUSTED_INTERVALS, regex=False).all()
+    assert UNADJUSTED_INTERVALS in ev.summary()
+    none = evaluate(
+        pd.DataFrame({"variant": ["control", "mail"], "n": [2000, 2000], "rep": [100, 160]}),
+        metrics=[Proportion("rep")], n_col="n", correction=None,
+    )  # fmt: skip
+    assert not none.table["convention"].str.contains("unadjusted").any()
+    assert "unadjusted" not in none.summary()

@@ -14,6 +14,7 @@ from abkit.stats import (
     normal_group_summary,
     normal_posterior,
 )
+from abkit.stats.bayesian import RELATIVE_NORMAL_RULE
 
 LEVELS = [1e-8, 1e-4, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99, 1 - 1e-4, 1 - 1e-8]
 
@@ -218,3 +219,91 @@ def test_normal_lift_intervals() -> None:
 def test_lift_intervals_unknown_family() -> None:
     with pytest.raises(ParameterError, match="family='gamma'"):
         lift_intervals("gamma", ([1.0], [1.0]), ([1.0], [1.0]))
+
+
+# ------------------------------------------------------------------------------------------------
+# shape parameters below 1 (priors such as Jeffreys Beta(0.5, 0.5) or Beta(0.1, 0.1) with few
+# successes): the posterior density is unbounded at 0. References integrate over the control's
+# probability scale, p = F_C(c), where the integrands are bounded:
+# P(V <= C + x) = ∫_0^1 F_V(F_C^-1(p) + x) dp.
+# ------------------------------------------------------------------------------------------------
+_P_POINTS = [1e-12, 1e-9, 1e-6, 1e-3, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999]
+
+
+def _quad_p(func) -> float:  # type: ignore[no-untyped-def]
+    return integrate.quad(func, 0.0, 1.0, points=_P_POINTS, limit=1000, epsabs=1e-14, epsrel=1e-13)[0]
+
+
+def _ref_below(ac: float, bc: float, av: float, bv: float, x: float = 0.0, ratio: bool = False) -> float:
+    """P(V <= C + x) (or P(V <= C (1 + x)) with ratio) for C ~ Beta(ac, bc), V ~ Beta(av, bv)."""
+
+    def f(p: float) -> float:
+        c = special.betaincinv(ac, bc, p)
+        return special.betainc(av, bv, np.clip(c * (1 + x) if ratio else c + x, 0.0, 1.0))
+
+    return _quad_p(f)
+
+
+def _ref_loss(ac: float, bc: float, av: float, bv: float) -> float:
+    """E[max(C - V, 0)] = ∫ F_V(t) (1 - F_C(t)) dt, integrated in s = log t (bounded, smooth)."""
+
+    def f(s: float) -> float:
+        t = np.exp(s)
+        return special.betainc(av, bv, t) * special.betainc(bc, ac, 1 - t) * t
+
+    pts = sorted({float(np.log(special.betaincinv(a, b, q))) for a, b in ((ac, bc), (av, bv))
+                  for q in (1e-9, 1e-6, 1e-3, 0.1, 0.5, 0.9, 0.999)})  # fmt: skip
+    return integrate.quad(f, -700.0, 0.0, points=pts, limit=1000, epsabs=1e-15, epsrel=1e-12)[0]
+
+
+@pytest.mark.parametrize("prior", [(0.5, 0.5), (0.1, 0.1)])
+@pytest.mark.parametrize(
+    ("x0", "n0", "x1", "n1"), [(0, 1000, 0, 300), (0, 1000, 0, 1000), (0, 2000, 3, 2000)]
+)
+def test_beta_summary_with_shape_below_one_matches_quad(
+    prior: tuple[float, float], x0: int, n0: int, x1: int, n1: int
+) -> None:
+    (ac, av), (bc, bv) = beta_posterior(np.array([n0, n1]), np.array([x0, x1]), prior)
+    s = beta_group_summary([[ac, av]], [[bc, bv]])
+    beat = 1 - _ref_below(ac, bc, av, bv)  # P(V > C)
+    assert s.prob_beat_control[0, 1] == pytest.approx(beat, abs=1e-6)
+    # two arms: the control is best exactly when the variant does not beat it
+    assert s.prob_best[0, 0] + s.prob_beat_control[0, 1] == pytest.approx(1.0, abs=1e-6)
+    assert s.prob_best[0].sum() == pytest.approx(1.0, abs=1e-6)
+    loss = _ref_loss(ac, bc, av, bv)
+    assert s.expected_loss[0, 1] == pytest.approx(loss, rel=1e-5, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("control", "variant"),
+    [((0.5, 1000.5), (0.5, 1000.5)), ((0.1, 300.1), (2.1, 298.1)), ((0.5, 2000.5), (3.5, 1997.5))],
+)
+def test_beta_lift_intervals_with_shape_below_one_match_quad(
+    control: tuple[float, float], variant: tuple[float, float]
+) -> None:
+    lo, hi, rlo, rhi = lift_intervals("beta", ([control[0]], [control[1]]), ([variant[0]], [variant[1]]))
+    args = (*control, *variant)
+    assert _ref_below(*args, x=lo[0]) == pytest.approx(0.025, abs=1e-6)
+    assert _ref_below(*args, x=hi[0]) == pytest.approx(0.975, abs=1e-6)
+    assert _ref_below(*args, x=rlo[0], ratio=True) == pytest.approx(0.025, abs=1e-6)
+    assert _ref_below(*args, x=rhi[0], ratio=True) == pytest.approx(0.975, abs=1e-6)
+    if control == variant:  # V - C is symmetric about 0
+        assert lo[0] == pytest.approx(-hi[0], rel=1e-6)
+
+
+def test_normal_relative_interval_needs_both_posteriors_above_zero() -> None:
+    # the variant's posterior N(0.5, 1) has mass below 0: V / C - 1 can fall below -100%, which a
+    # log-scale interval cannot show (it used to report -1.000 where the 2.5% quantile is -1.148)
+    lo, hi, rlo, rhi = lift_intervals("normal", ([10.0, 10.0], [1.0, 1.0]), ([0.5, 7.0], [1.0, 1.0]))
+    assert np.isnan(rlo[0]) and np.isnan(rhi[0])
+    assert np.isfinite(lo[0]) and np.isfinite(hi[0])  # the difference is always available
+    # both means 7 sd above 0: bounds solve P(V <= C (1 + r)) = 0.025 / 0.975, checked by quad
+    assert np.isfinite(rlo[1]) and np.isfinite(rhi[1])
+
+    def below(r: float) -> float:
+        f = lambda c: stats.norm.pdf(c, 10.0, 1.0) * stats.norm.cdf(c * (1 + r), 7.0, 1.0)  # noqa: E731
+        return integrate.quad(f, 0.0, 20.0, points=[8, 10, 12], epsabs=1e-13, limit=200)[0]
+
+    assert below(rlo[1]) == pytest.approx(0.025, abs=1e-6)
+    assert below(rhi[1]) == pytest.approx(0.975, abs=1e-6)
+    assert "6 posterior sd" in RELATIVE_NORMAL_RULE

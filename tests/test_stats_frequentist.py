@@ -281,3 +281,29 @@ def test_holm_is_bit_identical_to_statsmodels() -> None:
         p = rng.uniform(size=size) ** 3
         p[rng.uniform(size=p.size) < 0.2] = p[0]  # ties
         assert np.array_equal(adjust_pvalues(p, correction="holm"), multipletests(p, method="holm")[1])
+
+
+def test_means_relative_lift_needs_a_positive_control_mean() -> None:
+    control = np.array([-1.0, -0.5, 0.5, -1.0])  # mean -0.5
+    variant = np.array([-0.4, 0.1, -0.3, -0.2])  # mean -0.2: an improvement
+    positive = np.array([1.0, 2.0, 3.0, 2.0])  # mean 2
+    negative = np.array([-1.0, 0.0, -2.0, -1.0])  # mean -1
+
+    def stats_of(a: np.ndarray) -> tuple[int, float, float]:
+        return len(a), float(a.sum()), float((a * a).sum())
+
+    r = compare_means(
+        *(np.array(v) for v in zip(stats_of(control), stats_of(positive), strict=True)),
+        *(np.array(v) for v in zip(stats_of(variant), stats_of(negative), strict=True)),
+    )
+    welch = stats.ttest_ind(variant, control, equal_var=False)
+    assert r.p_value[0] == pytest.approx(welch.pvalue, rel=1e-9)
+    # -0.2 / -0.5 - 1 = -60% would read as a loss: not reported, with a reason
+    assert np.isnan(r.rel_lift[0]) and np.isnan(r.rel_ci_low[0]) and np.isnan(r.rel_ci_high[0])
+    assert "positive control mean" in r.reason[0] and r.estimable[0]
+    # a positive control and a negative variant: the relative lift exists, its log-ratio interval not
+    assert r.rel_lift[1] == pytest.approx(negative.mean() / positive.mean() - 1, rel=1e-12)
+    assert (
+        np.isnan(r.rel_ci_low[1])
+        and r.reason[1] == "relative lift interval needs both means positive; not reported"
+    )

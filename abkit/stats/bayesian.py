@@ -7,6 +7,8 @@ Posteriors (named in each result's ``method`` field):
 * Means: normal approximation (as GrowthBook's engine): each arm's mean has likelihood
   ``N(sample mean, s**2 / n)``; with a flat prior (default) that is the posterior, and with a proper
   ``Normal(mu0, sd0)`` prior on each arm's mean the usual precision-weighted update applies.
+  The relative credible interval ``V / C - 1`` is given only when both posterior means are more
+  than 6 posterior sd above 0 (otherwise the ratio has no usable distribution: NaN).
 
 Decision quantities for a group of arms (one metric in one segment; arm 0 is the control) are
 computed by deterministic one-dimensional Gauss–Legendre quadrature, exact to about 1e-9:
@@ -17,9 +19,13 @@ computed by deterministic one-dimensional Gauss–Legendre quadrature, exact to 
 
 The integration panels are the union over arms of each posterior's quantiles at
 ``Φ(z)`` for ``z`` in -7.5..7.5, with 8 Gauss–Legendre nodes per panel, so narrow and wide
-posteriors are both resolved. Equal-tailed credible intervals of the lift (``variant - control``
-and ``variant / control - 1``) invert the lift's CDF, ``P(V - C <= x) = ∫ f_C(c) F_V(c + x) dc``
-(``F_V(c (1 + x))`` for the ratio), computed by the same quadrature, with a bracketed root finder:
+posteriors are both resolved. For Beta posteriors, panels below 0.5 are integrated in ``log t``,
+so a shape parameter below 1 (priors such as Jeffreys ``Beta(0.5, 0.5)`` with few successes: a
+density unbounded at 0) keeps the same accuracy. Equal-tailed credible intervals of the lift
+(``variant - control`` and ``variant / control - 1``) invert the lift's CDF,
+``P(V - C <= x) = ∫ f_C(c) F_V(c + x) dc`` (``F_V(c (1 + x))`` for the ratio; for Beta posteriors
+and ``x < 0`` the equivalent integral over the variant), computed by the same quadrature, with a
+bracketed root finder:
 no random numbers, so results never depend on a seed or on the order of arms or rows.
 """
 
@@ -34,6 +40,7 @@ from scipy import special
 from abkit._validate import check_choice
 
 __all__ = [
+    "RELATIVE_NORMAL_RULE",
     "GroupSummary",
     "beta_group_summary",
     "beta_posterior",
@@ -50,6 +57,11 @@ _GL_X, _GL_W = np.polynomial.legendre.leggauss(8)
 _Z_LIFT = np.array([-7.5, -5.5, -4.0, -2.75, -1.5, -0.5, 0.5, 1.5, 2.75, 4.0, 5.5, 7.5])
 _GL6_X, _GL6_W = np.polynomial.legendre.leggauss(6)
 _MAX_NEWTON = 100
+_REL_SD = 6.0
+#: When a relative credible interval of normal posteriors is computed (NaN otherwise).
+RELATIVE_NORMAL_RULE = (
+    "relative credible interval needs both posterior means more than 6 posterior sd above 0"
+)
 _CHUNK_NODES = 4_000_000  # (groups x arms x nodes) evaluated at once, to bound memory
 
 
@@ -142,25 +154,57 @@ def _norm_cdf(m: np.ndarray, s: np.ndarray, x: np.ndarray) -> np.ndarray:
 _NORMAL: _Dist = (_norm_ppf, _norm_pdf, _norm_cdf)
 
 
+def _panels(
+    breaks: np.ndarray, x: np.ndarray, w: np.ndarray, geometric: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes and weights, shape (rows, panels * nodes), over sorted ``breaks``.
+
+    With ``geometric`` (Beta posteriors on (0, 1)), panels in (0, 0.5] are integrated in ``log t``
+    (nodes ``t = e^s``, weights times ``t``): a density ``t**(a - 1)`` with ``a < 1`` has an
+    integrable singularity at 0 that polynomial rules resolve badly, while ``t**a`` is smooth in
+    ``s = log t``. Panels of ordinary posteriors are nearly affine in ``log t``, so nothing is lost.
+    """
+    left, right = breaks[:, :-1, None], breaks[:, 1:, None]
+    half = 0.5 * (right - left)
+    nodes = left + half * (x + 1)
+    weights = half * w
+    if geometric:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            log_left = np.log(left)
+            log_half = 0.5 * (np.log(right) - log_left)
+            t = np.exp(log_left + log_half * (x + 1))
+            use = (left > 0) & (right <= 0.5)
+            nodes = np.where(use, t, nodes)
+            weights = np.where(use, np.nan_to_num(log_half * w * t), weights)
+    return nodes.reshape(breaks.shape[0], -1), weights.reshape(breaks.shape[0], -1)
+
+
+def _beta_breaks(breaks: np.ndarray) -> np.ndarray:
+    """Beta panel ends: kept above 0 (a quantile of a tiny ``a`` underflows) and split at 0.5."""
+    half = np.full((breaks.shape[0], 1), 0.5)
+    return np.sort(np.concatenate([np.clip(breaks, 1e-300, 1.0), half], axis=1), axis=1)
+
+
 def _summary(dist: _Dist, p1: np.ndarray, p2: np.ndarray) -> GroupSummary:
     ppf, pdf, cdf = dist
     p1 = np.atleast_2d(np.asarray(p1, dtype=float))
     p2 = np.atleast_2d(np.asarray(p2, dtype=float))
     g, k = p1.shape
-    n_nodes = (k * _Z_LEVELS.size - 1) * _GL_X.size
+    n_nodes = (k * _Z_LEVELS.size) * _GL_X.size
     step = max(1, _CHUNK_NODES // (k * n_nodes))
     best = np.empty((g, k))
     beat = np.full((g, k), np.nan)
     loss = np.full((g, k), np.nan)
     levels = special.ndtr(_Z_LEVELS)
+    geometric = dist is _BETA
     for start in range(0, g, step):
         sl = slice(start, min(g, start + step))
         a, b = p1[sl, :, None], p2[sl, :, None]  # (G, K, 1)
         breaks = np.sort(ppf(a, b, levels).reshape(a.shape[0], -1), axis=1)  # (G, K*L)
-        left, right = breaks[:, :-1, None], breaks[:, 1:, None]
-        half = 0.5 * (right - left)
-        nodes = (left + half * (_GL_X + 1)).reshape(a.shape[0], 1, -1)  # (G, 1, M)
-        weights = (half * _GL_W).reshape(a.shape[0], -1)  # (G, M)
+        if geometric:
+            breaks = _beta_breaks(breaks)
+        flat_nodes, weights = _panels(breaks, _GL_X, _GL_W, geometric)  # (G, M)
+        nodes = flat_nodes[:, None, :]  # (G, 1, M)
         with np.errstate(invalid="ignore", over="ignore"):
             dens = np.nan_to_num(pdf(a, b, nodes), nan=0.0, posinf=0.0)  # (G, K, M); 0-width panels
         cum = np.clip(cdf(a, b, nodes), 0.0, 1.0)
@@ -212,38 +256,49 @@ def _lift_cdf(
     x: np.ndarray,
     relative: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """CDF of the lift at ``x`` and its derivative, by Gauss–Legendre quadrature over the control.
+    """CDF of the lift at ``x`` and its derivative, by Gauss–Legendre quadrature.
 
-    Difference: ``P(V - C <= x) = ∫ f_C(c) F_V(c + x) dc``, derivative ``∫ f_C(c) f_V(c + x) dc``.
+    Difference: ``P(V - C <= x) = ∫ f_C(c) F_V(c + x) dc``, derivative ``∫ f_C(c) f_V(c + x) dc``;
+    for Beta posteriors and ``x < 0`` the same probability is computed over the variant,
+    ``∫ f_V(v) (1 - F_C(v - x)) dv`` (derivative ``∫ f_V(v) f_C(v - x) dv``), so that the only
+    non-smooth point of the integrand is 0, where the geometric panels of :func:`_panels` resolve a
+    density with a shape parameter below 1.
     Ratio, on ``x = log(V / C)``: ``∫ f_C(c) F_V(c e^x) dc``, derivative ``∫ f_C(c) f_V(c e^x) c e^x dc``.
-    Panels: the control's quantile breakpoints and the variant's moved to the control's scale, so a
-    narrow variant is resolved as well as a narrow control.
+    Panels: the integrated arm's quantile breakpoints and the other arm's moved to its scale, so a
+    narrow posterior is resolved whichever arm it belongs to.
     """
     _, pdf, cdf = dist
-    c1, c2 = control[0][:, None], control[1][:, None]
-    v1, v2 = variant[0][:, None], variant[1][:, None]
-    shift = x[:, None]
+    beta = dist is _BETA
+    flip = (~relative & beta) & (x < 0)
+    f = flip[:, None]
+    b1 = np.where(flip, variant[0], control[0])[:, None]
+    b2 = np.where(flip, variant[1], control[1])[:, None]
+    o1 = np.where(flip, control[0], variant[0])[:, None]
+    o2 = np.where(flip, control[1], variant[1])[:, None]
+    base_breaks = np.where(f, variant_breaks, control_breaks)
+    other_breaks = np.where(f, control_breaks, variant_breaks)
+    shift = (np.abs(x) if beta else x)[:, None]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-        scale = np.exp(shift) if relative else None
-        moved = variant_breaks / scale if relative else variant_breaks - shift
-        moved = np.clip(np.nan_to_num(moved), control_breaks[:, :1], control_breaks[:, -1:])
-        breaks = np.sort(np.concatenate([control_breaks, moved], axis=1), axis=1)
-        left, right = breaks[:, :-1, None], breaks[:, 1:, None]
-        half = 0.5 * (right - left)
-        nodes = (left + half * (_GL6_X + 1)).reshape(len(x), -1)
-        weights = (half * _GL6_W).reshape(len(x), -1)
+        scale = np.exp(x)[:, None] if relative else None
+        moved = other_breaks / scale if relative else other_breaks - shift
+        moved = np.clip(np.nan_to_num(moved), base_breaks[:, :1], base_breaks[:, -1:])
+        breaks = np.sort(np.concatenate([base_breaks, moved], axis=1), axis=1)
+        if beta:
+            breaks = _beta_breaks(breaks)
+        nodes, weights = _panels(breaks, _GL6_X, _GL6_W, beta)
         arg = nodes * scale if relative else nodes + shift
-        dens_c = np.nan_to_num(pdf(c1, c2, nodes), nan=0.0, posinf=0.0)
-        if dist is _BETA:
+        dens_b = np.nan_to_num(pdf(b1, b2, nodes), nan=0.0, posinf=0.0)
+        if beta:
             inside = (arg > 0) & (arg < 1)
             arg = np.clip(arg, 0.0, 1.0)
         else:
             inside = np.ones(arg.shape, dtype=bool)
-        dens_v = np.where(inside, np.nan_to_num(pdf(v1, v2, arg), nan=0.0, posinf=0.0), 0.0)
+        dens_o = np.where(inside, np.nan_to_num(pdf(o1, o2, arg), nan=0.0, posinf=0.0), 0.0)
         if relative:
-            dens_v = dens_v * arg
-        wd = weights * dens_c
-        return np.sum(wd * np.clip(cdf(v1, v2, arg), 0.0, 1.0), axis=1), np.sum(wd * dens_v, axis=1)
+            dens_o = dens_o * arg
+        cum_o = np.clip(cdf(o1, o2, arg), 0.0, 1.0)
+        wd = weights * dens_b
+        return np.sum(wd * np.where(f, 1.0 - cum_o, cum_o), axis=1), np.sum(wd * dens_o, axis=1)
 
 
 def _newton(
@@ -292,8 +347,9 @@ def lift_intervals(
     ``P(lift <= bound) = alpha / 2`` (or ``1 - alpha / 2``) with the CDF of the lift computed by
     Gauss–Legendre quadrature over the control's posterior and a bracketed root finder, so bounds
     are accurate to about 1e-9 in probability. The difference of two normals uses its closed form;
-    the relative interval of normal posteriors is NaN unless the control mean is at least 6
-    posterior sd above 0. Returns ``(abs_low, abs_high, rel_low, rel_high)``.
+    the relative interval of normal posteriors is NaN unless both posterior means (control and
+    variant) are more than 6 posterior sd above 0 (:data:`RELATIVE_NORMAL_RULE`). Returns
+    ``(abs_low, abs_high, rel_low, rel_high)``.
 
     >>> lo, hi, rlo, rhi = lift_intervals("beta", ([8.0], [94.0]), ([13.0], [89.0]))
     >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
@@ -354,7 +410,9 @@ def lift_intervals(
         out[1, idx] = solve(False, 1 - alpha / 2, mu + q_hi * sd, full, everything)
         rel_rows = everything
     else:
-        rel_rows = np.flatnonzero(ctrl[0] > 6 * ctrl[1])
+        # V / C - 1 is solved on log(V / C): both posteriors must put (practically) no mass at or
+        # below 0, else the log-scale search truncates the interval at -100% (RELATIVE_NORMAL_RULE)
+        rel_rows = np.flatnonzero((ctrl[0] > _REL_SD * ctrl[1]) & (var[0] > _REL_SD * var[1]))
     if rel_rows.size:
         r = rel_rows
         with np.errstate(divide="ignore", invalid="ignore"):

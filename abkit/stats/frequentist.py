@@ -13,7 +13,8 @@ and returns arrays, so thousands of segments cost milliseconds. Conventions (nam
   with an expected success count below 10 in an arm are flagged ``small_counts``.
 * Means: Welch's t test with Welch–Satterthwaite degrees of freedom and the matching interval for
   the difference; the relative lift interval is the delta-method interval on the log of the ratio
-  of means (needs both means positive), with the same t quantile.
+  of means (needs both means positive), with the same t quantile. The relative lift of means is
+  reported only for a positive control mean.
 
 A comparison that carries no information (no successes in either arm, every unit a success in both
 arms, or zero variance in both arms of a mean) is returned as not estimable with NaN statistics and
@@ -31,9 +32,12 @@ from scipy import special, stats
 __all__ = [
     "MEAN_METHOD",
     "PROPORTION_METHOD",
+    "REL_CI_NEEDS_POSITIVE_MEANS",
+    "REL_LIFT_NEEDS_POSITIVE_CONTROL",
     "Comparison",
     "compare_means",
     "compare_proportions",
+    "relative_lift_reason",
     "restricted_mle_diff",
     "restricted_mle_ratio",
     "score_statistic_diff",
@@ -330,6 +334,30 @@ def compare_proportions(
     return out
 
 
+#: Reasons attached to mean comparisons whose relative lift (or its interval) is not reported.
+REL_LIFT_NEEDS_POSITIVE_CONTROL = (
+    "relative lift needs a positive control mean (its interval: both means positive); not reported"
+)
+REL_CI_NEEDS_POSITIVE_MEANS = "relative lift interval needs both means positive; not reported"
+
+
+def relative_lift_reason(control_mean: np.ndarray, variant_mean: np.ndarray) -> np.ndarray:
+    """Why a relative lift of means (``variant / control - 1``) or its interval is NaN, else ``""``.
+
+    The relative lift is reported only when the control mean is positive (a ratio to a negative or
+    zero baseline has no "higher is better" reading: -0.5 -> -0.2 is an improvement, yet
+    ``-0.2 / -0.5 - 1 = -60%``); its log-ratio interval also needs a positive variant mean.
+
+    >>> relative_lift_reason(np.array([-0.5, 2.0, 2.0]), np.array([-0.2, -1.0, 3.0])).tolist()[1:]
+    ['relative lift interval needs both means positive; not reported', '']
+    """
+    m0 = np.asarray(control_mean, dtype=float)
+    m1 = np.asarray(variant_mean, dtype=float)
+    return np.where(
+        ~(m0 > 0), REL_LIFT_NEEDS_POSITIVE_CONTROL, np.where(~(m1 > 0), REL_CI_NEEDS_POSITIVE_MEANS, "")
+    ).astype(object)
+
+
 def compare_means(
     n_control: np.ndarray,
     sum_control: np.ndarray,
@@ -346,7 +374,9 @@ def compare_means(
     sample variance ``(sum_sq - sum**2 / n) / (n - 1)`` (arms need ``n >= 2``). The relative-lift
     interval is ``exp(log(m1/m0) ± t * se) - 1`` with
     ``se**2 = s1**2 / (n1 m1**2) + s0**2 / (n0 m0**2)`` and the Welch t quantile; it is NaN (with a
-    reason) unless both means are positive.
+    reason) unless both means are positive. ``rel_lift`` itself is NaN unless the control mean is
+    positive (:func:`relative_lift_reason`): for a negative baseline (e.g. profit) the ratio's sign
+    reads backwards.
 
     >>> r = compare_means(3, 6.0, 14.0, 3, 9.0, 29.0)  # control 1,2,3; variant 2,3,4
     >>> round(float(r.abs_lift[0]), 6), round(float(r.p_value[0]), 6)
@@ -379,15 +409,13 @@ def compare_means(
         rel_lift = _ratio(m1, m0) - 1
     degenerate = (a0 + a1) == 0
     reason = np.where(degenerate, "zero variance in both arms", "").astype(object)
-    reason = np.where(
-        ~degenerate & ~positive, "relative lift interval needs both means positive", reason
-    ).astype(object)
+    reason = np.where(~degenerate, relative_lift_reason(m0, m1), reason).astype(object)
     nan = np.full_like(m0, np.nan)
     return Comparison(
         control_value=m0,
         variant_value=m1,
         abs_lift=diff,
-        rel_lift=np.where(m0 == 0, nan, rel_lift),
+        rel_lift=np.where(m0 > 0, rel_lift, nan),
         statistic=np.where(degenerate, nan, t),
         df=np.where(degenerate, nan, df),
         p_value=np.where(degenerate, nan, p_value),
