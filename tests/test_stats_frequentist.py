@@ -45,11 +45,13 @@ def _cases(seed: int, size: int, *, interior: bool = True) -> list[tuple[int, in
 # ------------------------------------------------------------------------------------------------
 # proportions: p-values
 # ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("n0", "x0", "n1", "x1"), _cases(1, 40, interior=False))
+# degenerate tables (no successes in either arm) are not estimable and are tested separately
+_ESTIMABLE = [c for c in _cases(1, 40, interior=False) if compare_proportions(*c).estimable[0]]
+
+
+@pytest.mark.parametrize(("n0", "x0", "n1", "x1"), _ESTIMABLE)
 def test_p_value_equals_statsmodels_miettinen_nurminen_score_test(n0: int, x0: int, n1: int, x1: int) -> None:
     result = compare_proportions(n0, x0, n1, x1)
-    if not result.estimable[0]:
-        pytest.skip("degenerate table, tested separately")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # statsmodels divides by zero when a rate is 0
         ref = sm_test_proportions_2indep(x1, n1, x0, n0, method="score", correction=True, compare="diff")
@@ -126,10 +128,12 @@ def test_difference_interval_near_statsmodels_score_interval(n0: int, x0: int, n
     assert result.ci_high[0] == pytest.approx(high, abs=3e-4)
 
 
-@pytest.mark.parametrize(("n0", "x0", "n1", "x1"), _cases(3, 40))
+# statsmodels' root finder fails when a rate is 1, so those tables are left out of this comparison
+_BELOW_ONE = [(n0, x0, n1, x1) for n0, x0, n1, x1 in _cases(3, 40) if x0 < n0 and x1 < n1]
+
+
+@pytest.mark.parametrize(("n0", "x0", "n1", "x1"), _BELOW_ONE)
 def test_ratio_interval_equals_statsmodels_score_interval(n0: int, x0: int, n1: int, x1: int) -> None:
-    if x0 == n0 or x1 == n1:
-        pytest.skip("statsmodels' root finder fails at p = 1")
     result = compare_proportions(n0, x0, n1, x1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
