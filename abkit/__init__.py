@@ -12,6 +12,7 @@ reached as ``abkit.power.power`` or ``abkit.power_proportions``.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from abkit.errors import (
@@ -97,10 +98,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    try:
-        module_name, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'abkit' has no attribute {name!r}") from None
+    if name not in _LAZY:
+        # submodules (abkit.power, abkit.sql, ...) load on first use, like the functions
+        if not name.startswith("_") and importlib.util.find_spec(f"abkit.{name}") is not None:
+            return importlib.import_module(f"abkit.{name}")
+        raise AttributeError(f"module 'abkit' has no attribute {name!r}")
+    module_name, attr = _LAZY[name]
     value = getattr(importlib.import_module(module_name), attr)
     globals()[name] = value
     return value

@@ -29,8 +29,3 @@ def test_every_error_is_an_abkit_error_and_a_value_error(cls: type[Exception]) -
 
 def test_file_exists_error_is_also_a_builtin_file_exists_error() -> None:
     assert issubclass(errors.FileExistsAbkitError, FileExistsError)
-
-
-def test_unknown_attribute_is_an_attribute_error() -> None:
-    with pytest.raises(AttributeError, match="no_such_name"):
-        abkit.no_such_name  # noqa: B018
