@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import glob
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from abkit._io import atomic_path
 from abkit.engines import Aggregates, assemble, check_assigned, missing_columns_error, window_info
 from abkit.errors import AbkitError, FileExistsAbkitError, ParameterError, SourceError
 from abkit.sql import assigned_checks_sql, assignment_sql, quote_literal, statistics_sql, unknown_events_sql
@@ -408,15 +408,8 @@ def duckdb_outcomes(
                 return con.execute(sql).df().reset_index(drop=True)
             except Exception as exc:
                 raise SourceError(f"DuckDB could not compute outcomes from {sources}: {exc}") from exc
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        try:
-            con.execute(f"COPY ({sql}) TO {quote_literal(tmp, 'duckdb')} (FORMAT parquet)")
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(target) as tmp:
+            con.execute(f"COPY ({sql}) TO {quote_literal(str(tmp), 'duckdb')} (FORMAT parquet)")
         return target
     finally:
         con.close()
@@ -492,15 +485,8 @@ def duckdb_assign(
         sql = f'SELECT * FROM ({sql}) AS x ORDER BY "{id_col}"'
         if target is None:
             return con.execute(sql).df()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        try:
-            con.execute(f"COPY ({sql}) TO {quote_literal(tmp, 'duckdb')} (FORMAT parquet)")
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(target) as tmp:
+            con.execute(f"COPY ({sql}) TO {quote_literal(str(tmp), 'duckdb')} (FORMAT parquet)")
         return target
     finally:
         con.close()
