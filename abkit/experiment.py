@@ -33,14 +33,19 @@ from abkit.errors import ParameterError, SourceError, SpecError
 __all__ = [
     "CHANNELS",
     "KNOWN_METRICS",
+    "LANGUAGES",
+    "OBJECTIVES",
     "Analysis",
     "Columns",
     "DataSources",
     "Dates",
+    "DecisionSettings",
     "Experiment",
     "Metrics",
     "PopulationRules",
     "Prior",
+    "Programme",
+    "ReportSettings",
     "Variant",
     "scaffold",
     "write_scaffold",
@@ -69,24 +74,40 @@ ENGINES: tuple[str, ...] = ("pandas", "duckdb", "postgres", "spark")
 DEFAULT_URL_ENV = "ABKIT_DATABASE_URL"
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RULED_SEGMENTS = ("high_value", "high_frequency", "one_time")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+#: Longest experiment name (it names folders and report files).
+MAX_NAME_LENGTH = 64
+#: Languages of reports, summaries and decisions (``[report] language``).
+LANGUAGES: tuple[str, ...] = ("en", "ja")
+#: Decision objectives (``[decision] objective``); unset means automatic (see :class:`DecisionSettings`).
+OBJECTIVES: tuple[str, ...] = ("profit", "primary")
+#: Longest attribution window accepted (days).
+MAX_WINDOW_DAYS = 366
+#: Dates in a spec must lie in these years (a typo such as 9999 is refused, not overflowed).
+YEAR_RANGE: tuple[int, int] = (1990, 2200)
+_CURRENCY_RE = re.compile(r"[A-Z]{3}")
+# scheme://user:password@host or a PostgreSQL URL: a secret that must never be in a spec
+_URL_RE = re.compile(r"^\s*(?:postgres(?:ql)?(?:\+\w+)?://|[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*@)", re.I)
 
 _KEYS: dict[str, tuple[str, ...]] = {
     "": ("name", "hypothesis", "owner", "salt", "dates", "data", "population", "strata", "variants",
-         "metrics", "analysis"),
+         "metrics", "analysis", "decision", "report", "programme"),
     "dates": ("send_date", "window_days", "planned_end"),
     "data": ("customers", "transactions", "events", "assignment", "columns", "engine", "url_env",
              "spark_master"),
     "data.columns": ("customer_id", "order_date", "amount", "event", "timestamp"),
-    "population": ("dormant_after", "lapsed_after", "exclude", "lapsed_flags", "segments"),
+    "population": ("dormant_after", "lapsed_after", "exclude", "lapsed_flags", "segments", "cooldown_days"),
     "population.segments": ("high_value_quantile", "high_value_threshold", "value_measure",
                             "high_frequency_threshold", "high_frequency_quantile", "precedence"),
     "strata": ("column",),
-    "variant": ("weight", "channel", "contacted", "contact_cost", "offer_cost", "description"),
+    "variant": ("weight", "channel", "contacted", "contact_cost", "offer_cost", "description", "family"),
     "metrics": ("primary", "secondary", "guardrails", "custom"),
     "analysis": ("method", "alpha", "correction", "prior", "sequential", "power", "control", "gross_margin",
                  "baseline", "mde", "guardrail_margin", "n_star", "sequential_method", "tau", "covariates"),
     "analysis.prior": ("alpha", "beta"),
+    "decision": ("objective",),
+    "report": ("language", "currency", "max_data_lag_days"),
+    "programme": ("name", "holdout"),
 }  # fmt: skip
 
 
@@ -150,6 +171,8 @@ class PopulationRules:
     exclude: tuple[str, ...] = ("opted_out", "complained", "hard_bounced")
     lapsed_flags: tuple[str, ...] = ("cancelled", "complained")
     segment_rules: Mapping[str, Any] = field(default_factory=dict)
+    #: Exclude customers contacted by another experiment of the same root within this many days.
+    cooldown_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +186,46 @@ class Variant:
     contact_cost: float = 0.0
     offer_cost: float = 0.0
     description: str = ""
+    #: The variant's family across waves (``family = "coupon"``); defaults to its name.
+    family: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.family:
+            object.__setattr__(self, "family", self.name)
+
+
+@dataclass(frozen=True)
+class DecisionSettings:
+    """How a segment's action is chosen (``[decision]``).
+
+    ``objective = "profit"`` ships the variant with the highest significant incremental profit;
+    ``"primary"`` the best significant variant on the primary metric. ``None`` (the key absent)
+    means automatic: ``"profit"`` when costs and ``analysis.gross_margin`` are given, else
+    ``"primary"`` (see :meth:`Experiment.objective`).
+    """
+
+    objective: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """How reports read (``[report]``): language, currency and the tolerated lag of the data."""
+
+    #: ``"en"`` or ``"ja"``: every heading, sentence, table header and plot label.
+    language: str = "en"
+    #: ISO 4217 code of the money amounts (``"JPY"``, ``"USD"``, ``"EUR"``); None: no symbol shown.
+    currency: str | None = None
+    #: Fail rather than report when the events data ends more than this many days before the cut-off.
+    max_data_lag_days: int = 2
+
+
+@dataclass(frozen=True)
+class Programme:
+    """A win-back programme spanning waves (``[programme]``) with a never-contacted holdout share."""
+
+    name: str
+    #: Share of the dormant pool that no wave of the programme ever contacts (0 for none).
+    holdout: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -239,6 +302,9 @@ class Experiment(Displayable):
     metrics: Metrics
     analysis: Analysis
     path: Path
+    decision: DecisionSettings = field(default_factory=DecisionSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
+    programme: Programme | None = None
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -253,7 +319,7 @@ class Experiment(Displayable):
                 f"{where}; create the experiment with `abkit init NAME` (or abkit.experiment.scaffold)"
             )
         try:
-            text = file.read_text(encoding="utf-8")
+            text = file.read_text(encoding="utf-8-sig")  # a BOM (as Windows editors write) is fine
         except UnicodeDecodeError as exc:
             raise SpecError(
                 f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
@@ -263,7 +329,7 @@ class Experiment(Displayable):
     @classmethod
     def from_toml(cls, text: str, *, path: str | os.PathLike[str] = SPEC_FILE) -> Experiment:
         """Validate the TOML ``text``; ``path`` is where it lives (data paths are relative to its folder)."""
-        return _Reader(text, Path(path)).experiment()
+        return _Reader(text.removeprefix("\ufeff"), Path(path)).experiment()
 
     # -- derived ------------------------------------------------------------------------------
 
@@ -296,6 +362,22 @@ class Experiment(Displayable):
     def control(self) -> str:
         """The arm every variant is compared with: ``analysis.control``, else the one holdout."""
         return self.analysis.control if self.analysis.control is not None else self.holdouts[0]
+
+    @property
+    def has_costs(self) -> bool:
+        """True when a contacted variant declares a contact or offer cost."""
+        return any(v.contact_cost > 0 or v.offer_cost > 0 for v in self.variants if v.contacted)
+
+    @property
+    def objective(self) -> str:
+        """The decision objective in force: ``decision.objective``, else automatic.
+
+        Automatic: ``"profit"`` when costs (``contact_cost`` / ``offer_cost``) and
+        ``analysis.gross_margin`` are given, otherwise ``"primary"``.
+        """
+        if self.decision.objective is not None:
+            return self.decision.objective
+        return "profit" if self.has_costs and self.analysis.gross_margin is not None else "primary"
 
     def variant(self, name: str) -> Variant:
         """The variant called ``name``."""
@@ -355,8 +437,8 @@ class Experiment(Displayable):
 
     def _text(self) -> str:
         try:
-            return self.path.read_text(encoding="utf-8")
-        except OSError:
+            return self.path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
             return ""
 
     # -- checks -------------------------------------------------------------------------------
@@ -415,6 +497,8 @@ class Experiment(Displayable):
             f"lapsed_after = {pop.lapsed_after}",
         ]
         out += [f"exclude = {_list(pop.exclude)}", f"lapsed_flags = {_list(pop.lapsed_flags)}"]
+        if pop.cooldown_days is not None:
+            out.append(f"cooldown_days = {pop.cooldown_days}")
         if pop.segment_rules:
             out += ["", "[population.segments]"]
             out += [f"{k} = {_value(v)}" for k, v in pop.segment_rules.items()]
@@ -431,6 +515,8 @@ class Experiment(Displayable):
             out += [f"contact_cost = {_value(v.contact_cost)}", f"offer_cost = {_value(v.offer_cost)}"]
             if v.description:
                 out.append(f"description = {_q(v.description)}")
+            if v.family != v.name:
+                out.append(f"family = {_q(v.family)}")
         m = self.metrics
         out += ["", "[metrics]", f"primary = {_q(m.primary)}", f"secondary = {_list(m.secondary)}"]
         out += [f"guardrails = {_list(m.guardrails)}"]
@@ -459,8 +545,18 @@ class Experiment(Displayable):
             "[analysis.prior]",
             f"alpha = {_value(a.prior.alpha)}",
             f"beta = {_value(a.prior.beta)}",
-            "",
         ]
+        if self.decision.objective is not None:
+            out += ["", "[decision]", f"objective = {_q(self.decision.objective)}"]
+        r = self.report
+        out += ["", "[report]", f"language = {_q(r.language)}"]
+        if r.currency is not None:
+            out.append(f"currency = {_q(r.currency)}")
+        out.append(f"max_data_lag_days = {r.max_data_lag_days}")
+        if self.programme is not None:
+            out += ["", "[programme]", f"name = {_q(self.programme.name)}"]
+            out.append(f"holdout = {_value(self.programme.holdout)}")
+        out.append("")
         return "\n".join(out)
 
     # -- display ------------------------------------------------------------------------------
@@ -656,22 +752,30 @@ class _Reader:
         value = table[key]
         if isinstance(value, dt.datetime):
             raise self.fail(dotted, f"must be a date (YYYY-MM-DD), not a date-time: {value.isoformat()}")
+        day: dt.date | None = None
         if isinstance(value, dt.date):
-            return value
-        if isinstance(value, str):
+            day = value
+        elif isinstance(value, str):
             try:
-                return dt.date.fromisoformat(value.strip())
+                day = dt.date.fromisoformat(value.strip())
             except ValueError:
-                pass
-        raise self.fail(dotted, f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-06-01")
+                day = None
+        if day is None:
+            raise self.fail(dotted, f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-06-01")
+        low, high = YEAR_RANGE
+        if not low <= day.year <= high:
+            raise self.fail(dotted, f"{day.isoformat()} is outside the years {low}-{high}; check the year")
+        return day
 
     def experiment(self) -> Experiment:
         doc = self.doc
         self.known(doc, "", "")
         name = self.get(doc, "", "name", "str")
-        if not _NAME_RE.match(name):
+        if not _NAME_RE.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
             raise self.fail(
-                "name", f"{name!r} must be letters, digits, '-', '_' or '.' (it names report files)"
+                "name",
+                f"{name!r} must be letters, digits, '-', '_' or '.' (at most {MAX_NAME_LENGTH}, starting "
+                "with a letter or digit; it names report files)",
             )
         hypothesis = self.get(doc, "", "hypothesis", "str")
         owner = self.get(doc, "", "owner", "str")
@@ -684,6 +788,9 @@ class _Reader:
         variants = self._variants()
         metrics = self._metrics()
         analysis = self._analysis(variants)
+        decision = self._decision()
+        report = self._report()
+        programme = self._programme()
         return Experiment(
             name=name,
             hypothesis=hypothesis,
@@ -697,14 +804,74 @@ class _Reader:
             metrics=metrics,
             analysis=analysis,
             path=self.path,
+            decision=decision,
+            report=report,
+            programme=programme,
         )
+
+    def _decision(self) -> DecisionSettings:
+        t = self.table(self.doc, "decision", "decision", required=False)
+        objective = self.get(t, "decision", "objective", "str", None)
+        if objective is not None and objective not in OBJECTIVES:
+            raise self.fail(
+                "decision.objective",
+                f"{objective!r} is not known{_suggest(objective, OBJECTIVES)}; use \"profit\" (incremental "
+                "profit, needs costs and analysis.gross_margin) or \"primary\" (the primary metric)",
+            )
+        return DecisionSettings(objective=objective)
+
+    def _report(self) -> ReportSettings:
+        t = self.table(self.doc, "report", "report", required=False)
+        d = ReportSettings()
+        language = self.get(t, "report", "language", "str", d.language)
+        if language not in LANGUAGES:
+            raise self.fail(
+                "report.language",
+                f"{language!r} is not available{_suggest(language, LANGUAGES)}; use one of "
+                f"{', '.join(map(repr, LANGUAGES))}",
+            )
+        currency = self.get(t, "report", "currency", "str", None)
+        if currency is not None and not _CURRENCY_RE.fullmatch(currency):
+            raise self.fail(
+                "report.currency",
+                f"{currency!r} is not an ISO 4217 currency code; write three capital letters, e.g. "
+                '"JPY", "USD" or "EUR"',
+            )
+        lag = self.get(t, "report", "max_data_lag_days", "int", d.max_data_lag_days)
+        if not 0 <= lag <= MAX_WINDOW_DAYS:
+            raise self.fail(
+                "report.max_data_lag_days",
+                f"must be between 0 and {MAX_WINDOW_DAYS} days, got {lag}",
+            )
+        return ReportSettings(language=language, currency=currency, max_data_lag_days=lag)
+
+    def _programme(self) -> Programme | None:
+        if "programme" not in self.doc:
+            return None
+        t = self.table(self.doc, "programme", "programme")
+        name = self.get(t, "programme", "name", "str")
+        if not _NAME_RE.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
+            raise self.fail(
+                "programme.name",
+                f"{name!r} must be at most {MAX_NAME_LENGTH} letters, digits, '-', '_' or '.' "
+                "(it salts the programme holdout)",
+            )
+        holdout = self.get(t, "programme", "holdout", "number", 0.0)
+        if not 0 <= holdout < 1:
+            raise self.fail(
+                "programme.holdout",
+                f"must be a share in [0, 1) of the dormant pool never contacted (e.g. 0.05), got {holdout!r}",
+            )
+        return Programme(name=name, holdout=holdout)
 
     def _dates(self) -> Dates:
         t = self.table(self.doc, "dates", "dates")
         send = self.date(t, "dates", "send_date")
         window = self.get(t, "dates", "window_days", "int")
-        if window < 1:
-            raise self.fail("dates.window_days", f"must be at least 1 day, got {window}")
+        if not 1 <= window <= MAX_WINDOW_DAYS:
+            raise self.fail(
+                "dates.window_days", f"must be between 1 and {MAX_WINDOW_DAYS} days, got {window}"
+            )
         end = send + dt.timedelta(days=window)
         planned = self.date(t, "dates", "planned_end", end)
         if planned < end:
@@ -726,6 +893,15 @@ class _Reader:
         paths: dict[str, str | None] = {}
         for key in ("customers", "transactions", "events", "assignment"):
             raw = self.get(t, "data", key, "str", None if key == "customers" else ...)
+            if raw is not None and _URL_RE.match(raw):
+                # never echo the value: it holds a database URL, possibly with its password
+                raise self.fail(
+                    f"data.{key}",
+                    "looks like a database URL; never write a URL or a password in experiment.toml: "
+                    "export it in an environment variable and name that variable in data.url_env "
+                    '(e.g. url_env = "ABKIT_DATABASE_URL"), with engine = "postgres" and data.events '
+                    "a table name or a SELECT query",
+                )
             paths[key] = raw
             if raw is None or (key == "events" and engine in ("postgres", "spark")):
                 continue
@@ -831,7 +1007,13 @@ class _Reader:
                         dotted, f"{bad[0]!r} is not a segment with a rule; use {list(_RULED_SEGMENTS)}"
                     )
                 rules[key] = order
-        return PopulationRules(dormant, lapsed, exclude, flags, rules)
+        cooldown = self.get(t, "population", "cooldown_days", "int", None)
+        if cooldown is not None and not 1 <= cooldown <= 3660:
+            raise self.fail(
+                "population.cooldown_days",
+                f"must be a number of days between 1 and 3660 (e.g. 60), got {cooldown}",
+            )
+        return PopulationRules(dormant, lapsed, exclude, flags, rules, cooldown_days=cooldown)
 
     def _variants(self) -> tuple[Variant, ...]:
         if "variants" not in self.doc:
@@ -849,7 +1031,7 @@ class _Reader:
                 raise self.fail(
                     key, f"must be a table [variants.{name}] with weight, channel, ...; got {spec!r}"
                 )
-            if not _NAME_RE.match(name):
+            if not _NAME_RE.fullmatch(name):
                 raise self.fail(key, f"variant name {name!r} must be letters, digits, '-', '_' or '.'")
             if name.lower() in seen:
                 raise self.fail(key, f"variant {name!r} differs from {seen[name.lower()]!r} only by case")
@@ -887,6 +1069,7 @@ class _Reader:
             description = (
                 "" if spec.get("description") == "" else self.get(spec, key, "description", "str", "")
             )
+            family = self.get(spec, key, "family", "str", name)
             variants.append(
                 Variant(
                     name=name,
@@ -896,6 +1079,7 @@ class _Reader:
                     contact_cost=costs["contact_cost"],
                     offer_cost=costs["offer_cost"],
                     description=description,
+                    family=family,
                 )
             )
         if len(variants) < 2:
@@ -1169,6 +1353,15 @@ gross_margin = 0.4                     # share of revenue kept as profit (for th
 [analysis.prior]                       # Beta prior of the Bayesian analysis
 alpha = 1.0
 beta = 1.0
+
+[decision]
+# objective = "profit"                 # ship the variant earning the most (needs costs + gross_margin);
+                                       # "primary": the best on the primary metric. Unset: automatic.
+
+[report]
+language = "en"                        # "en" or "ja": headings, sentences, tables and plots
+# currency = "JPY"                     # ISO 4217 code of the money amounts (yen shown without decimals)
+max_data_lag_days = 2                  # fail rather than report when the events end earlier than this
 """
 
 
@@ -1181,9 +1374,10 @@ def scaffold(name: str, *, send_date: str | dt.date | None = None, salt: str | N
     >>> Experiment.from_toml(text).variant_names
     ('holdout', 'coupon', 'personal')
     """
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
         raise ParameterError(
-            f"name={name!r} must be letters, digits, '-', '_' or '.' (it names report files)"
+            f"name={name!r} must be letters, digits, '-', '_' or '.' (at most {MAX_NAME_LENGTH}, "
+            "starting with a letter or digit; it names report files)"
         )
     if send_date is None:
         day = dt.date.today() + dt.timedelta(days=7)

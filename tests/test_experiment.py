@@ -757,3 +757,105 @@ def test_url_env_holding_a_url_is_refused_without_echoing_it(tmp_path):
 def test_assignment_must_be_one_file(tmp_path):
     text = replace(DEMO_TEXT, 'assignment = "assignment.parquet"', 'assignment = "assignments/*.parquet"')
     load_bad(tmp_path, text, r"data\.assignment: .*must be one file", line=line_of(text, "assignments/*"))
+
+
+# ------------------------------------------------------------------------------------------------
+# decision, report and programme settings; cooldown and variant families
+
+
+def test_new_settings_default_and_round_trip(tmp_path):
+    exp = Experiment.from_toml(DEMO_TEXT)
+    assert exp.report.language == "en" and exp.report.currency is None
+    assert exp.report.max_data_lag_days == 2
+    assert exp.decision.objective is None and exp.programme is None
+    assert exp.population.cooldown_days is None
+    assert exp.variant("coupon").family == "coupon"
+    text = DEMO_TEXT.replace(
+        'weight = 0.3\nchannel = "email"', 'weight = 0.3\nfamily = "offer"\nchannel = "email"', 1
+    )
+    text = text.replace("lapsed_after = 730", "lapsed_after = 730\ncooldown_days = 60", 1)
+    text += (
+        '\n[decision]\nobjective = "primary"\n\n[report]\nlanguage = "ja"\ncurrency = "JPY"\n'
+        'max_data_lag_days = 5\n\n[programme]\nname = "winback"\nholdout = 0.05\n'
+    )
+    exp = Experiment.from_toml(text)
+    assert exp.variant("coupon").family == "offer"
+    assert exp.population.cooldown_days == 60
+    assert exp.decision.objective == "primary" and exp.objective == "primary"
+    assert (exp.report.language, exp.report.currency, exp.report.max_data_lag_days) == ("ja", "JPY", 5)
+    assert exp.programme == abkit.experiment.Programme("winback", 0.05)
+    again = Experiment.from_toml(exp.to_toml(), path=exp.path)
+    assert again == exp
+
+
+def test_objective_is_profit_automatically_when_costs_and_margin_are_given():
+    exp = Experiment.from_toml(DEMO_TEXT)
+    assert exp.has_costs and exp.analysis.gross_margin is not None
+    assert exp.objective == "profit"
+    no_margin = Experiment.from_toml(re.sub(r"gross_margin = [^\n]*\n", "", DEMO_TEXT))
+    assert no_margin.objective == "primary"
+
+
+@pytest.mark.parametrize(
+    ("extra", "match", "needle"),
+    [
+        ('[decision]\nobjective = "money"', r"decision.objective: 'money' is not known", "objective"),
+        ('[report]\nlanguage = "fr"', r"report.language: 'fr' is not available", "language"),
+        ('[report]\ncurrency = "yen"', r"report.currency: 'yen' is not an ISO 4217", "currency"),
+        ("[report]\nmax_data_lag_days = -1", r"report.max_data_lag_days: must be between 0", "max_data"),
+        ('[report]\ncolour = "red"', r"unknown key 'colour'", "colour"),
+        ("[programme]\nholdout = 0.05", r"programme.name: missing required key", "[programme]"),
+        ('[programme]\nname = "w"\nholdout = 1.5', r"programme.holdout: must be a share", "holdout = 1.5"),
+        ('[programme]\nname = "a b"', r"programme.name: 'a b' must be at most", "name = \"a b\""),
+    ],
+)
+def test_bad_new_settings_name_the_key_and_line(tmp_path, extra, match, needle):
+    text = DEMO_TEXT + "\n" + extra + "\n"
+    load_bad(tmp_path, text, match, line=line_of(text, needle))
+
+
+def test_bad_cooldown_is_refused(tmp_path):
+    text = DEMO_TEXT.replace("lapsed_after = 730", "lapsed_after = 730\ncooldown_days = 0", 1)
+    match = r"population.cooldown_days: must be a number of days"
+    load_bad(tmp_path, text, match, line=line_of(text, "cooldown"))
+
+
+def test_byte_order_mark_is_accepted(tmp_path):
+    (tmp_path / "experiment.toml").write_bytes(b"\xef\xbb\xbf" + DEMO_TEXT.encode("utf-8"))
+    assert Experiment.load(tmp_path).name == "winback-demo"
+
+
+@pytest.mark.parametrize("name", ["winback\n", "x" * 65, "a/b", "[x]"])
+def test_names_are_full_matched_and_bounded(tmp_path, name):
+    text = DEMO_TEXT.replace('name = "winback-demo"', f"name = {name!r}".replace("'", '"'), 1)
+    text = text.replace('"winback\n"', '"winback\\n"')
+    load_bad(tmp_path, text, r"name: .* must be letters")
+    with pytest.raises(ParameterError, match="must be letters"):
+        scaffold(name)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "match"),
+    [
+        ("window_days = 14", "window_days = 100000", r"dates.window_days: must be between 1 and 366"),
+        ("send_date = 2026-06-01", "send_date = 9999-12-30", r"dates.send_date: 9999-12-30 is outside"),
+        ("planned_end = 2026-06-15", "planned_end = 9999-12-31", r"dates.planned_end: 9999-12-31 is outside"),
+    ],
+)
+def test_extreme_dates_are_bad_input_not_overflow(tmp_path, old, new, match):
+    load_bad(tmp_path, replace(DEMO_TEXT, old, new), match)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "postgresql://reporter:Pa#ssw0rd@db/crm",
+        "postgres://db/crm",
+        "s3a://AKIAKEY:secret@bucket/events/",
+    ],
+)
+def test_a_url_pasted_as_a_data_source_is_refused_without_echoing_it(tmp_path, value):
+    text = replace(DEMO_TEXT, 'events = "data/events.parquet"', f'events = "{value}"')
+    err = load_bad(tmp_path, text, r"data.events: looks like a database URL", line=line_of(text, "events ="))
+    for secret in ("Pa#ssw0rd", "secret", "reporter", "AKIAKEY", value):
+        assert secret not in str(err)
