@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(BIN)/abkit demo
 
 lab: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[lab]"
 	$(BIN)/jupyter lab notebooks/
 
 bench: $(STAMP)
