@@ -502,9 +502,9 @@ def decide(
     the UTC time, who decided (``by``, default the operating-system user), the evidence of the
     latest report (its recommendation, lift and interval, profit per 1,000 and interval, the report
     file relative to ``folder`` and its SHA-256) and whether the decision goes against the
-    recommendation (it is the manager's call; :class:`~abkit.errors.AbkitWarning` is not raised,
-    the record says ``against_recommendation``). The file is rewritten atomically under a lock.
-    A segment or variant the experiment does not have raises :class:`ParameterError` naming the
+    recommendation (it is the manager's call: the record keeps both and says
+    ``against_recommendation``; ``abkit decide`` prints a one-line warning). The file is rewritten
+    atomically under a lock (``folder/.abkit.lock``). A segment or variant the experiment does not have raises :class:`ParameterError` naming the
     candidates.
     """
     exp = Experiment.load(folder)

@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_contacts import make_wave
 
+import abkit
 from abkit.cli import main
 from abkit.errors import ParameterError
 from abkit.experiment import Experiment
@@ -27,7 +29,7 @@ from abkit.programme import (
     wave_lifts,
     wave_lifts_from_analyses,
 )
-from abkit.workflow import analyse
+from abkit.workflow import analyse, assign_experiment
 
 
 def write_summary(folder: Path, day: str, segments: list[dict], **extra: object) -> Path:
@@ -280,3 +282,68 @@ def test_init_from_starts_from_the_observed_holdout_rates_and_the_decisions(
     )
     # nothing is overwritten
     assert main(["init", "wave-2", "--parent", str(root), "--from", str(prev)]) == 1
+
+
+# ------------------------------------------------------------------------------ programme effect
+@pytest.fixture(scope="module")
+def history():
+    return abkit.datasets.programme_history(60_000, seed=5, lift=1.0, holdout=0.1)
+
+
+def test_programme_history_shares_one_evolving_pool_and_a_stable_holdout(history) -> None:
+    waves = history.waves
+    assert sorted(waves["wave"].unique()) == [1, 2, 3]
+    by_wave = [set(g["customer_id"]) for _, g in waves.groupby("wave")]
+    assert by_wave[0] & by_wave[1] and by_wave[1] - by_wave[0]  # the pool evolves: stayers and newcomers
+    member = abkit.programme_holdout(waves["customer_id"], "winback", 0.1).to_numpy()
+    assert np.array_equal(member, (waves["arm"] == "programme holdout").to_numpy())
+    assert history.pool["entered"].min() == history.start
+
+
+def test_programme_effect_recovers_the_planted_effect(history) -> None:
+    effect = abkit.programme_effect(
+        history.pool, history.transactions, start=history.start.date(), end=history.end.date(), margin=0.4
+    )
+    table = effect.table.set_index(["metric", "segment"])
+    truth = history.truth.set_index("segment")
+    for metric in ("repurchase_rate", "revenue"):
+        for segment in ("all", "one_time", "high_value"):
+            row = table.loc[(metric, segment)]
+            true = truth.loc[segment, metric]
+            assert row["ci_low"] < true < row["ci_high"], (metric, segment, true, row.to_dict())
+        assert table.loc[(metric, "all"), "ci_low"] > 0  # the programme clearly pays off in repurchases
+    assert "profit" in table.index.get_level_values("metric")
+    assert "Welch" in " ".join(effect._notes())
+
+
+def test_without_a_planted_effect_the_interval_covers_zero() -> None:
+    null = abkit.datasets.programme_history(30_000, seed=8, lift=0.0)
+    assert (null.truth[["repurchase_rate", "revenue"]].to_numpy() == 0).all()
+    start, end = null.start.date(), null.end.date()
+    effect = abkit.programme_effect(null.pool, null.transactions, start=start, end=end)
+    row = effect.table.set_index(["metric", "segment"]).loc[("repurchase_rate", "all")]
+    assert row["ci_low"] < 0 < row["ci_high"]
+
+
+def test_programme_effect_from_a_root_of_assigned_waves(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    h = abkit.datasets.programme_history(6_000, seed=2)
+    h.transactions.to_parquet(shop / "transactions.parquet", index=False)
+    customers = h.customers.assign(complained=False, hard_bounced=False, cancelled=False)
+    customers.to_parquet(shop / "customers.parquet", index=False)
+    root = tmp_path / "experiments"
+    for k, day in enumerate(h.send_dates, 1):
+        folder = make_wave(root, shop, f"wave-{k}", day.date().isoformat(), holdout=0.1)
+        assign_experiment(folder)
+    effect = abkit.programme_effect(root)
+    assert effect.waves == ("wave-1", "wave-2", "wave-3") and effect.programme == "winback"
+    overall = effect.table.set_index(["metric", "segment"]).loc[("repurchase_rate", "all")]
+    assert overall["n_holdout"] > 0 and overall["n_pool"] > 5 * overall["n_holdout"]
+    assert np.isfinite(overall[["incremental", "ci_low", "ci_high"]].to_numpy(float)).all()
+    assert main(["programme", str(root), "--to", h.end.date().isoformat()]) == 0
+    written = root / "programme" / f"programme-{h.end.date().isoformat()}.json"
+    payload = json.loads(written.read_text(encoding="utf-8"))
+    assert payload["schema"] == "abkit.programme/1" and payload["waves"] == ["wave-1", "wave-2", "wave-3"]
+    assert main(["programme", str(root), "--to", h.end.date().isoformat()]) == 1  # never overwritten silently
+    assert "programme" not in set(status(root, as_of="2026-12-31").rows["experiment"])
