@@ -504,8 +504,8 @@ def decide(
     file relative to ``folder`` and its SHA-256) and whether the decision goes against the
     recommendation (it is the manager's call: the record keeps both and says
     ``against_recommendation``; ``abkit decide`` prints a one-line warning). The file is rewritten
-    atomically under a lock (``folder/.abkit.lock``). A segment or variant the experiment does not have raises :class:`ParameterError` naming the
-    candidates.
+    atomically under a lock (``folder/.abkit.lock``). A segment or variant the experiment does not
+    have raises :class:`ParameterError` naming the candidates.
     """
     exp = Experiment.load(folder)
     folder = exp.folder
