@@ -80,6 +80,15 @@ _LAZY: dict[str, tuple[str, str]] = {
     "winback_campaign": ("abkit.datasets", "winback_campaign"),
     "simulate_events": ("abkit.datasets", "simulate_events"),
     "run_report": ("abkit.report", "run_report"),
+    # act: decisions, status, learnings across waves, programme holdout and effect
+    "decide": ("abkit.programme", "decide"),
+    "read_decisions": ("abkit.programme", "read_decisions"),
+    "status": ("abkit.programme", "status"),
+    "learnings": ("abkit.programme", "learnings"),
+    "programme_effect": ("abkit.programme", "programme_effect"),
+    "programme_holdout": ("abkit.contacts", "programme_holdout"),
+    "init_from": ("abkit.programme", "init_from"),
+    "random_effects": ("abkit.meta", "random_effects"),
 }
 
 __all__ = [
@@ -124,9 +133,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from abkit.attribution import outcomes
     from abkit.checks import SRMResult, balance, plot_balance, srm
+    from abkit.contacts import programme_holdout
     from abkit.datasets import simulate_events, winback_campaign
     from abkit.evaluation import Decision, Economics, Evaluation, economics, evaluate
     from abkit.experiment import Experiment
+    from abkit.meta import random_effects
     from abkit.metrics import Mean, Proportion, sufficient_statistics
     from abkit.population import Population, SegmentRules, build_population, rfm
     from abkit.power import (
@@ -142,5 +153,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         sample_size_mean,
     )
     from abkit.power import power as power_proportions
+    from abkit.programme import decide, init_from, learnings, programme_effect, read_decisions, status
     from abkit.report import run_report
     from abkit.stats.sequential import GroupSequentialDesign, group_sequential_bounds, sample_size_inflation

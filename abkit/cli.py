@@ -25,6 +25,14 @@ def _say(message: str) -> None:
 def _cmd_init(args: argparse.Namespace) -> int:
     from abkit.workflow import init_experiment
 
+    if args.previous is not None:  # the next wave of a programme (abkit.programme.init_from)
+        from abkit.programme import init_from
+
+        folder = init_from(
+            args.name, args.previous, parent=args.parent, send_date=args.send_date, force=args.force
+        )
+        print(folder / "experiment.toml")
+        return EXIT_OK
     folder = init_experiment(args.name, parent=args.parent, force=args.force)
     print(folder / "experiment.toml")
     return EXIT_OK
@@ -90,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--parent", default="experiments", type=Path, help="where to create it (default: experiments)"
     )
     p.add_argument("--force", action="store_true", help="replace an existing experiment.toml")
+    p.add_argument("--from", dest="previous", type=Path, default=None, help="start from this previous wave")
+    p.add_argument("--send-date", dest="send_date", default=None, help="with --from: YYYY-MM-DD")
     p.set_defaults(func=_cmd_init)
 
     p = sub.add_parser("plan", help="power table for the experiment's segments and arms")
@@ -115,7 +125,95 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7, help="random seed of the synthetic data")
     p.add_argument("--force", action="store_true", help="regenerate data, assignment and report")
     p.set_defaults(func=_cmd_demo)
+    _add_programme_commands(sub)
     return parser
+
+
+# ---------------------------------------------------------------------------------- act (issue 13)
+def _cmd_decide(args: argparse.Namespace) -> int:
+    from abkit.programme import decide
+
+    record = decide(
+        args.dir, segment=args.segment, action=args.action, variant=args.variant, note=args.note, by=args.by
+    )
+    if record["against_recommendation"]:
+        rec = " ".join(str(x) for x in (record["recommendation"], record["recommended_variant"]) if x)
+        _say(f"abkit decide: warning: the latest report recommends {rec!r} for {args.segment}; recorded")
+    print(Path(args.dir) / "decisions.jsonl")
+    return EXIT_OK
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from abkit.programme import status
+
+    result = status(args.root, as_of=args.as_of)
+    if args.format == "json":
+        print(result.to_json())
+    else:
+        with pd.option_context("display.width", 200, "display.max_columns", 10, "display.max_colwidth", 80):
+            print(result.to_pandas().to_string(index=False) if len(result.rows) else "no experiment folders")
+        for problem in result.problems:
+            _say(f"abkit status: cannot read {problem}")
+    return EXIT_OK
+
+
+def _cmd_learnings(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from abkit.programme import learnings
+
+    result = learnings(args.root, source=args.source)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(result)
+    return EXIT_OK
+
+
+def _cmd_programme(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from abkit.programme import programme_effect, write_programme_summary
+
+    effect = programme_effect(args.root, start=args.start, end=args.end)
+    path = write_programme_summary(effect, args.root, overwrite=args.force)
+    if args.format == "json":
+        print(path.read_text(encoding="utf-8"), end="")
+    else:
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(effect)
+        _say(f"abkit programme: summary written to {path}")
+    return EXIT_OK
+
+
+def _add_programme_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("decide", help="record a decision with the latest report's evidence")
+    p.add_argument("dir", type=Path, help="experiment folder (holds experiment.toml)")
+    p.add_argument("--segment", required=True, help="segment decided (e.g. one_time, or all)")
+    p.add_argument("--action", required=True, choices=["ship", "keep-holdout", "stop"])
+    p.add_argument("--variant", default=None, help="the variant shipped (required with --action ship)")
+    p.add_argument("--note", default="", help="why (kept in the record)")
+    p.add_argument("--by", default=None, help="who decides (default: the operating-system user)")
+    p.set_defaults(func=_cmd_decide)
+
+    p = sub.add_parser("status", help="one line per experiment folder: phase, latest report, decision")
+    p.add_argument("root", nargs="?", default=Path("experiments"), type=Path)
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--as-of", dest="as_of", default=None, help="date YYYY-MM-DD (default: today, UTC)")
+    p.set_defaults(func=_cmd_status)
+
+    p = sub.add_parser("learnings", help="lift per wave and pooled (random effects) per variant family")
+    p.add_argument("root", nargs="?", default=Path("experiments"), type=Path)
+    p.add_argument("--source", choices=["reports", "analyse"], default="reports")
+    p.set_defaults(func=_cmd_learnings)
+
+    p = sub.add_parser("programme", help="the programme's cumulative effect against its holdout")
+    p.add_argument("root", nargs="?", default=Path("experiments"), type=Path)
+    p.add_argument("--from", dest="start", default=None, help="first day YYYY-MM-DD (default: first send)")
+    p.add_argument("--to", dest="end", default=None, help="last day YYYY-MM-DD (default: last purchase)")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--force", action="store_true", help="replace an existing summary for the same end date")
+    p.set_defaults(func=_cmd_programme)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

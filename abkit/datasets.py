@@ -45,6 +45,7 @@ import pandas as pd
 
 from abkit._io import write_frame
 from abkit._validate import check_columns, check_finite, check_probability
+from abkit.assignment import unit_hash
 from abkit.errors import DataError, FileExistsAbkitError, ParameterError
 
 __all__ = [
@@ -53,8 +54,10 @@ __all__ = [
     "DEFAULT_VARIANTS",
     "EVENT_TYPES",
     "SEGMENTS",
+    "ProgrammeHistory",
     "WinbackCampaign",
     "default_messy_counts",
+    "programme_history",
     "simulate_events",
     "true_rates",
     "winback_campaign",
@@ -1012,4 +1015,229 @@ def winback_campaign(
         seed=seed,
         variants=weights,
         messy=messy,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# a win-back programme over several waves (issue 13)
+
+
+@dataclass(frozen=True)
+class ProgrammeHistory:
+    """A synthetic win-back programme: several waves drawn from one dormant pool that evolves.
+
+    ``transactions`` holds every purchase (the history before the first wave and what happened
+    after each send); ``waves`` one row per customer and wave the customer was eligible in
+    (``wave``, ``send_date``, ``customer_id``, ``segment``, ``arm``: ``"programme holdout"`` or the
+    wave's variant); ``pool`` one row per customer who was ever eligible (``customer_id``,
+    ``segment``, ``programme_holdout``, ``entered``: first eligible send date, ``cost``: contact
+    costs spent), the input of :func:`abkit.programme.effect_table`; ``truth`` the planted
+    programme effect per segment (``all`` first): the mean over the pool outside the holdout of
+    the difference between each customer's outcomes with and without the programme, from
+    ``start`` to ``end``, drawn with common random numbers.
+    """
+
+    transactions: pd.DataFrame
+    customers: pd.DataFrame
+    waves: pd.DataFrame
+    pool: pd.DataFrame
+    truth: pd.DataFrame
+    send_dates: tuple[pd.Timestamp, ...]
+    window_days: int
+    programme: str
+    holdout: float
+    seed: int
+
+    @property
+    def start(self) -> pd.Timestamp:
+        """The first wave's send date."""
+        return self.send_dates[0]
+
+    @property
+    def end(self) -> pd.Timestamp:
+        """The last day of the last wave's attribution window."""
+        return self.send_dates[-1] + pd.Timedelta(days=self.window_days - 1)
+
+    def __repr__(self) -> str:
+        return (
+            f"ProgrammeHistory(programme={self.programme!r}, waves={len(self.send_dates)}, "
+            f"pool={len(self.pool):,}, holdout={int(self.pool['programme_holdout'].sum()):,}, "
+            f"seed={self.seed})"
+        )
+
+
+def programme_history(
+    n_customers: int = 20_000,
+    *,
+    waves: int = 3,
+    seed: int = 0,
+    programme: str = "winback",
+    holdout: float = 0.1,
+    first_send: Any = "2026-03-02",
+    interval_days: int = 91,
+    window_days: int = 28,
+    lift: float = 1.0,
+    contact_share: float = 0.8,
+    contact_cost: float = 0.01,
+    dormant_after: int = 180,
+    lapsed_after: int = 730,
+    active_rate: float = 0.35,
+) -> ProgrammeHistory:
+    """Draw a multi-wave win-back programme with a programme holdout and a planted effect.
+
+    Each customer has a fixed segment and a last order before ``first_send``. At every wave (every
+    ``interval_days`` days) the dormant customers (last order ``dormant_after`` to ``lapsed_after``
+    days ago, not opted out) are eligible; those in the programme holdout (the programme-level hash
+    of :func:`abkit.programme_holdout`, ``holdout`` share) are never contacted, the others are
+    contacted with probability ``contact_share``. In the ``window_days`` after a send a dormant
+    customer buys with the organic rate of the segment (:data:`DEFAULT_SEGMENT_RATES`), multiplied
+    by ``1 + lift`` when contacted; between waves active customers buy with probability
+    ``active_rate``, so the won-back leave the pool and others become dormant. The same random
+    numbers give the world without the programme, hence the exact planted effect in ``truth``.
+
+    >>> h = programme_history(3_000, seed=1)
+    >>> len(h.send_dates), sorted(h.waves["wave"].unique().tolist())
+    (3, [1, 2, 3])
+    >>> bool(h.truth.set_index("segment").loc["all", "repurchase_rate"] > 0)
+    True
+    """
+    n = _check_int("n_customers", n_customers, minimum=10)
+    k_waves = _check_int("waves", waves, minimum=1)
+    seed = _check_seed(seed)
+    check_probability("holdout", holdout)
+    check_probability("contact_share", contact_share)
+    check_probability("active_rate", active_rate)
+    if not math.isfinite(lift) or lift < -1:
+        raise ParameterError(
+            f"lift={lift!r} must be a relative lift of at least -1 (e.g. 1.0 doubles the rate)"
+        )
+    first = _to_day("first_send", first_send)
+    interval = _check_int("interval_days", interval_days, minimum=1)
+    window = _check_int("window_days", window_days, minimum=1)
+    if window > interval:
+        raise ParameterError(f"window_days={window} must not exceed interval_days={interval}")
+    rng = np.random.default_rng(seed)
+    width = max(7, len(str(n)))
+    ids = np.array([f"P{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
+    seg_idx = rng.choice(len(SEGMENTS), size=n, p=[0.15, 0.2, 0.4, 0.25])
+    segment = np.array(SEGMENTS, dtype=object)[seg_idx]
+    organic = np.array([DEFAULT_SEGMENT_RATES[s]["repurchased"] for s in SEGMENTS])[seg_idx] * (window / 14)
+    median = np.array([DEFAULT_SEGMENT_RATES[s]["amount_median"] for s in SEGMENTS])[seg_idx]
+    opted_out = rng.random(n) < 0.04
+    recency0 = rng.integers(1, 1000, size=n)  # days since the last order at the first send
+    first_day = first.as_unit("ns").to_datetime64().astype("datetime64[D]")
+    last_order0 = first_day - recency0.astype("timedelta64[D]")
+    history = [(ids, last_order0, np.round(rng.lognormal(np.log(median), 0.5), 2))]
+    threshold = np.int64(round(holdout * 16**15))
+    member = unit_hash(ids, f"programme:{programme}") < threshold
+    sends = [first_day + np.timedelta64(k * interval, "D") for k in range(k_waves)]
+    # common random numbers for both worlds: per wave and customer
+    u_win = rng.random((k_waves, n))
+    u_contact = rng.random((k_waves, n))
+    u_active = rng.random((k_waves, n))
+    day_win = rng.integers(0, window, size=(k_waves, n))
+    day_gap = rng.integers(0, interval, size=(k_waves, n))
+    amounts = np.round(rng.lognormal(np.log(median), 0.5, size=(k_waves, n)), 2)
+
+    def world(programme_on: bool) -> tuple[list[tuple[Any, ...]], list[pd.DataFrame], np.ndarray, np.ndarray]:
+        last = last_order0.copy()
+        buys: list[tuple[Any, ...]] = []
+        rows: list[pd.DataFrame] = []
+        entered = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+        cost = np.zeros(n)
+        for k, send in enumerate(sends):
+            recency = (send - last).astype(np.int64)
+            dormant = (recency >= dormant_after) & (recency < lapsed_after) & ~opted_out
+            contacted = dormant & ~member & (u_contact[k] < contact_share) & programme_on
+            first_time = dormant & np.isnat(entered)
+            entered[first_time] = send
+            cost[contacted] += contact_cost
+            rate = np.where(contacted, np.minimum(organic * (1 + lift), 1.0), organic)
+            win = dormant & (u_win[k] < rate)
+            # active customers buy at some point before the next wave (the dormant only in the window)
+            active = (recency < dormant_after) & (u_active[k] < active_rate)
+            dates = np.where(
+                win, send + day_win[k].astype("timedelta64[D]"), send + day_gap[k].astype("timedelta64[D]")
+            )
+            buy = win | active
+            buys.append((ids[buy], dates[buy], amounts[k][buy]))
+            last = np.where(buy, np.maximum(last, dates), last)
+            arm = np.where(member, "programme holdout", np.where(contacted, "coupon", "holdout"))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "wave": k + 1,
+                        "send_date": pd.Timestamp(send),
+                        "customer_id": pd.Series(ids[dormant], dtype="str"),
+                        "segment": pd.Series(segment[dormant], dtype="str"),
+                        "arm": pd.Series(arm[dormant], dtype="str"),
+                    }
+                )
+            )
+        return buys, rows, entered, cost
+
+    buys_on, rows_on, entered, cost = world(True)
+    buys_off, _, entered_off, _ = world(False)
+    assert np.array_equal(entered, entered_off, equal_nan=True)  # entering the pool precedes treatment
+
+    def frame(parts: list[tuple[Any, ...]]) -> pd.DataFrame:
+        out = pd.DataFrame(
+            {
+                "customer_id": pd.Series(np.concatenate([p[0] for p in parts]), dtype="str"),
+                "order_date": np.concatenate([p[1] for p in parts]).astype("datetime64[ns]"),
+                "amount": np.concatenate([p[2] for p in parts]),
+            }
+        )
+        return out.sort_values(["order_date", "customer_id"], kind="stable").reset_index(drop=True)
+
+    transactions = frame(history + buys_on)
+    in_pool = ~np.isnat(entered)
+    pool = pd.DataFrame(
+        {
+            "customer_id": pd.Series(ids[in_pool], dtype="str"),
+            "segment": pd.Series(segment[in_pool], dtype="str"),
+            "programme_holdout": member[in_pool],
+            "entered": entered[in_pool].astype("datetime64[ns]"),
+            "cost": cost[in_pool],
+        }
+    )
+    end = sends[-1] + np.timedelta64(window, "D")  # exclusive
+
+    def outcomes(parts: list[tuple[Any, ...]]) -> pd.DataFrame:
+        tx = frame(parts).merge(pool[["customer_id", "entered"]], on="customer_id")
+        tx = tx.loc[(tx["order_date"] >= tx["entered"]) & (tx["order_date"] < pd.Timestamp(end))]
+        per = tx.groupby("customer_id")["amount"].agg(["size", "sum"])
+        return pd.DataFrame(
+            {
+                "repurchase_rate": pool["customer_id"].map(per["size"]).fillna(0).gt(0).astype(float),
+                "revenue": pool["customer_id"].map(per["sum"]).fillna(0.0),
+            }
+        )
+
+    diff = outcomes(buys_on) - outcomes(buys_off)
+    treated = ~pool["programme_holdout"].to_numpy()
+    diff["segment"] = pool["segment"].to_numpy()
+    diff = diff.loc[treated]
+    truth = (
+        pd.concat(
+            [
+                diff.drop(columns="segment").mean().to_frame("all").T,
+                diff.groupby("segment", sort=True).mean(),
+            ]
+        )
+        .rename_axis("segment")
+        .reset_index()
+    )
+    customers = pd.DataFrame({"customer_id": pd.Series(ids, dtype="str"), "opted_out": opted_out})
+    return ProgrammeHistory(
+        transactions=transactions,
+        customers=customers,
+        waves=pd.concat(rows_on, ignore_index=True),
+        pool=pool,
+        truth=truth,
+        send_dates=tuple(pd.Timestamp(s) for s in sends),
+        window_days=window,
+        programme=programme,
+        holdout=float(holdout),
+        seed=seed,
     )

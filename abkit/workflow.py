@@ -22,6 +22,7 @@ import pandas as pd
 from abkit._display import Displayable
 from abkit._io import write_frame
 from abkit._validate import check_date
+from abkit.contacts import apply_contact_rules, save_programme_holdout
 from abkit.errors import DataError, ParameterError, SourceError, SpecError
 from abkit.experiment import Experiment
 
@@ -232,6 +233,11 @@ def assign_experiment(experiment: Experiment | str | Path, *, force: bool = Fals
     units = population.eligible
     if units.empty:
         raise DataError(f"{exp.path}: no eligible dormant customers at {exp.dates.send_date}; check the data")
+    # programme holdout and contact pressure (abkit.contacts) come off before the wave's own split
+    rules = apply_contact_rules(exp, units)
+    units, exclusions = rules.units, population.exclusions
+    if len(rules.exclusions):
+        exclusions = pd.concat([exclusions, rules.exclusions], ignore_index=True)
     id_col = exp.data.columns.customer_id
     assigned = assign(units, variants=exp.weights, salt=exp.salt, strata=exp.strata, id_col=id_col)
     path = save_assignment(
@@ -244,6 +250,8 @@ def assign_experiment(experiment: Experiment | str | Path, *, force: bool = Fals
         id_col=id_col,
         overwrite=force,
     )
+    if exp.programme is not None and exp.programme.holdout > 0:
+        save_programme_holdout(exp, rules.holdout, overwrite=True)  # recorded with the assignment
     lists = export_send_lists(
         assigned,
         exp.send_lists_dir,
@@ -267,7 +275,7 @@ def assign_experiment(experiment: Experiment | str | Path, *, force: bool = Fals
     return AssignmentRun(
         experiment=exp.name,
         counts=counts,
-        exclusions=population.exclusions,
+        exclusions=exclusions,
         srm=srm(observed.to_dict(), exp.weights),
         assignment_path=Path(path),
         send_lists=lists,
