@@ -55,6 +55,7 @@ from abkit._validate import check_choice, check_columns
 from abkit.errors import ColumnError, DataError, FileExistsAbkitError, ParameterError, SourceError
 
 __all__ = [
+    "EXTERNAL",
     "LoadedAssignment",
     "assign",
     "export_send_lists",
@@ -67,6 +68,8 @@ __all__ = [
 HASH_SPACE = 16**15  # h lies in [0, HASH_SPACE)
 _DUCKDB_MIN_UNITS = 100_000
 _METHODS = ("block", "hash")
+#: ``save_assignment(method=EXTERNAL)``: a split made by another tool, recorded (never made) by abkit.
+EXTERNAL = "external"
 _Engine = Literal["auto", "python", "duckdb"]
 _CSV_NA = ["", "#N/A", "#N/A N/A", "#NA", "-NaN", "-nan", "<NA>", "N/A", "NA", "NULL", "NaN", "None"]
 _CSV_NA += ["n/a", "nan", "null"]
@@ -829,13 +832,14 @@ def save_assignment(
     df: pd.DataFrame,
     path: str | os.PathLike[str],
     *,
-    salt: str,
+    salt: str | None,
     method: str,
     weights: Mapping[str, float] | Sequence[str],
     strata: str | Sequence[str] | None = None,
     id_col: str = "customer_id",
     variant_col: str = "variant",
     overwrite: bool = False,
+    source: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write an assignment atomically (CSV or Parquet by suffix) with a JSON metadata sidecar.
 
@@ -843,6 +847,10 @@ def save_assignment(
     columns, the abkit version, the UTC creation time, the row count, the counts per variant and the
     SHA-256 checksum of the data file, which :func:`load_assignment` verifies. An existing file is
     never replaced unless ``overwrite=True``. Returns the path written.
+
+    ``method="external"`` records a split made by another tool: ``salt`` is None (abkit did not
+    randomise), ``source`` (e.g. the source file's name, SHA-256 and import time) is stored as the
+    metadata's ``source`` and the ``hash`` recipe is None.
 
     >>> import tempfile, pathlib, pandas as pd
     >>> units = pd.DataFrame({"customer_id": [1, 2, 3, 4]})
@@ -858,15 +866,21 @@ def save_assignment(
 
     if not isinstance(df, pd.DataFrame):
         raise ParameterError(f"df must be a pandas DataFrame, got {type(df).__name__}")
-    salt = _check_salt(salt)
-    check_choice("method", method, _METHODS)
+    check_choice("method", method, (*_METHODS, EXTERNAL))
+    if method == EXTERNAL:
+        if salt is not None:
+            raise ParameterError("salt must be None for method='external': abkit did not make that split")
+        if not isinstance(source, Mapping):
+            raise ParameterError("method='external' needs source={...}: where the split comes from")
+    else:
+        salt = _check_salt(salt)
     names, exact, raw = _parse_variants(weights, name="weights")
     strata_cols = _strata_list(strata)
     check_columns(df, [id_col, variant_col, *strata_cols], what="df")
     path = Path(path)
     _file_format(path)
     ids = _prepare_ids(df[id_col], f"df column {id_col!r}")
-    _check_unique(ids, _hash_ids(ids, salt, "auto"), f"df column {id_col!r}")
+    _check_unique(ids, _hash_ids(ids, salt or EXTERNAL, "auto"), f"df column {id_col!r}")
     present = pd.unique(df[variant_col].astype(object))
     unknown = [v for v in present if v not in names]
     if unknown:
@@ -891,6 +905,9 @@ def save_assignment(
         "abkit_version": __version__,
         "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
+    if method == EXTERNAL:
+        metadata["hash"] = None
+        metadata["source"] = dict(source or {})
     _write_assignment(df, path, metadata, overwrite=overwrite)
     return path
 

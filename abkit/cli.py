@@ -11,9 +11,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from abkit import __version__
+from abkit import __version__, workflow
 from abkit.errors import AbkitError, NotebookError
+from abkit.external import parse_mapping
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_NOTEBOOK, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -68,9 +70,51 @@ def _cmd_report(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         force=args.force,
         progress=sys.stderr.isatty(),
+        max_data_lag_days=args.max_lag_days,
     )
     print(run.html)
     return EXIT_OK
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    run = workflow.import_assignment(
+        args.dir,
+        args.file,
+        id_col=args.id_col,
+        variant_col=args.variant_col,
+        segment_col=args.segment_col,
+        mapping=parse_mapping(args.map),
+        force=args.force,
+    )
+    print(run)
+    return EXIT_OK
+
+
+def validation_lines(validation: Any) -> list[str]:
+    """The short report ``abkit validate`` prints: one line per check, then a verdict line.
+
+    ``validation`` is an :func:`abkit.workflow.validate_experiment` result: its ``to_pandas()``
+    table has one row per check with the columns ``check``, ``ok`` (bool) and ``detail`` (the
+    counts, or the problem); ``problems`` holds the problems found.
+    """
+    table = validation.to_pandas()
+    lines = [
+        f"{'✓' if bool(row.ok) else '✗'} {row.check}: {row.detail}" for row in table.itertuples(index=False)
+    ]
+    problems = len(validation.problems)
+    checks = f"{len(table)} check{'s' if len(table) != 1 else ''}"
+    if validation.ok:
+        lines.append(f"ok: {checks} passed")
+    else:
+        lines.append(f"{problems} problem{'s' if problems != 1 else ''} in {checks}; fix the first one above")
+    return lines
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    validation = workflow.validate_experiment(args.dir, as_of=args.as_of, command=args.for_command)
+    for line in validation_lines(validation):
+        print(line)
+    return EXIT_OK if validation.ok else EXIT_INPUT
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -79,6 +123,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     run = run_demo(args.dir, n_customers=args.customers, seed=args.seed, force=args.force, say=_say)
     print(run.html)
     return EXIT_OK
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days (0 or more)")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,7 +171,60 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=["frequentist", "bayesian"], default=None, help="override the spec")
     p.add_argument("--timeout", type=float, default=600, help="per-cell execution timeout in seconds")
     p.add_argument("--force", action="store_true", help="replace an existing report for the same date")
+    p.add_argument(
+        "--max-lag-days",
+        dest="max_lag_days",
+        type=_days,
+        default=None,
+        metavar="N",
+        help="fail when the events end more than N days before the report date "
+        "(default: [report] max_data_lag_days, else 2)",
+    )
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser(
+        "import",
+        help="record an assignment made by another tool (an e-mail or CRM tool's export)",
+        description="Record FILE (CSV, Parquet or .xlsx, one row per customer) as the experiment's "
+        "assignment, made outside abkit: method 'external', the file's name and SHA-256 and the time "
+        "are kept; the split is checked against the spec's weights.",
+    )
+    p.add_argument("dir", type=Path, help="experiment folder (holds experiment.toml)")
+    p.add_argument("file", type=Path, help="the export: one row per customer with the arm it got")
+    p.add_argument(
+        "--id-col",
+        dest="id_col",
+        default=None,
+        metavar="COL",
+        help="customer id column (kept as text); omit it only when FILE is also [data] outcomes: "
+        "the row number (from 1) is then the id in both",
+    )
+    p.add_argument("--variant-col", dest="variant_col", required=True, metavar="COL", help="the arm column")
+    p.add_argument("--segment-col", dest="segment_col", default=None, metavar="COL", help="segment column")
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="rename an exported arm to the spec's variant name (repeat for each; quote names with spaces)",
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing assignment")
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser(
+        "validate",
+        help="check the spec and every data source in seconds, before a report (exit 0 ok, 1 problems)",
+    )
+    p.add_argument("dir", type=Path, help="experiment folder (holds experiment.toml)")
+    p.add_argument("--as-of", dest="as_of", default=None, help="report date YYYY-MM-DD (default: today, UTC)")
+    p.add_argument(
+        "--for",
+        dest="for_command",
+        choices=["report", "assign", "plan"],
+        default="report",
+        help="check what this command reads (default: report)",
+    )
+    p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("demo", help="generate a synthetic experiment, plan, assign and report it")
     p.add_argument("dir", nargs="?", default=Path("experiments/winback-demo"), type=Path)

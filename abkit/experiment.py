@@ -48,6 +48,7 @@ __all__ = [
     "ReportSettings",
     "Variant",
     "scaffold",
+    "spec_keys",
     "write_scaffold",
 ]
 
@@ -109,6 +110,29 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "report": ("language", "currency", "max_data_lag_days"),
     "programme": ("name", "holdout"),
 }  # fmt: skip
+
+
+# internal schema name -> the TOML table it validates (NAME / TABLE: any variant, metric or table)
+_TABLE_PATHS = {
+    "variant": "variants.NAME",
+    "metric": "metrics.define.NAME",
+    "data.columns.table": "data.columns.TABLE",
+}
+
+
+def spec_keys() -> dict[str, tuple[str, ...]]:
+    """Every key the spec reader accepts, per TOML table (``""`` is the top level).
+
+    ``variants.NAME`` stands for any ``[variants.NAME]`` table (and likewise for the other tables
+    named by the user). Keys that open a sub-table (``dates``, ``data.columns``) are listed too. The
+    reference ``docs/experiment-toml.md`` is checked against this schema by the test suite.
+
+    >>> spec_keys()["dates"]
+    ('send_date', 'window_days', 'planned_end')
+    >>> "weight" in spec_keys()["variants.NAME"]
+    True
+    """
+    return {_TABLE_PATHS.get(schema, schema): keys for schema, keys in _KEYS.items()}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from abkit import workflow
 from abkit._display import Displayable
 from abkit._io import write_text
 from abkit._validate import check_date
@@ -239,12 +240,18 @@ def run_report(
     progress: bool = False,
     kernel_name: str = KERNEL_NAME,
     extra_parameters: Mapping[str, Any] | None = None,
+    max_data_lag_days: int | None = None,
 ) -> ReportRun:
     """Execute the report notebook for an experiment folder and publish ``reports/NAME-DATE.{ipynb,html}``.
 
     ``method`` overrides the experiment's analysis method (``"frequentist"`` or ``"bayesian"``).
     An existing report for the same date is kept unless ``force=True``; a failed run publishes
     nothing and raises :class:`~abkit.errors.NotebookError` (the last good report stays in place).
+
+    Before the notebook starts, :func:`abkit.workflow.validate_experiment` checks the spec and every
+    source the report reads: bad input raises its first problem (an :class:`~abkit.errors.AbkitError`,
+    exit 1 from the command line) in seconds, without a kernel. ``max_data_lag_days`` overrides the
+    spec's ``[report] max_data_lag_days`` (how stale the events may be).
 
     Example (a folder made by ``abkit demo``)::
 
@@ -257,6 +264,17 @@ def run_report(
     day = check_date("as_of", as_of)
     if method is not None and method not in ("frequentist", "bayesian"):
         raise ParameterError(f"method={method!r} is not known; use 'frequentist' or 'bayesian'")
+    if max_data_lag_days is not None and (
+        isinstance(max_data_lag_days, bool) or not isinstance(max_data_lag_days, int) or max_data_lag_days < 0
+    ):
+        raise ParameterError(
+            f"max_data_lag_days={max_data_lag_days!r} must be a whole number of days, 0 or more"
+        )
+    # bad input fails here, in seconds and with its own one-line message, not in a kernel
+    # (validate_experiment lands with branch "data"; until both are merged the check is skipped)
+    validate = getattr(workflow, "validate_experiment", None)
+    if validate is not None:
+        validate(experiment, as_of=day, command="report").raise_for_problems()
     folder = Path(experiment.folder)
     reports = folder / "reports"
     stem = f"{experiment.name}-{day.isoformat()}"
@@ -270,6 +288,9 @@ def run_report(
     parameters: dict[str, Any] = {"experiment_dir": str(folder.resolve()), "as_of": day.isoformat()}
     if method is not None:
         parameters["method"] = method
+    parameters["max_data_lag_days"] = (
+        experiment.report.max_data_lag_days if max_data_lag_days is None else max_data_lag_days
+    )
     parameters.update(extra_parameters or {})
     reports.mkdir(parents=True, exist_ok=True)
     fd, staged_name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".ipynb", dir=reports)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,19 +20,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abkit._display import Displayable
+from abkit import external
+from abkit._display import Displayable, format_number
 from abkit._io import write_frame
 from abkit._validate import check_date
+from abkit.assignment import EXTERNAL, save_assignment
+from abkit.checks import SRMResult, srm
 from abkit.contacts import apply_contact_rules, save_programme_holdout
-from abkit.errors import DataError, ParameterError, SourceError, SpecError
-from abkit.experiment import Experiment
+from abkit.errors import DataError, FileExistsAbkitError, ParameterError, SourceError, SpecError
+from abkit.experiment import MAX_NAME_LENGTH, Experiment, write_scaffold
 
 __all__ = [
     "AssignmentRun",
+    "ImportRun",
     "Readout",
     "analyse",
     "assign_experiment",
     "demo_spec_text",
+    "external_split_note",
+    "import_assignment",
     "init_experiment",
     "plan_experiment",
     "prepare_demo",
@@ -95,24 +102,27 @@ def read_table(path: str | Path, *, what: str = "data source") -> pd.DataFrame:
 def init_experiment(name: str, *, parent: str | Path = "experiments", force: bool = False) -> Path:
     """Create ``parent/NAME/`` with a commented ``experiment.toml`` to edit; return the folder.
 
+    ``parent`` is created when missing (``abkit init`` works in an empty folder). The spec's salt is
+    the name plus a random suffix, drawn once and written into the file (so it never depends on the
+    template's default send date, and stays fixed from then on).
+
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     folder = init_experiment("autumn-winback", parent=d)
+    ...     folder = init_experiment("autumn-winback", parent=f"{d}/experiments")
     ...     print(folder.name, sorted(p.name for p in folder.iterdir()))
     autumn-winback ['.gitignore', 'experiment.toml']
     """
-    from abkit.experiment import write_scaffold
-
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.match(name) or len(name) > MAX_NAME_LENGTH:
         raise ParameterError(
-            f"name={name!r} is not a valid experiment name; use letters, digits, '-', '_' and '.', "
-            "starting with a letter or digit"
+            f"name={name!r} is not a valid experiment name; use at most {MAX_NAME_LENGTH} letters, "
+            "digits, '-', '_' and '.', starting with a letter or digit"
         )
     parent = Path(parent)
-    if not parent.is_dir():
-        raise ParameterError(f"parent folder {parent} does not exist; create it or pass another --parent")
+    if parent.exists() and not parent.is_dir():
+        raise ParameterError(f"parent {parent} is a file, not a folder; pass another --parent")
     folder = parent / name
-    write_scaffold(folder, name, overwrite=force)
+    parent.mkdir(parents=True, exist_ok=True)
+    write_scaffold(folder, name, overwrite=force, salt=f"{name}-{secrets.token_hex(4)}")
     ignore = folder / ".gitignore"
     if not ignore.exists():
         ignore.write_text(
@@ -283,6 +293,171 @@ def assign_experiment(experiment: Experiment | str | Path, *, force: bool = Fals
 
 
 # ----------------------------------------------------------------------------------------------
+# an assignment made by another tool
+
+
+@dataclass(frozen=True, repr=False)
+class ImportRun(Displayable):
+    """What ``abkit import`` recorded: a split made outside abkit, its source file, counts and split check."""
+
+    experiment: str
+    source: str
+    sha256: str
+    imported_at: str
+    id_col: str | None
+    counts: tuple[tuple[str, int], ...]
+    srm: SRMResult
+    assignment_path: Path
+    shown_path: str
+
+    @property
+    def rows(self) -> int:
+        """Customers in the imported assignment."""
+        return sum(n for _, n in self.counts)
+
+    def to_pandas(self) -> pd.DataFrame:
+        total = self.rows
+        return pd.DataFrame(
+            {
+                "variant": [v for v, _ in self.counts],
+                "customers": [n for _, n in self.counts],
+                "share": [n / total for _, n in self.counts],
+            }
+        )
+
+    def _title(self) -> str:
+        return f"Assignment of {self.experiment} imported from {self.source} (made outside abkit)"
+
+    def _notes(self) -> list[str]:
+        return [str(self)]
+
+    def __str__(self) -> str:
+        total = self.rows
+        arms = ", ".join(f"{v} {n:,} ({n / total:.1%})" for v, n in self.counts)
+        ids = f"ids from column {self.id_col!r}" if self.id_col else "its row numbers are the ids"
+        check = (
+            f"matches the spec's weights (p = {format_number(self.srm.p_value, 2)})"
+            if self.srm.ok
+            else f"{self.srm.status.upper()} against the spec's weights "
+            f"(p = {format_number(self.srm.p_value, 2)}): check [variants] weights and the export"
+            if self.srm.ok is False
+            else f"{self.srm.status} for a split check"
+        )
+        return (
+            f"Imported the split of {total:,} customers from {self.source}, made outside abkit "
+            f"(SHA-256 {self.sha256[:12]}...): {arms}; {ids}. Split check: {check}. "
+            f"Saved as {self.shown_path}."
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"ImportRun(experiment={self.experiment!r}, source={self.source!r}, rows={self.rows}, "
+            f"srm={self.srm.status!r})"
+        )
+
+
+def import_assignment(
+    experiment: Experiment | str | Path,
+    file: str | Path,
+    *,
+    id_col: str | None = None,
+    variant_col: str,
+    segment_col: str | None = None,
+    mapping: dict[str, str] | None = None,
+    force: bool = False,
+) -> ImportRun:
+    """Record a split made by another tool (an e-mail or CRM tool's export) as the experiment's assignment.
+
+    ``file`` (CSV or Parquet) has one row per customer; ``variant_col`` holds the arm the tool chose,
+    renamed to the spec's variant names by ``mapping`` (``{"No E-Mail": "holdout"}``); ``segment_col``
+    optionally gives each customer's segment (the report's per-segment rows). ``id_col`` holds the
+    customer id, kept as text; it may be None only when ``file`` is also the spec's ``[data]
+    outcomes``: the row number (``"1"``, ``"2"``, ... see :func:`abkit.external.row_ids`) is then the
+    id in both. Every variant of the spec must have rows and no other arm may; ids are unique. The
+    assignment is saved (``[data] assignment``) with ``method = "external"``, no salt, and a
+    ``source`` record: the file's name and SHA-256, the columns, the mapping and the import time.
+    An existing assignment is replaced only with ``force=True``. The split is checked against the
+    spec's weights (sample ratio), as the report does again.
+
+    >>> import tempfile, pathlib, pandas as pd
+    >>> from abkit.experiment import scaffold
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "experiment.toml").write_text(scaffold("imported", send_date="2026-06-01"))
+    >>> arms = ["holdout"] * 20 + ["coupon", "personal"] * 40
+    >>> export = pd.DataFrame({"id": [f"C{i:03d}" for i in range(100)], "arm": arms})
+    >>> export.to_csv(d / "split.csv", index=False)
+    >>> run = import_assignment(d, d / "split.csv", id_col="id", variant_col="arm")
+    >>> run.rows, run.srm.ok
+    (100, True)
+    """
+    exp = _experiment(experiment)
+    path = Path(file)
+    if id_col is None:
+        outcomes = exp.data.outcomes
+        if outcomes is None or path.resolve() != exp.data_path("outcomes").resolve():
+            raise ParameterError(
+                f"--id-col is missing: {path.name} has no customer id column named, and it is not the "
+                "experiment's data.outcomes (only then can the row number serve as the id in both); "
+                "pass --id-col COLUMN"
+            )
+    target = exp.data_path("assignment")
+    shown = str(target.relative_to(exp.folder)) if target.is_relative_to(exp.folder) else target.name
+    if not force and target.exists():
+        raise FileExistsAbkitError(
+            f"{exp.name} already has an assignment ({shown}); an assignment is never replaced "
+            "silently: pass --force (force=True) to replace it with the imported one"
+        )
+    frame = read_table(path, what="assignment file")
+    id_name = exp.data.columns.customer_id
+    assigned = external.external_assignment(
+        frame,
+        variants=exp.variant_names,
+        variant_col=variant_col,
+        id_col=id_col,
+        segment_col=segment_col,
+        mapping=mapping,
+        id_name=id_name,
+        what=f"assignment file {path.name}",
+    )
+    digest = external.file_sha256(path)
+    imported_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    source = {
+        "file": path.name,
+        "sha256": digest,
+        "imported_at": imported_at,
+        "rows": len(assigned),
+        "ids": f"column {id_col}" if id_col else external.ROW_NUMBER_IDS,
+        "id_col": id_col,
+        "variant_col": variant_col,
+        "segment_col": segment_col,
+        "map": dict(mapping or {}),
+    }
+    save_assignment(
+        assigned,
+        target,
+        salt=None,
+        method=EXTERNAL,
+        weights=exp.weights,
+        strata="segment" if segment_col else None,
+        id_col=id_name,
+        overwrite=force,
+        source=source,
+    )
+    counts = assigned["variant"].value_counts().reindex(list(exp.variant_names), fill_value=0)
+    return ImportRun(
+        experiment=exp.name,
+        source=path.name,
+        sha256=digest,
+        imported_at=imported_at,
+        id_col=id_col,
+        counts=tuple((str(v), int(n)) for v, n in counts.items()),
+        srm=srm(counts.to_dict(), exp.weights),
+        assignment_path=target,
+        shown_path=shown,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
 # analysis (what the report shows)
 
 
@@ -318,6 +493,23 @@ class Readout(Displayable):
 
     def __repr__(self) -> str:
         return f"Readout({self.experiment.name!r}, as_of={self.as_of.isoformat()}, method={self.method!r})"
+
+
+def external_split_note(metadata: dict[str, Any]) -> str:
+    """The sentence a report shows for an assignment made outside abkit (``method = "external"``).
+
+    >>> source = {"file": "campaign.csv", "sha256": "ab" * 32, "imported_at": "2026-06-20T07:00:00+00:00"}
+    >>> external_split_note({"method": "external", "source": source})[:72]
+    'The split was made outside abkit, by the tool that exported campaign.csv'
+    """
+    source = metadata.get("source") or {}
+    day = str(source.get("imported_at", ""))[:10] or "at an unknown date"
+    file = source.get("file", "an unknown file")
+    return (
+        f"The split was made outside abkit, by the tool that exported {file} "
+        f"(SHA-256 {str(source.get('sha256', ''))[:12]}..., imported {day}); abkit did not randomise it "
+        "and checks it against the spec's weights."
+    )
 
 
 def _planned_pair_total(exp: Experiment, n_assigned: int) -> float:
@@ -358,7 +550,7 @@ def analyse(
         )
     loaded = load_assignment(exp.data_path("assignment"))
     assigned, meta = loaded.frame, loaded.metadata
-    if meta.get("salt") != exp.salt:
+    if meta.get("method") != EXTERNAL and meta.get("salt") != exp.salt:
         raise SpecError(
             f"{exp.path}: salt {exp.salt!r} differs from the salt {meta.get('salt')!r} the "
             "assignment was made with; restore the original salt"
@@ -480,6 +672,8 @@ def analyse(
         f"Every assigned customer counts (intention to treat); {len(assigned):,} customers, "
         f"{not_counted:,} event rows not counted.",
     )
+    if meta.get("method") == EXTERNAL:
+        notes = (external_split_note(meta), *notes)
     if method == "bayesian" and (analysis.sequential or analysis.covariates):
         notes += (
             "The experiment's sequential monitoring and CUPED settings apply to the frequentist analysis "

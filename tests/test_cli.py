@@ -128,3 +128,191 @@ def test_a_table_that_is_not_a_table_is_refused(demo_experiment: Path) -> None:
     out = run("report", str(demo_experiment), "--as-of", "2026-06-20")
     assert out.returncode == EXIT_NOTEBOOK
     assert "is not a readable table" in out.stderr and "nothing was published" in out.stderr
+
+
+# ------------------------------------------------------------------ import, validate, report checks
+def imported_experiment(tmp_path: Path, n: int = 300) -> Path:
+    """A scaffolded experiment (holdout 0.2, coupon 0.4, personal 0.4) and a tool's export beside it."""
+    folder = tmp_path / "imported"
+    assert main(["init", "imported", "--parent", str(tmp_path)]) == EXIT_OK
+    arms = (["No E-Mail"] + ["Coupon E-Mail", "personal"] * 2) * (n // 5)
+    tiers = ["gold", "silver", "new"] * (n // 3)
+    ids = [f"{i:06d}" for i in range(n)]
+    pd.DataFrame({"cust": ids, "arm": arms, "tier": tiers}).to_parquet(folder / "export.parquet")
+    return folder
+
+
+def test_import_records_an_external_split_and_checks_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from abkit.assignment import load_assignment
+
+    folder = imported_experiment(tmp_path)
+    capsys.readouterr()
+    args = ["import", str(folder), str(folder / "export.parquet"), "--id-col", "cust", "--variant-col", "arm"]
+    maps = ["--map", "No E-Mail=holdout", "--map", "Coupon E-Mail=coupon", "--segment-col", "tier"]
+    assert main([*args, *maps]) == EXIT_OK
+    out = capsys.readouterr().out.strip()
+    assert out.count("\n") == 0 and "made outside abkit" in out and "300 customers" in out
+    assert "holdout 60 (20.0%)" in out and "matches the spec's weights" in out and str(tmp_path) not in out
+    frame, meta = load_assignment(folder / "assignment.parquet")
+    assert meta["method"] == "external" and meta["salt"] is None and meta["strata"] == ["segment"]
+    source = meta["source"]
+    assert source["file"] == "export.parquet" and len(source["sha256"]) == 64 and source["imported_at"]
+    assert source["map"] == {"No E-Mail": "holdout", "Coupon E-Mail": "coupon"}
+    assert frame["customer_id"].iloc[0] == "000000" and set(frame["segment"]) == {"gold", "silver", "new"}
+
+    # never replaced silently; --force replaces it
+    assert main([*args, *maps]) == EXIT_INPUT
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "already has an assignment" in err and "--force" in err
+    assert main([*args, *maps, "--force"]) == EXIT_OK
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            [],
+            r"holds 'Coupon E-Mail' \(120 rows\), 'No E-Mail' \(60 rows\), not variants of the spec "
+            r".*--map 'Coupon E-Mail=VARIANT'",
+        ),
+        (["--map", "No E-Mail=holdout", "--map", "Coupon E-Mail=coupn"], r"'coupn'.*did you mean 'coupon'"),
+        (["--map", "holdout"], r"--map 'holdout' is not OLD=NEW"),
+    ],
+    ids=["unmapped arm", "mapped to a typo", "bad --map"],
+)
+def test_import_refuses_arms_that_are_not_the_spec_variants(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    folder = imported_experiment(tmp_path)
+    capsys.readouterr()
+    args = ["import", str(folder), str(folder / "export.parquet"), "--id-col", "cust", "--variant-col", "arm"]
+    code = main([*args, *extra])
+    assert code == EXIT_INPUT
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and re.search(message, err), err
+    assert not (folder / "assignment.parquet").exists()
+
+
+def test_import_a_split_that_does_not_match_the_weights_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = imported_experiment(tmp_path)
+    arms = ["holdout"] * 500 + ["coupon"] * 250 + ["personal"] * 250  # spec: 0.2 / 0.4 / 0.4
+    pd.DataFrame({"id": range(1000), "arm": arms}).to_csv(folder / "skewed.csv", index=False)
+    capsys.readouterr()
+    args = ["import", str(folder), str(folder / "skewed.csv"), "--id-col", "id", "--variant-col", "arm"]
+    assert main(args) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "MISMATCH against the spec's weights" in out and "check [variants] weights" in out
+
+
+class FakeValidation:
+    """Stands in for abkit.workflow.validate_experiment's result (branch "data"): the same contract."""
+
+    def __init__(self, rows: list[tuple[str, bool, str]], error: Exception | None = None) -> None:
+        self.rows = rows
+        self.problems = (error,) if error else ()
+        self.ok = error is None
+        self.calls: list[dict[str, object]] = []
+
+    def to_pandas(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=["check", "ok", "detail"])
+
+    def raise_for_problems(self) -> None:
+        if self.problems:
+            raise self.problems[0]
+
+
+def fake_validate(monkeypatch: pytest.MonkeyPatch, validation: FakeValidation) -> list[dict[str, object]]:
+    import abkit.workflow
+
+    calls: list[dict[str, object]] = []
+
+    def validate_experiment(
+        experiment: object, *, as_of: object = None, command: str = "report"
+    ) -> FakeValidation:
+        calls.append({"experiment": experiment, "as_of": as_of, "command": command})
+        return validation
+
+    monkeypatch.setattr(abkit.workflow, "validate_experiment", validate_experiment, raising=False)
+    return calls
+
+
+def test_validate_prints_one_line_per_check_and_exits_0_or_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from abkit.errors import DataError
+
+    good = FakeValidation([("spec", True, "experiment.toml read"), ("outcomes", True, "64,000 rows")])
+    calls = fake_validate(monkeypatch, good)
+    assert main(["validate", str(tmp_path), "--as-of", "2026-06-20"]) == EXIT_OK
+    assert capsys.readouterr().out.splitlines() == [
+        "✓ spec: experiment.toml read",
+        "✓ outcomes: 64,000 rows",
+        "ok: 2 checks passed",
+    ]
+    assert calls == [{"experiment": tmp_path, "as_of": "2026-06-20", "command": "report"}]
+
+    bad = FakeValidation(
+        [("spec", True, "read"), ("ids join the assignment", False, "12.0% of outcome ids are not assigned")],
+        DataError("outcomes: 12.0% of ids are not in the assignment"),
+    )
+    fake_validate(monkeypatch, bad)
+    assert main(["validate", str(tmp_path), "--for", "assign"]) == EXIT_INPUT
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "✗ ids join the assignment: 12.0% of outcome ids are not assigned"
+    assert lines[-1] == "1 problem in 2 checks; fix the first one above"
+
+
+def test_report_validates_first_and_bad_input_exits_1_before_any_kernel(
+    demo_experiment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import abkit.report
+    from abkit.errors import SpecError
+
+    problem = SpecError("experiment.toml, line 40: variants.coupon.weight: 0.5, the assignment's 0.4")
+    calls = fake_validate(monkeypatch, FakeValidation([("weights", False, str(problem))], problem))
+
+    def no_kernel(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the notebook must not start on bad input")
+
+    monkeypatch.setattr(abkit.report, "run_notebook", no_kernel)
+    assert main(["report", str(demo_experiment), "--as-of", "2026-06-20"]) == EXIT_INPUT
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"abkit report: {problem}"
+    assert calls[0]["command"] == "report" and str(calls[0]["as_of"]) == "2026-06-20"
+    assert not (demo_experiment / "reports").exists()
+
+
+def test_max_lag_days_overrides_the_spec_and_reaches_the_notebook(
+    demo_experiment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import abkit.report
+    from abkit.errors import NotebookError
+
+    fake_validate(monkeypatch, FakeValidation([("spec", True, "read")]))
+    seen: list[dict[str, object]] = []
+
+    def capture(notebook: object, output: object, parameters: dict[str, object], **kwargs: object) -> None:
+        seen.append(dict(parameters))
+        raise NotebookError("stopped after the parameters were seen")
+
+    monkeypatch.setattr(abkit.report, "run_notebook", capture)
+    spec = demo_experiment / "experiment.toml"
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(text + "\n[report]\nmax_data_lag_days = 9\n", encoding="utf-8")
+    report = ["report", str(demo_experiment), "--as-of", "2026-06-20"]
+    assert main(report) == EXIT_NOTEBOOK
+    assert main([*report, "--max-lag-days", "0"]) == EXIT_NOTEBOOK
+    assert [p["max_data_lag_days"] for p in seen] == [9, 0]
+    with pytest.raises(SystemExit) as usage:
+        main(["report", str(demo_experiment), "--max-lag-days", "-1"])
+    assert usage.value.code == 2 and "whole number of days" in capsys.readouterr().err
+
+
+def test_init_works_in_an_empty_folder(tmp_path: Path) -> None:
+    out = run("init", "spring", cwd=tmp_path)
+    assert out.returncode == EXIT_OK, out.stderr
+    assert (tmp_path / "experiments" / "spring" / "experiment.toml").exists()

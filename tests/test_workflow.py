@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +39,22 @@ def test_init_refuses_bad_names(tmp_path: Path, name: str) -> None:
         init_experiment(name, parent=tmp_path)
 
 
-def test_init_refuses_a_missing_parent(tmp_path: Path) -> None:
-    with pytest.raises(ParameterError, match="does not exist"):
-        init_experiment("x", parent=tmp_path / "nope")
+def test_init_creates_a_missing_parent_but_not_over_a_file(tmp_path: Path) -> None:
+    folder = init_experiment("x", parent=tmp_path / "nope" / "experiments")
+    assert Experiment.load(folder).name == "x"
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(ParameterError, match="is a file"):
+        init_experiment("x", parent=tmp_path / "file")
+
+
+def test_init_salt_is_random_once_and_not_the_send_date(tmp_path: Path) -> None:
+    first = Experiment.load(init_experiment("a", parent=tmp_path))
+    second = Experiment.load(init_experiment("b", parent=tmp_path))
+    again = Experiment.load(init_experiment("c", parent=tmp_path / "other"))
+    assert first.dates.send_date.isoformat() not in first.salt
+    assert re.fullmatch(r"a-[0-9a-f]{8}", first.salt) and re.fullmatch(r"c-[0-9a-f]{8}", again.salt)
+    assert first.salt[2:] != second.salt[2:] != again.salt[2:]
+    assert Experiment.load(first.folder).salt == first.salt  # written once, fixed in the file
 
 
 # ------------------------------------------------------------------------------------ read_table
