@@ -23,6 +23,7 @@ Conventions (also written in every row's ``method`` and ``convention`` columns):
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -54,7 +55,12 @@ from abkit.stats.frequentist import (
     relative_lift_reason,
 )
 from abkit.stats.multiple import CORRECTION_NAMES, CORRECTIONS, adjust_pvalues
-from abkit.stats.sequential import DEFAULT_N_STAR, sequential_estimate, sequential_test
+from abkit.stats.sequential import (
+    DEFAULT_N_STAR,
+    sequential_estimate,
+    sequential_ratio_interval,
+    sequential_test,
+)
 
 __all__ = [
     "CONFIDENCE_WORDS",
@@ -76,6 +82,10 @@ _HTML_ROWS = 200
 #: Written in the ``convention`` column and the summary of corrected frequentist results.
 UNADJUSTED_INTERVALS = "per-comparison (unadjusted) intervals; significance uses the adjusted p-value"
 _PROFIT = "__abkit_profit__"
+#: Reason of a sequential rate row without a relative interval.
+SEQ_REL_NEEDS_SUCCESSES = (
+    "relative lift needs successes in the control (its rate is 0); the absolute interval gives the verdict"
+)
 #: Values of ``objective`` in :meth:`Evaluation.decision`.
 OBJECTIVES = ("profit", "primary")
 #: The words of the ``confidence`` column of :meth:`Evaluation.decision`, from the clearest gain to
@@ -119,6 +129,12 @@ def _check_int(name: str, value: Any, low: int) -> int:
 def _unique(values: pd.Series) -> list[str]:
     """Distinct values in order of appearance (fast on Arrow-backed string columns)."""
     return [str(v) for v in pd.unique(values.to_numpy(dtype=object))]
+
+
+def _expm1(x: np.ndarray) -> np.ndarray:
+    """``exp(x) - 1`` with ``inf`` (not an overflow warning) beyond the largest float."""
+    limit = math.log(np.finfo(float).max)
+    return np.where(x > limit, np.inf, np.expm1(np.minimum(x, limit)))
 
 
 def _pct(value: float, digits: int = 1) -> str:
@@ -286,7 +302,11 @@ def evaluate(
     two arms of a comparison: pass the planned total of the two arms at the horizon; the default
     (``None``) is GrowthBook's reference 5,000. ``"msprt"`` is the normal-mixture SPRT of Johari et
     al. (2022) with mixing SD ``tau`` (required; the absolute effect's units, one number or a
-    mapping metric -> tau) and ``rel_tau`` on the log ratio for the relative lift (default 0.2). The
+    mapping metric -> tau). The relative interval inverts the same always-valid test of the
+    contrast ``variant - (1 + lift) * control`` (Fieller's construction,
+    :func:`abkit.stats.sequential.sequential_ratio_interval`), so it excludes 0 exactly when the
+    absolute interval does; without successes in the control it is NaN with a reason.
+    (``rel_tau`` is deprecated and ignored.) The
     tuning never depends on the data at the look, as validity requires. ``correction`` still applies
     on top (the always-valid p-values are valid p-values at any stopping time, so Holm/Bonferroni/BH
     keep their guarantees), and ``significant``, :meth:`~Evaluation.summary` and
@@ -460,10 +480,7 @@ class _Sequential:
     def row_label(self, metric: str) -> str:
         if self.method == "asymptotic-cs":
             return self.label
-        return (
-            f"mixture SPRT (Johari et al. 2022), normal mixture tau={self.tau_for(metric):g} "
-            f"(relative lift: tau={self.rel_tau:g} on the log ratio)"
-        )
+        return f"mixture SPRT (Johari et al. 2022), normal mixture tau={self.tau_for(metric):g}"
 
 
 def _positive(name: str, value: Any, what: str) -> float:
@@ -522,6 +539,13 @@ def _check_sequential(
     else:
         taus = _positive("tau", tau, "mixing SD of the effect")
     rt = DEFAULT_REL_TAU if rel_tau is None else _positive("rel_tau", rel_tau, "mixing SD of the log lift")
+    if rel_tau is not None:
+        warnings.warn(
+            "rel_tau is no longer used: the relative interval now inverts the absolute always-valid test "
+            "(tau), so it agrees with the absolute interval; leave rel_tau out",
+            DeprecationWarning,
+            stacklevel=3,
+        )
     return _Sequential("msprt", DEFAULT_N_STAR, taus, rt)
 
 
@@ -767,8 +791,8 @@ def _frequentist_rows(
             "p_value": p,
             "ci_low": diff - quant * se,
             "ci_high": diff + quant * se,
-            "rel_ci_low": np.expm1(log_ratio - quant * se_log),
-            "rel_ci_high": np.expm1(log_ratio + quant * se_log),
+            "rel_ci_low": _expm1(log_ratio - quant * se_log),
+            "rel_ci_high": _expm1(log_ratio + quant * se_log),
         }
         for c, v in upd.items():
             cols[c] = np.where(custom, np.where(estimable, v, nan), cols[c])
@@ -783,22 +807,29 @@ def _frequentist_rows(
         total = n0 + n1
         args = (n0, s0, q0, n1, s1, q1)
         absolute = sequential_test(*args, kind=kind, scale="absolute", tau=tau, **kw)
-        relative = sequential_test(*args, kind=kind, scale="relative", tau=seq.rel_tau, **kw)
+        # arm estimates and the variances of those estimates, as in the absolute test
+        with np.errstate(divide="ignore", invalid="ignore"):
+            arm_m0, arm_m1 = s0 / n0, s1 / n1
+            if kind == "proportion":
+                arm_v0, arm_v1 = arm_m0 * (1 - arm_m0) / n0, arm_m1 * (1 - arm_m1) / n1
+            else:
+                arm_v0, arm_v1 = _plain_estimates(n0, s0, q0)[1], _plain_estimates(n1, s1, q1)[1]
         if custom.any():
             c_abs = sequential_estimate(diff, var, total, tau=tau, **kw)
-            c_rel = sequential_estimate(log_ratio, log_var, total, tau=seq.rel_tau, log_scale=True, **kw)
             absolute = type(absolute)(
                 *(np.where(custom, a, b) for a, b in zip(c_abs[:4], absolute[:4], strict=True)), ""
             )
-            relative = type(relative)(
-                *(np.where(custom, a, b) for a, b in zip(c_rel[:4], relative[:4], strict=True)), ""
-            )
+            arm_m0, arm_m1 = np.where(custom, est.m_c, arm_m0), np.where(custom, est.m_v, arm_m1)
+            arm_v0, arm_v1 = np.where(custom, est.var_c, arm_v0), np.where(custom, est.var_v, arm_v1)
+        # the relative interval inverts the same always-valid test (Fieller): it excludes 0 exactly
+        # when the absolute interval does
+        rel_lo, rel_hi = sequential_ratio_interval(arm_m0, arm_v0, arm_m1, arm_v1, total, tau=tau, **kw)
         p_seq = np.asarray(absolute.p_value, dtype=float)
         estimable = estimable & np.isfinite(p_seq)
         nan = np.full(rows, np.nan)
         for c, v in (
             ("p_value", p_seq), ("ci_low", absolute.ci_low), ("ci_high", absolute.ci_high),
-            ("rel_ci_low", relative.ci_low), ("rel_ci_high", relative.ci_high),
+            ("rel_ci_low", rel_lo), ("rel_ci_high", rel_hi),
         ):  # fmt: skip
             cols[c] = np.where(estimable, v, nan)
         cols["statistic"] = nan
@@ -816,6 +847,10 @@ def _frequentist_rows(
         if kind == "mean"
         else np.full(rows, "", dtype=object)
     )
+    if seq is not None and kind == "proportion":
+        rel_note = np.where(
+            np.isnan(cols["rel_ci_low"]) & ~(cols["control_value"] > 0), SEQ_REL_NEEDS_SUCCESSES, rel_note
+        ).astype(object)
     out["reason"] = np.where(estimable, rel_note, reason).astype(object)
     out["small_counts"] = comp.small_counts
     if cfg.covariates:
@@ -952,14 +987,11 @@ def _evaluate_cells(
         a, b = beta_posterior(n, s, cfg.prior)
         summary = beta_group_summary(a, b)
         family, p1, p2 = "beta", a, b
-        degenerate_arm = (s == 0) | (s == n)
-        none_arm = s == 0
-        full_arm = s == n
-        degenerate = (np.repeat(none_arm[:, 0], k - 1) & none_arm[:, 1:].reshape(-1)) | (
-            np.repeat(full_arm[:, 0], k - 1) & full_arm[:, 1:].reshape(-1)
-        )
-        group_degenerate = none_arm.all(axis=1) | full_arm.all(axis=1)
-        del degenerate_arm
+        # Beta posteriors are proper even without successes (or failures) in both arms: the answer
+        # is the Bayesian one (P(beat) = 0.5 for equal arms), kept with a note in ``reason``
+        degenerate = np.zeros(rows, dtype=bool)
+        group_degenerate = np.zeros(n_seg, dtype=bool)
+        no_information = ~np.asarray(comp.estimable, dtype=bool)
         prior_name = f"prior Beta({cfg.prior[0]:g}, {cfg.prior[1]:g})"
         method_name = f"Beta-Binomial posterior, {prior_name}"
     else:
@@ -990,6 +1022,9 @@ def _evaluate_cells(
     out["expected_loss"] = np.where(degenerate, nan, summary.expected_loss[:, 1:].reshape(-1))
     out["estimable"] = ~degenerate
     reason = np.where(degenerate, comp.reason, "")
+    if kind == "proportion":
+        note = np.char.add(comp.reason.astype(str), ": the answer leans on the prior")
+        reason = np.where(no_information, note, reason)
     if kind == "mean":
         no_rel = ~(np.asarray(comp.control_value) > 0)
         no_ci = np.isnan(rlo)
@@ -1649,14 +1684,14 @@ class Evaluation(Displayable):
             confidence_word(e, d, method=self.method, alpha=self.alpha, threshold=thr)
             for e, d in zip(out["evidence"], np.where(has_best, direction, np.nan), strict=True)
         ]
-        warnings = np.full(len(out), "", dtype=object)
+        money_notes = np.full(len(out), "", dtype=object)
         for col in ("profit", "profit_ci_low", "profit_ci_high"):
             out[col] = (
                 np.where(has_best, best[col].to_numpy(dtype=float), np.nan) if profit is not None else np.nan
             )
         if profit is not None and not by_profit:
-            warnings = self._profit_warnings(rows, best, shipped, per)
-        out["profit_warning"] = warnings
+            money_notes = self._profit_warnings(rows, best, shipped, per)
+        out["profit_warning"] = money_notes
         out["vetoed_by"] = vetoed_text
         out["n_per_arm"] = have.astype(np.int64)
         out["needed_per_arm"] = _int_array(np.fmax(needed_c, needed_v))
@@ -1668,7 +1703,9 @@ class Evaluation(Displayable):
         out["needed_variant"] = _int_array(needed_v)
         out["extra_control"] = _int_array(np.where(no_extra, np.nan, extra_c))
         out["extra_variant"] = _int_array(np.where(no_extra, np.nan, extra_v))
-        out["reason"] = [r + (f"; warning: {w}" if w else "") for r, w in zip(reason, warnings, strict=True)]
+        out["reason"] = [
+            r + (f"; warning: {w}" if w else "") for r, w in zip(reason, money_notes, strict=True)
+        ]
         return out
 
     def _profit_warnings(

@@ -243,17 +243,25 @@ def test_no_successes_in_either_arm_is_not_estimable_never_p_one() -> None:
     data = _agg(
         [("a", "control", 500, 0), ("a", "mail", 480, 0), ("b", "control", 300, 4), ("b", "mail", 310, 9)]
     )
-    for method in ("frequentist", "bayesian"):
-        t = evaluate(data, metrics=["complained"], segment_col="segment", n_col="units", method=method)
-        row = t.table[t.table["segment"] == "a"].iloc[0]
-        assert not row["estimable"] and row["reason"] == "no successes in either arm"
-        assert np.isnan(row["ci_low"])
-        if method == "frequentist":
-            assert np.isnan(row["p_value"]) and np.isnan(row["p_adjusted"]) and not row["significant"]
-        else:
-            assert np.isnan(row["prob_beat_control"]) and np.isnan(row["prob_best"])
-        assert t.table[t.table["segment"] != "a"]["estimable"].all()
-        assert "not estimable" in t.summary()
+    t = evaluate(data, metrics=["complained"], segment_col="segment", n_col="units")
+    row = t.table[t.table["segment"] == "a"].iloc[0]
+    assert not row["estimable"] and row["reason"] == "no successes in either arm"
+    assert np.isnan(row["ci_low"])
+    assert np.isnan(row["p_value"]) and np.isnan(row["p_adjusted"]) and not row["significant"]
+    assert t.table[t.table["segment"] != "a"]["estimable"].all()
+    assert "not estimable" in t.summary()
+
+
+def test_no_successes_in_either_arm_gets_the_bayesian_answer() -> None:
+    # issue 12 §4: the Beta posteriors are proper without successes; return their answer
+    data = _agg([("a", "control", 500, 0), ("a", "mail", 500, 0), ("b", "control", 300, 0), ("b", "mail", 100, 0)])
+    t = evaluate(data, metrics=["complained"], segment_col="segment", n_col="units", method="bayesian").table
+    a = t[t["segment"] == "a"].iloc[0]
+    assert a["estimable"] and a["prob_beat_control"] == pytest.approx(0.5, abs=1e-9)
+    assert a["prob_best"] == pytest.approx(0.5, abs=1e-9) and a["ci_low"] == pytest.approx(-a["ci_high"])
+    assert a["expected_loss"] > 0 and "no successes in either arm" in a["reason"]
+    b = t[t["segment"] == "b"].iloc[0]  # Beta(1, 301) vs Beta(1, 101): P(mail > control) = 301 / 402
+    assert b["estimable"] and b["prob_beat_control"] == pytest.approx(301 / 402, abs=1e-8)
 
 
 def test_zero_variance_in_both_arms_is_not_estimable() -> None:
@@ -676,11 +684,14 @@ def test_sequential_rows_follow_the_confidence_sequence_formula(campaign: pd.Dat
         half = np.sqrt(var * (1 + r) / r * (2 * np.log(1 / 0.05) + np.log1p(r)))
         assert row["ci_low"] == pytest.approx(est - half, rel=1e-9)
         assert row["ci_high"] == pytest.approx(est + half, rel=1e-9)
-        lvar = v.var(ddof=ddof) / (v.size * v.mean() ** 2) + c.var(ddof=ddof) / (c.size * c.mean() ** 2)
-        lhalf = np.sqrt(lvar * (1 + r) / r * (2 * np.log(1 / 0.05) + np.log1p(r)))
-        assert row["rel_ci_low"] == pytest.approx(np.expm1(np.log(v.mean() / c.mean()) - lhalf), rel=1e-9)
-        # the sequence excludes 0 exactly when the always-valid p is below alpha
+        # relative bounds: ratios l where the contrast v - l c sits exactly on the same boundary (Fieller)
+        bound = (1 + r) / r * (2 * np.log(1 / 0.05) + np.log1p(r))
+        for lam in (1 + row["rel_ci_low"], 1 + row["rel_ci_high"]):
+            var_l = v.var(ddof=ddof) / v.size + lam**2 * c.var(ddof=ddof) / c.size
+            assert (v.mean() - lam * c.mean()) ** 2 / var_l == pytest.approx(bound, rel=1e-9)
+        # the sequence excludes 0 exactly when the always-valid p is below alpha; so does the relative one
         assert (row["ci_low"] > 0 or row["ci_high"] < 0) == (row["p_value"] < 0.05)
+        assert (row["rel_ci_low"] > 0 or row["rel_ci_high"] < 0) == (row["p_value"] < 0.05)
     # the correction applies on top, within the same families as the fixed-horizon analysis
     seg = t[(t["metric"] == "repurchased") & (t["segment"] != "all")]
     assert np.allclose(seg["p_adjusted"], multipletests(seg["p_value"], method="holm")[1])
@@ -709,8 +720,10 @@ def test_sequential_msprt_with_per_metric_tau(campaign: pd.DataFrame) -> None:
     taus = {"repurchased": 0.01, "revenue": 0.5}
     t = evaluate(
         campaign, metrics=["repurchased", "revenue"], sequential=True, sequential_method="msprt", tau=taus,
-        rel_tau=0.3,
     ).table  # fmt: skip
+    with pytest.warns(DeprecationWarning, match="rel_tau is no longer used"):
+        evaluate(campaign, metrics=["repurchased"], sequential=True, sequential_method="msprt", tau=0.01,
+                 rel_tau=0.3)  # fmt: skip
     for _, row in t.iterrows():
         c = campaign.loc[campaign["variant"] == "control", row["metric"]].to_numpy(float)
         v = campaign.loc[campaign["variant"] == row["variant"], row["metric"]].to_numpy(float)
@@ -718,7 +731,8 @@ def test_sequential_msprt_with_per_metric_tau(campaign: pd.DataFrame) -> None:
         var = v.var(ddof=ddof) / v.size + c.var(ddof=ddof) / c.size
         r = taus[row["metric"]] ** 2 / var
         assert row["p_value"] == pytest.approx(_mixture_p(v.mean() - c.mean(), var, r), rel=1e-9)
-        assert f"tau={taus[row['metric']]:g}" in row["method"] and "tau=0.3 on the log ratio" in row["method"]
+        assert f"tau={taus[row['metric']]:g}" in row["method"]
+        assert (row["rel_ci_low"] > 0 or row["rel_ci_high"] < 0) == (row["p_value"] < 0.05)
     with pytest.raises(ParameterError, match=r"tau: a mapping must give every metric"):
         evaluate(campaign, metrics=["repurchased", "revenue"], sequential=True, sequential_method="msprt",
                  tau={"repurchased": 0.01})  # fmt: skip
