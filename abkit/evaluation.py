@@ -1776,7 +1776,8 @@ class Evaluation(Displayable):
         n, s, q = (st[c].to_numpy(dtype=float) for c in ("n", "sum", "sum_sq"))
         kind = str(st["kind"].iloc[0])
         values = rows["control_value"].to_numpy(dtype=float)
-        ratios = rows["n_variant"].to_numpy(dtype=float) / rows["n_control"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):  # empty arms are skipped below
+            ratios = rows["n_variant"].to_numpy(dtype=float) / rows["n_control"].to_numpy(dtype=float)
         need_c = np.full(len(rows), np.nan)
         need_v = np.full(len(rows), np.nan)
         notes = np.full(len(rows), "", dtype=object)
