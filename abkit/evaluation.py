@@ -23,6 +23,7 @@ Conventions (also written in every row's ``method`` and ``convention`` columns):
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -33,6 +34,7 @@ from scipy import stats as sps
 
 from abkit._display import Displayable, frame_to_html
 from abkit._validate import check_choice, check_columns, check_finite, check_probability
+from abkit.checks import SRMResult
 from abkit.errors import DataError, ParameterError
 from abkit.metrics import POOLED_SEGMENT, Mean, covariate_columns, sufficient_statistics
 from abkit.stats.bayesian import (
@@ -53,9 +55,24 @@ from abkit.stats.frequentist import (
     relative_lift_reason,
 )
 from abkit.stats.multiple import CORRECTION_NAMES, CORRECTIONS, adjust_pvalues
-from abkit.stats.sequential import DEFAULT_N_STAR, sequential_estimate, sequential_test
+from abkit.stats.sequential import (
+    DEFAULT_N_STAR,
+    sequential_estimate,
+    sequential_ratio_interval,
+    sequential_test,
+)
 
-__all__ = ["Decision", "Economics", "Evaluation", "economics", "evaluate"]
+__all__ = [
+    "CONFIDENCE_WORDS",
+    "OBJECTIVES",
+    "Decision",
+    "Economics",
+    "Evaluation",
+    "confidence_word",
+    "economics",
+    "evaluate",
+    "profit_moments",
+]
 
 METHODS = ("frequentist", "bayesian")
 SEQUENTIAL_METHODS = ("asymptotic-cs", "msprt")
@@ -65,6 +82,15 @@ _HTML_ROWS = 200
 #: Written in the ``convention`` column and the summary of corrected frequentist results.
 UNADJUSTED_INTERVALS = "per-comparison (unadjusted) intervals; significance uses the adjusted p-value"
 _PROFIT = "__abkit_profit__"
+#: Reason of a sequential rate row without a relative interval.
+SEQ_REL_NEEDS_SUCCESSES = (
+    "relative lift needs successes in the control (its rate is 0); the absolute interval gives the verdict"
+)
+#: Values of ``objective`` in :meth:`Evaluation.decision`.
+OBJECTIVES = ("profit", "primary")
+#: The words of the ``confidence`` column of :meth:`Evaluation.decision`, from the clearest gain to
+#: the clearest loss (see :func:`confidence_word`).
+CONFIDENCE_WORDS = ("very likely better", "likely better", "unclear", "likely worse", "very likely worse")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -105,8 +131,108 @@ def _unique(values: pd.Series) -> list[str]:
     return [str(v) for v in pd.unique(values.to_numpy(dtype=object))]
 
 
+def _expm1(x: np.ndarray) -> np.ndarray:
+    """``exp(x) - 1`` with ``inf`` (not an overflow warning) beyond the largest float."""
+    limit = math.log(np.finfo(float).max)
+    return np.where(x > limit, np.inf, np.expm1(np.minimum(x, limit)))
+
+
 def _pct(value: float, digits: int = 1) -> str:
     return f"{100 * value:.{digits}f}%"
+
+
+def confidence_word(
+    evidence: float, direction: float, *, method: str = "frequentist", alpha: float = 0.05,
+    threshold: float | None = None,
+) -> str:
+    """How sure a comparison is, in words from :data:`CONFIDENCE_WORDS`.
+
+    Frequentist (``evidence`` a p-value, adjusted when a correction is in use; ``direction`` the
+    sign of the difference): ``p < alpha / 5`` is "very likely", ``p < alpha`` "likely", better or
+    worse by the direction; otherwise "unclear". Bayesian (``evidence`` the probability that the
+    variant is better, ``threshold`` default ``1 - alpha``): ``>= 1 - (1 - threshold) / 5`` "very
+    likely better", ``>= threshold`` "likely better", ``<= (1 - threshold) / 5`` "very likely
+    worse", ``<= 1 - threshold`` "likely worse"; otherwise "unclear". NaN evidence is "unclear".
+
+    >>> confidence_word(0.003, +0.02), confidence_word(0.03, -1.0), confidence_word(0.2, 1.0)
+    ('very likely better', 'likely worse', 'unclear')
+    >>> confidence_word(0.97, 0.01, method="bayesian")
+    'likely better'
+    """
+    very, likely, unclear, worse, very_worse = CONFIDENCE_WORDS
+    if not (np.isfinite(evidence) and np.isfinite(direction)):
+        return unclear
+    if method == "frequentist":
+        if evidence < alpha / 5:
+            return very if direction > 0 else very_worse if direction < 0 else unclear
+        if evidence < alpha:
+            return likely if direction > 0 else worse if direction < 0 else unclear
+        return unclear
+    thr = 1 - alpha if threshold is None else threshold
+    tail = 1 - thr
+    if evidence >= 1 - tail / 5:
+        return very
+    if evidence >= thr:
+        return likely
+    if evidence <= tail / 5:
+        return very_worse
+    if evidence <= tail:
+        return worse
+    return unclear
+
+
+def profit_moments(
+    n: Any,
+    redeemed: Any,
+    revenue_sum: Any,
+    revenue_sum_sq: Any,
+    contact: Any,
+    offer: Any,
+    *,
+    margin: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sum and sum of squares of per-customer profit from an arm's sufficient statistics.
+
+    Per customer ``profit = margin * revenue - contact - offer * redeemed``. With ``n`` customers,
+    ``R`` redemptions, revenue sum ``S`` and sum of squares ``Q``, and revenue earned only by
+    customers who redeemed (``revenue * redeemed = revenue``), the profit's sum is
+    ``m S - n c - o R`` and its sum of squares ``m² Q + n c² + (o² + 2 c o) R - 2 m (c + o) S``.
+    Arrays broadcast (e.g. (segments, arms) statistics against per-arm costs). Used by
+    :meth:`Evaluation.decision` and :func:`abkit.sources.economics_from_aggregates`.
+
+    >>> s, q = profit_moments(4, 2, 110.0, 6100.0, 1.0, 5.0, margin=0.4)
+    >>> round(float(s), 6), round(float(q), 6)  # profits 14, 18, -1, -1 (revenue 50, 60, 0, 0)
+    (30.0, 522.0)
+    """
+    n, r, rev, rev2, c, o = (np.asarray(v, dtype=float) for v in (n, redeemed, revenue_sum, revenue_sum_sq,
+                                                                  contact, offer))  # fmt: skip
+    s = margin * rev - n * c - o * r
+    q = margin**2 * rev2 + n * c**2 + (o**2 + 2 * c * o) * r - 2 * margin * (c + o) * rev
+    return s, q
+
+
+def _check_margin(margin: Any) -> float:
+    margin = float(check_finite("margin", margin))
+    if not 0 < margin <= 1:
+        raise ParameterError(f"margin must be the gross margin share in (0, 1], got {margin!r}")
+    return margin
+
+
+def _srm_alerts(srm: Any) -> str:
+    """The sample-ratio alerts among ``srm`` (None, one SRMResult or a sequence), as one text."""
+    if srm is None:
+        return ""
+    results = [srm] if isinstance(srm, SRMResult) else srm
+    if not isinstance(results, Sequence) or not all(isinstance(r, SRMResult) for r in results):
+        raise ParameterError(
+            f"srm must be an abkit.SRMResult (from abkit.srm) or a list of them, got {type(srm).__name__}"
+        )
+    texts = [
+        f"{r.status} (p = {r.p_value:.2g}; observed {dict(zip(r.arms, r.observed, strict=True))})"
+        for r in results
+        if r.ok is False
+    ]
+    return "; ".join(texts)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -176,7 +302,11 @@ def evaluate(
     two arms of a comparison: pass the planned total of the two arms at the horizon; the default
     (``None``) is GrowthBook's reference 5,000. ``"msprt"`` is the normal-mixture SPRT of Johari et
     al. (2022) with mixing SD ``tau`` (required; the absolute effect's units, one number or a
-    mapping metric -> tau) and ``rel_tau`` on the log ratio for the relative lift (default 0.2). The
+    mapping metric -> tau). The relative interval inverts the same always-valid test of the
+    contrast ``variant - (1 + lift) * control`` (Fieller's construction,
+    :func:`abkit.stats.sequential.sequential_ratio_interval`), so it excludes 0 exactly when the
+    absolute interval does; without successes in the control it is NaN with a reason.
+    (``rel_tau`` is deprecated and ignored.) The
     tuning never depends on the data at the look, as validity requires. ``correction`` still applies
     on top (the always-valid p-values are valid p-values at any stopping time, so Holm/Bonferroni/BH
     keep their guarantees), and ``significant``, :meth:`~Evaluation.summary` and
@@ -222,13 +352,14 @@ def evaluate(
         )
 
     stats = sufficient_statistics(
-        data, metrics, variant_col=variant_col, segment_col=segment_col, n_col=n_col, covariates=cov or None
-    )
+        data, metrics, variant_col=variant_col, segment_col=segment_col, n_col=n_col, covariates=cov or None,
+        allow_empty=True,
+    )  # fmt: skip
     roles = {name: "primary" for name in _unique(stats["metric"])}
     if guardrails is not None:
         gstats = sufficient_statistics(
             data, guardrails, variant_col=variant_col, segment_col=segment_col, n_col=n_col,
-            covariates=cov or None,
+            covariates=cov or None, allow_empty=True,
         )  # fmt: skip
         clash = sorted(set(_unique(gstats["metric"])) & set(roles))
         if clash:
@@ -250,7 +381,16 @@ def evaluate(
         raise DataError(
             f"column {variant_col!r} holds only the control {control!r}; there is nothing to compare it with"
         )
-    small = stats[(stats["kind"] == "mean") & (stats["n"] < 2)]
+    # an arm without units at all is a data error; an empty (segment, arm) cell only makes that
+    # segment's comparisons not estimable (marked in _evaluate_metric), the rest is evaluated
+    pooled = stats[stats["segment"] == POOLED_SEGMENT]
+    absent = pooled[pooled["n"] == 0]
+    if len(absent):
+        raise DataError(
+            f"no units for variant {absent['variant'].iloc[0]!r} (column {variant_col!r}); every variant "
+            "needs units: drop that variant explicitly"
+        )
+    small = pooled[(pooled["kind"] == "mean") & (pooled["n"] < 2)]
     if cov:
         small = stats[stats["n"] < 2]
     if len(small):
@@ -306,6 +446,7 @@ def evaluate(
         sequential_label=seq.label if seq is not None else None,
         covariates=tuple(cov),
         poststratify=poststratify and segment_col is not None and method == "frequentist",
+        sequential_n_star=seq.n_star if seq is not None else None,
     )
 
 
@@ -339,10 +480,7 @@ class _Sequential:
     def row_label(self, metric: str) -> str:
         if self.method == "asymptotic-cs":
             return self.label
-        return (
-            f"mixture SPRT (Johari et al. 2022), normal mixture tau={self.tau_for(metric):g} "
-            f"(relative lift: tau={self.rel_tau:g} on the log ratio)"
-        )
+        return f"mixture SPRT (Johari et al. 2022), normal mixture tau={self.tau_for(metric):g}"
 
 
 def _positive(name: str, value: Any, what: str) -> float:
@@ -401,6 +539,13 @@ def _check_sequential(
     else:
         taus = _positive("tau", tau, "mixing SD of the effect")
     rt = DEFAULT_REL_TAU if rel_tau is None else _positive("rel_tau", rel_tau, "mixing SD of the log lift")
+    if rel_tau is not None:
+        warnings.warn(
+            "rel_tau is no longer used: the relative interval now inverts the absolute always-valid test "
+            "(tau), so it agrees with the absolute interval; leave rel_tau out",
+            DeprecationWarning,
+            stacklevel=3,
+        )
     return _Sequential("msprt", DEFAULT_N_STAR, taus, rt)
 
 
@@ -568,6 +713,7 @@ def _frequentist_rows(
     k: int,
     cfg: _Settings,
     level: str,
+    thin: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Fixed-horizon or sequential rows: plain, CUPED-adjusted and/or post-stratified."""
     n, s, q = g["n"], g["sum"], g["sum_sq"]
@@ -595,7 +741,7 @@ def _frequentist_rows(
     n_strata = len(segments) - 1
     post_note = ""
     if cfg.segmented and cfg.poststratify and n_strata >= 1:
-        if np.all(n[1:] >= 2):
+        if np.all(n[1:] >= 2) and not (thin is not None and thin[1:].any()):
             ps = _poststratified(n, s, q, est if cfg.covariates else None, k)
             for field_name in _Estimates._fields:
                 getattr(est, field_name)[pooled_rows] = getattr(ps, field_name)
@@ -645,8 +791,8 @@ def _frequentist_rows(
             "p_value": p,
             "ci_low": diff - quant * se,
             "ci_high": diff + quant * se,
-            "rel_ci_low": np.expm1(log_ratio - quant * se_log),
-            "rel_ci_high": np.expm1(log_ratio + quant * se_log),
+            "rel_ci_low": _expm1(log_ratio - quant * se_log),
+            "rel_ci_high": _expm1(log_ratio + quant * se_log),
         }
         for c, v in upd.items():
             cols[c] = np.where(custom, np.where(estimable, v, nan), cols[c])
@@ -661,22 +807,29 @@ def _frequentist_rows(
         total = n0 + n1
         args = (n0, s0, q0, n1, s1, q1)
         absolute = sequential_test(*args, kind=kind, scale="absolute", tau=tau, **kw)
-        relative = sequential_test(*args, kind=kind, scale="relative", tau=seq.rel_tau, **kw)
+        # arm estimates and the variances of those estimates, as in the absolute test
+        with np.errstate(divide="ignore", invalid="ignore"):
+            arm_m0, arm_m1 = s0 / n0, s1 / n1
+            if kind == "proportion":
+                arm_v0, arm_v1 = arm_m0 * (1 - arm_m0) / n0, arm_m1 * (1 - arm_m1) / n1
+            else:
+                arm_v0, arm_v1 = _plain_estimates(n0, s0, q0)[1], _plain_estimates(n1, s1, q1)[1]
         if custom.any():
             c_abs = sequential_estimate(diff, var, total, tau=tau, **kw)
-            c_rel = sequential_estimate(log_ratio, log_var, total, tau=seq.rel_tau, log_scale=True, **kw)
             absolute = type(absolute)(
                 *(np.where(custom, a, b) for a, b in zip(c_abs[:4], absolute[:4], strict=True)), ""
             )
-            relative = type(relative)(
-                *(np.where(custom, a, b) for a, b in zip(c_rel[:4], relative[:4], strict=True)), ""
-            )
+            arm_m0, arm_m1 = np.where(custom, est.m_c, arm_m0), np.where(custom, est.m_v, arm_m1)
+            arm_v0, arm_v1 = np.where(custom, est.var_c, arm_v0), np.where(custom, est.var_v, arm_v1)
+        # the relative interval inverts the same always-valid test (Fieller): it excludes 0 exactly
+        # when the absolute interval does
+        rel_lo, rel_hi = sequential_ratio_interval(arm_m0, arm_v0, arm_m1, arm_v1, total, tau=tau, **kw)
         p_seq = np.asarray(absolute.p_value, dtype=float)
         estimable = estimable & np.isfinite(p_seq)
         nan = np.full(rows, np.nan)
         for c, v in (
             ("p_value", p_seq), ("ci_low", absolute.ci_low), ("ci_high", absolute.ci_high),
-            ("rel_ci_low", relative.ci_low), ("rel_ci_high", relative.ci_high),
+            ("rel_ci_low", rel_lo), ("rel_ci_high", rel_hi),
         ):  # fmt: skip
             cols[c] = np.where(estimable, v, nan)
         cols["statistic"] = nan
@@ -694,6 +847,10 @@ def _frequentist_rows(
         if kind == "mean"
         else np.full(rows, "", dtype=object)
     )
+    if seq is not None and kind == "proportion":
+        rel_note = np.where(
+            np.isnan(cols["rel_ci_low"]) & ~(cols["control_value"] > 0), SEQ_REL_NEEDS_SUCCESSES, rel_note
+        ).astype(object)
     out["reason"] = np.where(estimable, rel_note, reason).astype(object)
     out["small_counts"] = comp.small_counts
     if cfg.covariates:
@@ -732,6 +889,65 @@ def _evaluate_metric(
     kind = str(frame["kind"].iloc[0])
     extra = [c for c in frame.columns if c.startswith(("sum_x:", "sum_xx:", "sum_xy:"))]
     segments, g = _grid(frame, control, others, extra)
+    real_n, real_s = g["n"].copy(), g["sum"].copy()
+    thin = g["n"] < (2 if kind == "mean" else 1)  # (segments, arms): too few units to estimate
+    if thin.any():
+        # stand-in statistics keep the vectorised code finite; those rows are masked afterwards
+        g = {**g, "n": np.where(thin, 2.0, g["n"]), "sum": np.where(thin, 1.0, g["sum"])}
+        g["sum_sq"] = np.where(thin, 1.0, g["sum_sq"])
+    k = g["n"].shape[1]
+
+    def pair(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.repeat(arr[:, 0], k - 1), arr[:, 1:].reshape(-1)
+
+    out = _evaluate_cells(name, kind, role, segments, g, control, others, cfg, thin)
+    if not thin.any():
+        return out
+    thin_c, thin_v = pair(thin)
+    bad = thin_c | thin_v
+    need = "a mean needs at least 2 units per arm" if kind == "mean" else "a rate needs units in both arms"
+    seg_col = f"segment {{}} of {cfg.segment_col!r}" if cfg.segmented else "the data"
+    rn0, rn1 = pair(real_n)
+    rs0, rs1 = pair(real_s)
+    reasons = [
+        f"too few units: {int(a)} in the control and {int(b)} in this variant in "
+        + seg_col.format(repr(seg))
+        + f"; {need}"
+        for a, b, seg in zip(rn0, rn1, out["segment"], strict=True)
+    ]
+    out["n_control"] = rn0.astype(np.int64)
+    out["n_variant"] = rn1.astype(np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["control_value"] = np.where(rn0 > 0, rs0 / rn0, np.nan)
+        out["variant_value"] = np.where(rn1 > 0, rs1 / rn1, np.nan)
+    stat_cols = [
+        "abs_lift", "rel_lift", "ci_low", "ci_high", "rel_ci_low", "rel_ci_high", "statistic", "df",
+        "p_value", "variance_reduction", "prob_beat_control", "expected_loss",
+    ]  # fmt: skip
+    for col in stat_cols:
+        if col in out.columns:
+            out.loc[bad, col] = np.nan
+    if "prob_best" in out.columns:  # a group quantity: not defined when one arm of the group is empty
+        group_bad = np.repeat(thin.any(axis=1), k - 1)
+        out.loc[group_bad, ["prob_best", "control_prob_best"]] = np.nan
+    out["estimable"] = out["estimable"].to_numpy(dtype=bool) & ~bad
+    out["reason"] = np.where(bad, np.asarray(reasons, dtype=object), out["reason"].to_numpy(dtype=object))
+    out["small_counts"] = out["small_counts"].to_numpy(dtype=bool) | bad
+    return out
+
+
+def _evaluate_cells(
+    name: str,
+    kind: str,
+    role: str,
+    segments: list[str],
+    g: dict[str, np.ndarray],
+    control: str,
+    others: list[str],
+    cfg: _Settings,
+    thin: np.ndarray,
+) -> pd.DataFrame:
+    """Rows of one metric from its (segment, arm) statistics; ``thin`` cells hold stand-in values."""
     n, s, q = g["n"], g["sum"], g["sum_sq"]
     n_seg, k = n.shape
     rows = n_seg * (k - 1)
@@ -764,21 +980,18 @@ def _evaluate_metric(
     )
     level = f"{1 - cfg.alpha:.4g}"
     if cfg.method == "frequentist":
-        return _frequentist_rows(out, comp, name, kind, role, segments, g, k, cfg, level)
+        return _frequentist_rows(out, comp, name, kind, role, segments, g, k, cfg, level, thin)
 
     # Bayesian
     if kind == "proportion":
         a, b = beta_posterior(n, s, cfg.prior)
         summary = beta_group_summary(a, b)
         family, p1, p2 = "beta", a, b
-        degenerate_arm = (s == 0) | (s == n)
-        none_arm = s == 0
-        full_arm = s == n
-        degenerate = (np.repeat(none_arm[:, 0], k - 1) & none_arm[:, 1:].reshape(-1)) | (
-            np.repeat(full_arm[:, 0], k - 1) & full_arm[:, 1:].reshape(-1)
-        )
-        group_degenerate = none_arm.all(axis=1) | full_arm.all(axis=1)
-        del degenerate_arm
+        # Beta posteriors are proper even without successes (or failures) in both arms: the answer
+        # is the Bayesian one (P(beat) = 0.5 for equal arms), kept with a note in ``reason``
+        degenerate = np.zeros(rows, dtype=bool)
+        group_degenerate = np.zeros(n_seg, dtype=bool)
+        no_information = ~np.asarray(comp.estimable, dtype=bool)
         prior_name = f"prior Beta({cfg.prior[0]:g}, {cfg.prior[1]:g})"
         method_name = f"Beta-Binomial posterior, {prior_name}"
     else:
@@ -809,6 +1022,9 @@ def _evaluate_metric(
     out["expected_loss"] = np.where(degenerate, nan, summary.expected_loss[:, 1:].reshape(-1))
     out["estimable"] = ~degenerate
     reason = np.where(degenerate, comp.reason, "")
+    if kind == "proportion":
+        note = np.char.add(comp.reason.astype(str), ": the answer leans on the prior")
+        reason = np.where(no_information, note, reason)
     if kind == "mean":
         no_rel = ~(np.asarray(comp.control_value) > 0)
         no_ci = np.isnan(rlo)
@@ -859,6 +1075,7 @@ class Evaluation(Displayable):
     sequential_label: str | None = None
     covariates: tuple[str, ...] = ()
     poststratify: bool = False
+    sequential_n_star: float | None = None
 
     def to_pandas(self) -> pd.DataFrame:
         """The result table (a copy)."""
@@ -1112,21 +1329,60 @@ class Evaluation(Displayable):
         power: float = 0.8,
         threshold: float | None = None,
         guardrail_margin: float | Mapping[str, float] = 0.0,
+        objective: str | None = None,
+        costs: Mapping[str, Any] | None = None,
+        margin: float | None = None,
+        revenue_col: str = "revenue",
+        redeemed_col: str = "repurchased",
+        per: int = 1000,
+        srm: Any = None,
     ) -> Decision:
-        """Recommend per segment: ship a variant, keep the holdout, or keep collecting data.
+        """Recommend per segment: ship a variant, keep the holdout, keep collecting, or check the data.
 
-        * ``ship``: the best variant that beats the control on ``metric`` (frequentist: adjusted
-          p < alpha and a positive lift; Bayesian: ``prob_beat_control >= threshold``, default
-          ``1 - alpha``) and that no guardrail vetoes. A guardrail vetoes a variant in a segment when
-          the lower bound of the interval (confidence or credible, level ``1 - alpha``) of the
+        **Objective.** ``objective="primary"`` decides on ``metric``; ``objective="profit"`` on the
+        incremental profit per customer targeted; ``None`` (default) is ``"profit"`` when ``costs``
+        and ``margin`` are given, else ``"primary"``. ``costs`` and ``margin`` are those of
+        :func:`economics` (``costs[variant] = {"contact": ..., "offer": ...}``, ``margin`` the gross
+        margin share): per customer ``profit = margin * revenue - contact - offer * redeemed`` (the
+        holdout: ``margin * revenue``), computed from the evaluation's sufficient statistics of the
+        metrics ``revenue_col`` (a mean) and ``redeemed_col`` (a rate) with the identity of
+        :func:`profit_moments` (revenue is only earned by customers who redeemed), so the
+        evaluation must include both metrics (as metrics or guardrails). The profit gain of each
+        variant over the holdout is tested like the primary metric: frequentist Welch t (always
+        valid with ``sequential=True``: the asymptotic confidence sequence), with the evaluation's
+        ``correction`` within the segment rows and, separately, within the pooled ``"all"`` rows;
+        Bayesian: normal approximation, ``P(profit gain > 0) >= threshold``.
+
+        * ``ship``: objective ``"primary"``: the variant with the largest lift among those that beat
+          the control on ``metric`` (frequentist: adjusted p < alpha and a positive lift; Bayesian:
+          ``prob_beat_control >= threshold``, default ``1 - alpha``) and that no guardrail vetoes.
+          Objective ``"profit"``: the variant with the highest incremental profit among those whose
+          profit gain is significant (as above), unless a guardrail vetoes it. A guardrail vetoes a
+          variant in a segment when the lower bound of the interval (level ``1 - alpha``) of the
           guardrail's difference variant - control exceeds ``guardrail_margin`` (the tolerated
           increase, absolute; one number or a mapping guardrail name -> margin). With the default 0
           any clear increase vetoes; against a no-contact holdout, whose unsubscribe rate is 0 by
           construction, give the increase you accept (e.g. ``0.002`` for 0.2 pp).
         * ``keep holdout``: the only winners were vetoed; or every variant's upper interval bound is
-          below the planned lift ``mde``; or the arms already hold the sample needed for
-          ``power`` to detect ``mde`` and no variant won.
+          below the planned lift ``mde`` (objective ``"profit"``: below zero profit); or the arms
+          already hold the sample needed for ``power`` to detect ``mde`` and no variant won.
+        * ``check the data``: ``srm`` (one :class:`abkit.SRMResult` or a sequence of them, e.g. of
+          the assignment and of the delivery) holds a sample-ratio alert (``ok`` is False): no segment
+          ships, whatever the results; or a segment has too few units in an arm to compare anything.
         * ``keep collecting``: otherwise.
+
+        Columns: ``objective``; the primary metric's result for the chosen variant (``variant`` when
+        shipped, else ``best_variant``: the largest lift, or under the profit objective the highest
+        profit): ``variant_value``, ``abs_lift``, ``ci_low``, ``ci_high``; ``evidence`` (the
+        adjusted p-value or the probability of the deciding comparison: the primary metric's, or
+        the profit gain's under the profit objective) and ``evidence_kind``; ``confidence``, that
+        evidence in words from :data:`CONFIDENCE_WORDS` (see :func:`confidence_word`); ``profit``,
+        ``profit_ci_low``, ``profit_ci_high``: the incremental profit of that variant per ``per``
+        customers targeted and its interval (NaN without ``costs`` and ``margin``);
+        ``profit_warning``: under the primary objective, why the money disagrees with the
+        decision (the shipped variant's profit interval lies below zero, or another variant earns
+        significantly more than it: Welch t between the two variants at level ``alpha``), also
+        appended to ``reason``; ``vetoed_by``; the sample sizes below.
 
         Sample sizes (for ``power`` at ``mde``, relative to the control's value when ``relative``)
         come from :func:`abkit.power.sample_size` (rates) or :func:`abkit.power.sample_size_mean`
@@ -1137,13 +1393,14 @@ class Evaluation(Displayable):
         most lacking) variant still need, ``n_control`` / ``n_variant`` (the smallest variant) the
         current sizes; ``n_per_arm`` is the smallest arm, ``needed_per_arm`` the largest required arm
         and ``extra_per_arm = max(extra_control, extra_variant)``, the most any single arm still
-        needs. Sizes are ``<NA>`` (and the reason says why) when no sample size exists.
+        needs. Sizes are ``<NA>`` (and the reason says why) when no sample size exists; the
+        ``extra_*`` columns are ``<NA>`` in rows that ship (no more units are needed).
 
         >>> df = pd.DataFrame({"variant": ["control"] * 2000 + ["coupon"] * 2000,
         ...                    "repurchased": [1] * 100 + [0] * 1900 + [1] * 150 + [0] * 1850})
         >>> d = evaluate(df, metrics=["repurchased"]).decision()
-        >>> d.table[["segment", "decision", "variant"]].to_dict("records")
-        [{'segment': 'all', 'decision': 'ship', 'variant': 'coupon'}]
+        >>> d.table[["segment", "decision", "variant", "confidence"]].to_dict("records")
+        [{'segment': 'all', 'decision': 'ship', 'variant': 'coupon', 'confidence': 'very likely better'}]
         """
         name = self._metric_arg(metric)
         if name in self.guardrails:
@@ -1154,7 +1411,28 @@ class Evaluation(Displayable):
         power = float(check_probability("power", power, what="the planned power"))
         thr = 1 - self.alpha if threshold is None else float(check_probability("threshold", threshold))
         margins = self._margins(guardrail_margin)
-        table = self._decide(name, mde, relative, power, thr, margins)
+        if objective is not None:
+            check_choice("objective", objective, OBJECTIVES)
+        if (costs is None) != (margin is None):
+            given, lacking = ("costs", "margin") if margin is None else ("margin", "costs")
+            raise ParameterError(
+                f"{given} is given without {lacking}: the profit needs both (costs per variant and the gross "
+                "margin share), or neither"
+            )
+        money = costs is not None
+        objective = objective or ("profit" if money else "primary")
+        if objective == "profit" and not money:
+            raise ParameterError(
+                "objective='profit' needs costs={variant: {'contact': ..., 'offer': ...}} and margin=<gross "
+                "margin share>; pass them, or objective='primary'"
+            )
+        profit = (
+            self._profit_rows(costs, margin, revenue_col, redeemed_col, _check_int("per", per, 1), thr)
+            if money
+            else None
+        )
+        alerts = _srm_alerts(srm)
+        table = self._decide(name, mde, relative, power, thr, margins, objective, profit, alerts, int(per))
         return Decision(
             _table=table,
             metric=name,
@@ -1163,10 +1441,105 @@ class Evaluation(Displayable):
             power=power,
             method=self.method,
             guardrail_margins=margins,
+            objective=objective,
+            per=int(per),
+        )
+
+    def _profit_rows(
+        self, costs: Any, margin: Any, revenue_col: str, redeemed_col: str, per: int, thr: float
+    ) -> pd.DataFrame:
+        """Profit gain of every (segment, variant) over the control, tested like the primary metric."""
+        margin = _check_margin(margin)
+        st = self.stats
+        kinds = dict(zip(st["metric"], st["kind"], strict=False))
+        lacking = [c for c in (revenue_col, redeemed_col) if c not in kinds]
+        if lacking:
+            raise ParameterError(
+                f"the profit needs the metrics revenue_col={revenue_col!r} and "
+                f"redeemed_col={redeemed_col!r}, but the evaluation lacks {lacking} (it has {list(kinds)}): "
+                "add them to evaluate(metrics=... or guardrails=...), or name the evaluation's revenue and "
+                "redemption metrics with revenue_col= and redeemed_col="
+            )
+        if kinds[revenue_col] != "mean" or kinds[redeemed_col] != "proportion":
+            raise ParameterError(
+                f"revenue_col={revenue_col!r} must be a mean (it is a {kinds[revenue_col]}) and "
+                f"redeemed_col={redeemed_col!r} a rate (it is a {kinds[redeemed_col]}); pass abkit.Mean / "
+                "abkit.Proportion to evaluate() to say so"
+            )
+        arms = [self.control, *self.variants]
+        cost = check_costs(costs, arms, self.control)
+        segments, rev = _grid(st[st["metric"] == revenue_col], self.control, list(self.variants))
+        _, red = _grid(st[st["metric"] == redeemed_col], self.control, list(self.variants))
+        contact = np.array([cost[v][0] for v in arms])
+        offer = np.array([cost[v][1] for v in arms])
+        n = rev["n"]
+        s, q = profit_moments(n, red["sum"], rev["sum"], rev["sum_sq"], contact, offer, margin=margin)
+        thin = n < 2
+        k = len(arms)
+        n_safe = np.where(thin, 2.0, n)
+        s_safe, q_safe = np.where(thin, 0.0, s), np.where(thin, 1.0, q)
+        n0, n1 = _pairs(n_safe, k)
+        s0, s1 = _pairs(s_safe, k)
+        q0, q1 = _pairs(q_safe, k)
+        comp = compare_means(n0, s0, q0, n1, s1, q1, alpha=self.alpha)
+        bad = np.logical_or(*_pairs(thin, k))
+        est = np.asarray(comp.estimable, dtype=bool) & ~bad
+        diff = np.where(est, comp.abs_lift, np.nan)
+        seg = np.repeat(np.asarray(segments, dtype=object), k - 1)
+        _, v0 = _plain_estimates(n0, s0, q0)
+        m1, v1 = _plain_estimates(n1, s1, q1)
+        var = v0 + v1
+        if self.method == "bayesian":
+            sd = np.sqrt(var)
+            z = float(sps.norm.isf(self.alpha / 2))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                prob = np.where(est, sps.norm.cdf(diff / sd), np.nan)
+            lo, hi = diff - z * sd, diff + z * sd
+            evidence, win = prob, est & (prob >= thr) & (diff > 0)
+            p_raw = np.full(len(diff), np.nan)
+        else:
+            lo, hi, p_raw = comp.ci_low, comp.ci_high, comp.p_value
+            if self.sequential:
+                res = sequential_estimate(
+                    diff, var, n0 + n1, alpha=self.alpha, method="asymptotic-cs",
+                    n_star=self.sequential_n_star or DEFAULT_N_STAR,
+                )  # fmt: skip
+                lo, hi, p_raw = res.ci_low, res.ci_high, res.p_value
+            p_raw = np.where(est, p_raw, np.nan)
+            families = np.where(seg == POOLED_SEGMENT, "pooled", "segments")
+            evidence = adjust_pvalues(p_raw, families, self.correction)
+            win = est & (np.nan_to_num(evidence, nan=1.0) < self.alpha) & (diff > 0)
+        return pd.DataFrame(
+            {
+                "segment": seg,
+                "variant": np.tile(np.asarray(self.variants, dtype=object), len(segments)),
+                "profit": per * diff,
+                "profit_ci_low": np.where(est, per * lo, np.nan),
+                "profit_ci_high": np.where(est, per * hi, np.nan),
+                "profit_p_value": p_raw,
+                "profit_evidence": evidence,
+                "profit_win": win,
+                "profit_estimable": est,
+                # per-customer mean profit and its variance, for comparisons between two variants
+                "_m1": m1,
+                "_n1": n1,
+                "_q1": q1,
+                "_s1": s1,
+            }
         )
 
     def _decide(
-        self, name: str, mde: float, relative: bool, power: float, thr: float, margins: dict[str, float]
+        self,
+        name: str,
+        mde: float,
+        relative: bool,
+        power: float,
+        thr: float,
+        margins: dict[str, float],
+        objective: str = "primary",
+        profit: pd.DataFrame | None = None,
+        alerts: str = "",
+        per: int = 1000,
     ) -> pd.DataFrame:
         """Vectorised over segments: one row per segment of metric ``name``."""
         t = self._table
@@ -1186,14 +1559,26 @@ class Evaluation(Displayable):
         found = vetoes.to_dict()
         pairs = zip(rows["segment"], rows["variant"], strict=True)
         veto = np.array([found.get(key, "") for key in pairs], dtype=object)
+        if profit is not None:
+            # profit rows come in the same (segment, variant) order as the metric's rows
+            rows = pd.concat([rows, profit.drop(columns=["segment", "variant"])], axis=1)
+        by_profit = objective == "profit"
+        if by_profit:
+            assert profit is not None
+            est_d = rows["profit_estimable"].to_numpy(dtype=bool)
+            win = rows["profit_win"].to_numpy(dtype=bool)
+            rank = np.where(est_d, rows["profit"].to_numpy(dtype=float), -np.inf)
+        else:
+            rank = np.where(est, lift, -np.inf)
         allowed = win & (veto == "")
         rows = rows.assign(
             _win=win,
             _allowed=allowed,
             _veto=np.where(win & (veto != ""), rows["variant"].to_numpy(dtype=object) + ": " + veto, ""),
-            _rank=np.where(est, lift, -np.inf),
+            _rank=rank,
             _order=np.arange(len(rows)),
             _have=np.minimum(rows["n_control"], rows["n_variant"]),
+            _thin=rows["reason"].astype(str).str.startswith("too few units").to_numpy(),
         )
         k = int(rows.groupby("segment", sort=False).size().iloc[0])
         need_c, need_v, row_notes = self._needed(name, rows, k, mde, relative, power)
@@ -1204,16 +1589,21 @@ class Evaluation(Displayable):
             _extra_v=np.maximum(need_v - rows["n_variant"].to_numpy(dtype=float), 0.0),
             _note=row_notes,
         )
-        # best row per segment: an allowed winner first, else the largest estimable lift
+        # best row per segment: an allowed winner first, else the largest estimable lift (profit)
         best = rows.sort_values(["_allowed", "_rank"], ascending=False, kind="stable").drop_duplicates(
             "segment"
         )
         by_seg = rows.groupby("segment", sort=False)
         control_value = by_seg["control_value"].first()
-        mde_abs = mde * control_value.abs() if relative else pd.Series(mde, index=control_value.index)
-        ci_high = rows["ci_high"].where(rows["estimable"])
-        below = (ci_high < rows["segment"].map(mde_abs)) | ~rows["estimable"]
-        all_below = below.groupby(rows["segment"], sort=False).all() & by_seg["estimable"].any()
+        if by_profit:
+            high = rows["profit_ci_high"].where(rows["profit_estimable"])
+            below = (high < 0) | ~rows["profit_estimable"]
+            all_below = below.groupby(rows["segment"], sort=False).all() & by_seg["profit_estimable"].any()
+        else:
+            mde_abs = mde * control_value.abs() if relative else pd.Series(mde, index=control_value.index)
+            ci_high = rows["ci_high"].where(rows["estimable"])
+            below = (ci_high < rows["segment"].map(mde_abs)) | ~rows["estimable"]
+            all_below = below.groupby(rows["segment"], sort=False).all() & by_seg["estimable"].any()
         out = pd.DataFrame(
             {
                 "segment": control_value.index.to_numpy(dtype=object),
@@ -1226,6 +1616,9 @@ class Evaluation(Displayable):
         any_allowed = best["_allowed"].to_numpy(dtype=bool)
         any_win = by_seg["_win"].any().to_numpy()
         has_est = by_seg["estimable"].any().to_numpy()
+        thin_text = by_seg["reason"].agg(
+            lambda v: next((x for x in v if str(x).startswith("too few units")), "")
+        ).to_numpy()
         vetoed_text = by_seg["_veto"].agg(lambda v: "; ".join(x for x in v if x)).to_numpy()
         have = by_seg["_have"].min().to_numpy()
         notes = by_seg["_note"].agg(lambda v: next((x for x in v if x), "")).to_numpy()
@@ -1239,23 +1632,34 @@ class Evaluation(Displayable):
         )
         extra = np.fmax(extra_c, extra_v)
         extra[unknown] = np.nan
+        what = "earns more than the holdout" if by_profit else "beats the control"
         decision, reason = [], []
         for i in range(len(out)):
-            if any_allowed[i]:
+            if alerts:
+                decision.append("check the data")
+                reason.append(f"sample-ratio alert: {alerts}; no decision until the split is explained")
+            elif any_allowed[i]:
                 decision.append("ship")
-                reason.append(f"{best['variant'].iloc[i]} beats the control")
+                reason.append(f"{best['variant'].iloc[i]} {what}")
             elif any_win[i]:
                 decision.append("keep holdout")
                 reason.append(f"winner(s) vetoed by guardrails ({vetoed_text[i]})")
-            elif has_est[i] and all_below.iloc[i]:
+            elif not has_est[i] and thin_text[i]:
+                decision.append("check the data")
+                reason.append(f"nothing to compare: {thin_text[i]}")
+            elif all_below.iloc[i]:
                 decision.append("keep holdout")
-                reason.append("every variant's interval excludes the planned lift")
+                reason.append(
+                    "every variant's profit interval lies below zero"
+                    if by_profit
+                    else "every variant's interval excludes the planned lift"
+                )
             elif extra[i] == 0:
                 decision.append("keep holdout")
-                reason.append("planned sample reached and no variant beats the control")
-            elif unknown[i]:
+                reason.append(f"planned sample reached and no variant {what}")
+            elif unknown[i] or not np.isfinite(extra[i]):
                 decision.append("keep collecting")
-                reason.append(f"no conclusive result yet ({notes[i]})")
+                reason.append(f"no conclusive result yet ({notes[i] or thin_text[i]})")
             else:
                 decision.append("keep collecting")
                 reason.append(
@@ -1263,24 +1667,75 @@ class Evaluation(Displayable):
                     f"{extra_c[i]:,.0f} more control unit(s) and {extra_v[i]:,.0f} more per variant"
                 )
         has_best = np.isfinite(best["_rank"].to_numpy(dtype=float))
+        shipped = np.array([d == "ship" for d in decision])
         out["decision"] = decision
-        out["variant"] = np.where(any_allowed, best["variant"].to_numpy(dtype=object), None)
+        out["objective"] = objective
+        out["variant"] = np.where(shipped, best["variant"].to_numpy(dtype=object), None)
         out["best_variant"] = np.where(has_best, best["variant"].to_numpy(dtype=object), None)
         for col in ("variant_value", "abs_lift", "ci_low", "ci_high"):
             out[col] = np.where(has_best, best[col].to_numpy(dtype=float), np.nan)
-        out["evidence"] = np.where(has_best, best[evidence_col].to_numpy(dtype=float), np.nan)
-        out["evidence_kind"] = evidence_col
+        evid = best["profit_evidence" if by_profit else evidence_col].to_numpy(dtype=float)
+        out["evidence"] = np.where(has_best, evid, np.nan)
+        out["evidence_kind"] = ("profit_" if by_profit else "") + (
+            "p_adjusted" if self.method == "frequentist" else "prob_gain" if by_profit else evidence_col
+        )
+        direction = best["profit" if by_profit else "abs_lift"].to_numpy(dtype=float)
+        out["confidence"] = [
+            confidence_word(e, d, method=self.method, alpha=self.alpha, threshold=thr)
+            for e, d in zip(out["evidence"], np.where(has_best, direction, np.nan), strict=True)
+        ]
+        money_notes = np.full(len(out), "", dtype=object)
+        for col in ("profit", "profit_ci_low", "profit_ci_high"):
+            out[col] = (
+                np.where(has_best, best[col].to_numpy(dtype=float), np.nan) if profit is not None else np.nan
+            )
+        if profit is not None and not by_profit:
+            money_notes = self._profit_warnings(rows, best, shipped, per)
+        out["profit_warning"] = money_notes
         out["vetoed_by"] = vetoed_text
         out["n_per_arm"] = have.astype(np.int64)
         out["needed_per_arm"] = _int_array(np.fmax(needed_c, needed_v))
-        out["extra_per_arm"] = _int_array(extra)
+        no_extra = shipped | ~np.isfinite(extra)
+        out["extra_per_arm"] = _int_array(np.where(no_extra, np.nan, extra))
         out["n_control"] = by_seg["n_control"].first().to_numpy(dtype=np.int64)
         out["n_variant"] = by_seg["n_variant"].min().to_numpy(dtype=np.int64)
         out["needed_control"] = _int_array(needed_c)
         out["needed_variant"] = _int_array(needed_v)
-        out["extra_control"] = _int_array(extra_c)
-        out["extra_variant"] = _int_array(extra_v)
-        out["reason"] = reason
+        out["extra_control"] = _int_array(np.where(no_extra, np.nan, extra_c))
+        out["extra_variant"] = _int_array(np.where(no_extra, np.nan, extra_v))
+        out["reason"] = [
+            r + (f"; warning: {w}" if w else "") for r, w in zip(reason, money_notes, strict=True)
+        ]
+        return out
+
+    def _profit_warnings(
+        self, rows: pd.DataFrame, best: pd.DataFrame, shipped: np.ndarray, per: int
+    ) -> np.ndarray:
+        """Objective "primary": where the shipped variant's money disagrees with the decision."""
+        out = np.full(len(best), "", dtype=object)
+        for i, seg in enumerate(best.index):
+            if not shipped[i]:
+                continue
+            b = best.iloc[i]
+            texts = []
+            if np.isfinite(b["profit_ci_high"]) and b["profit_ci_high"] < 0:
+                texts.append(
+                    f"{b['variant']} loses money: profit {b['profit']:+,.0f} per {per:,} "
+                    f"customers targeted (interval {b['profit_ci_low']:+,.0f} to {b['profit_ci_high']:+,.0f})"
+                )
+            others = rows[(rows["segment"] == seg) & (rows["variant"] != b["variant"])]
+            for _, o in others.iterrows():
+                if not (o["profit_estimable"] and b["profit_estimable"]):
+                    continue
+                comp = compare_means(
+                    b["_n1"], b["_s1"], b["_q1"], o["_n1"], o["_s1"], o["_q1"], alpha=self.alpha
+                )
+                if comp.estimable[0] and comp.p_value[0] < self.alpha and comp.abs_lift[0] > 0:
+                    texts.append(
+                        f"{o['variant']} earns significantly more ({o['profit']:+,.0f} vs "
+                        f"{b['profit']:+,.0f} per {per:,} customers targeted)"
+                    )
+            out[i] = "; ".join(texts)
         return out
 
     def _margins(self, guardrail_margin: Any) -> dict[str, float]:
@@ -1321,12 +1776,16 @@ class Evaluation(Displayable):
         n, s, q = (st[c].to_numpy(dtype=float) for c in ("n", "sum", "sum_sq"))
         kind = str(st["kind"].iloc[0])
         values = rows["control_value"].to_numpy(dtype=float)
-        ratios = rows["n_variant"].to_numpy(dtype=float) / rows["n_control"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):  # empty arms are skipped below
+            ratios = rows["n_variant"].to_numpy(dtype=float) / rows["n_control"].to_numpy(dtype=float)
         need_c = np.full(len(rows), np.nan)
         need_v = np.full(len(rows), np.nan)
         notes = np.full(len(rows), "", dtype=object)
         done: dict[tuple[float, float, float], Any] = {}
+        thin = rows["_thin"].to_numpy(dtype=bool) if "_thin" in rows.columns else np.zeros(len(rows), bool)
         for i, (value, ratio) in enumerate(zip(values, ratios, strict=True)):
+            if thin[i]:  # an empty or one-unit arm: nothing to plan from (the row says why)
+                continue
             sd = math.sqrt(max(q[i] - s[i] * s[i] / n[i], 0.0) / (n[i] - 1)) if kind == "mean" else 0.0
             key = (value, ratio, sd)
             if key not in done:
@@ -1371,9 +1830,12 @@ class Decision(Displayable):
     power: float
     method: str
     guardrail_margins: dict[str, float]
+    objective: str = "primary"
+    per: int = 1000
 
     def to_pandas(self) -> pd.DataFrame:
-        """One row per segment: ``decision`` in ``ship``, ``keep holdout``, ``keep collecting``."""
+        """One row per segment: ``decision`` in ``ship``, ``keep holdout``, ``keep collecting``,
+        ``check the data``."""
         return self._table.copy()
 
     def _title(self) -> str:
@@ -1397,7 +1859,7 @@ class Decision(Displayable):
 # --------------------------------------------------------------------------------------------------
 # economics
 # --------------------------------------------------------------------------------------------------
-def _costs(costs: Any, variants: list[str], control: str) -> dict[str, tuple[float, float]]:
+def check_costs(costs: Any, variants: list[str], control: str) -> dict[str, tuple[float, float]]:
     if not isinstance(costs, Mapping):
         raise ParameterError(
             "costs must map each variant to its costs, e.g. {'coupon': {'contact': 0.05, 'offer': 5.0}}"
@@ -1491,9 +1953,7 @@ def economics(
     """
     if not isinstance(outcomes, pd.DataFrame):
         raise ParameterError(f"outcomes must be a pandas DataFrame, got {type(outcomes).__name__}")
-    margin = float(check_finite("margin", margin))
-    if not 0 < margin <= 1:
-        raise ParameterError(f"margin must be the gross margin share in (0, 1], got {margin!r}")
+    margin = _check_margin(margin)
     per = _check_int("per", per, 1)
     alpha = float(check_probability("alpha", alpha, what="the interval level is 1 - alpha"))
     cols = [variant_col, revenue_col, redeemed_col] + ([segment_col] if segment_col else [])
@@ -1501,7 +1961,7 @@ def economics(
     variants = sorted({str(v) for v in pd.unique(outcomes[variant_col].dropna())})
     if control not in variants:
         raise DataError(f"control={control!r} is not a value of column {variant_col!r} (values: {variants})")
-    cost = _costs(costs, variants, control)
+    cost = check_costs(costs, variants, control)
     redeemed = outcomes[redeemed_col]
     red = redeemed.to_numpy(dtype=float, na_value=np.nan)
     if np.isnan(red).any() or not np.isin(red, (0.0, 1.0)).all():
@@ -1519,17 +1979,18 @@ def economics(
         frame[segment_col] = outcomes[segment_col].to_numpy()
     frame[_PROFIT] = margin * revenue - contact - offer * red
     st = sufficient_statistics(
-        frame, [Mean(_PROFIT, name="profit")], variant_col=variant_col, segment_col=segment_col
-    )
+        frame, [Mean(_PROFIT, name="profit")], variant_col=variant_col, segment_col=segment_col,
+        allow_empty=True,
+    )  # fmt: skip
     others = [v for v in variants if v != control]
     segments, g = _grid(st, control, others)
-    return _profit_table(
+    return profit_table(
         segments, [control, *others], g["n"], g["sum"], g["sum_sq"],
         cost=cost, margin=margin, per=per, alpha=alpha,
     )  # fmt: skip
 
 
-def _profit_table(
+def profit_table(
     segments: Sequence[str],
     arms: Sequence[str],
     n: np.ndarray,
@@ -1548,28 +2009,44 @@ def _profit_table(
     """
     control, others = arms[0], list(arms[1:])
     k = len(arms)
-    n0, n1 = np.repeat(n[:, 0], k - 1), n[:, 1:].reshape(-1)
-    comp = compare_means(
-        n0, np.repeat(s[:, 0], k - 1), np.repeat(q[:, 0], k - 1),
-        n1, s[:, 1:].reshape(-1), q[:, 1:].reshape(-1), alpha=alpha,
-    )  # fmt: skip
+    n = np.nan_to_num(np.asarray(n, dtype=float))  # a (segment, arm) cell without rows has no units
+    thin = n < 2
+    if thin.any():  # stand-in statistics keep the arithmetic finite; those rows are masked below
+        n, s, q = np.where(thin, 2.0, n), np.where(thin, 0.0, s), np.where(thin, 1.0, q)
+    n0, n1 = _pairs(np.where(thin, 0.0, n), k)
+    (nc, nv), (sc, sv), (qc, qv) = (_pairs(a, k) for a in (n, s, q))
+    comp = compare_means(nc, sc, qc, nv, sv, qv, alpha=alpha)
+    thin_c, thin_v = _pairs(thin, k)
+    bad = thin_c | thin_v
     variant = np.tile(np.asarray(others, dtype=object), len(segments))
+    seg = np.repeat(np.asarray(segments, dtype=object), k - 1)
+    reason = np.where(
+        bad,
+        [f"too few units in segment {g!r}: {a:.0f} in {control!r} and {b:.0f} in {v!r}; needs 2 per arm"
+         for g, a, b, v in zip(seg, n0, n1, variant, strict=True)],
+        "",
+    )  # fmt: skip
+
+    def masked(values: np.ndarray) -> np.ndarray:
+        return np.where(bad, np.nan, values)
+
     table = pd.DataFrame(
         {
-            "segment": np.repeat(np.asarray(segments, dtype=object), k - 1),
+            "segment": seg,
             "variant": variant,
             "control": control,
             "n_control": n0.astype(np.int64),
             "n_variant": n1.astype(np.int64),
             "contact_cost": [cost[v][0] for v in variant],
             "offer_cost": [cost[v][1] for v in variant],
-            "profit_per_customer_control": comp.control_value,
-            "profit_per_customer_variant": comp.variant_value,
-            "incremental_profit": per * comp.abs_lift,
-            "ci_low": per * comp.ci_low,
-            "ci_high": per * comp.ci_high,
-            "p_value": comp.p_value,
-            "estimable": comp.estimable,
+            "profit_per_customer_control": np.where(thin_c, np.nan, comp.control_value),
+            "profit_per_customer_variant": np.where(thin_v, np.nan, comp.variant_value),
+            "incremental_profit": masked(per * comp.abs_lift),
+            "ci_low": masked(per * comp.ci_low),
+            "ci_high": masked(per * comp.ci_high),
+            "p_value": masked(comp.p_value),
+            "estimable": comp.estimable & ~bad,
+            "reason": np.where(bad, reason, comp.reason).astype(object),
             "method": f"Welch t on per-customer profit (margin {margin:g}); per {per:,} customers targeted",
         }
     )

@@ -256,6 +256,7 @@ def sufficient_statistics(
     segment_col: str | None = None,
     n_col: str | None = None,
     covariates: Sequence[str] | None = None,
+    allow_empty: bool = False,
 ) -> pd.DataFrame:
     """Aggregate rows into ``n``, ``sum`` and ``sum_sq`` per (metric, segment, variant).
 
@@ -266,11 +267,17 @@ def sufficient_statistics(
     objects, or a mapping display name -> column (or metric object). Kinds are inferred unless a
     metric object is given:
 
-    * per-unit rows: a boolean column, or an integer column holding only 0 and 1, is a proportion;
-      any other numeric column (floats included, even if they happen to be 0/1) is a mean;
+    * per-unit rows: a column holding only 0 and 1 is a proportion whatever its dtype (bool, int,
+      float, e.g. after ``fillna(0.0)``, or a pandas nullable integer/boolean); any other numeric
+      column is a mean;
     * aggregated rows: a metric is a proportion (its column holds successes) unless a
       ``<column>_sumsq`` column exists, which makes it a mean (sum in ``<column>``, sum of squares in
-      ``<column>_sumsq``).
+      ``<column>_sumsq``), except when every row's sum of squares equals its sum and the sums are
+      whole counts no larger than ``n``: those are the sums of a 0/1 column, a proportion again.
+      A count column without ``_sumsq`` whose counts exceed ``n`` (orders rather than buyers) is
+      refused with a :class:`~abkit.errors.DataError` saying how to declare the mean.
+
+    An explicit :class:`Proportion` or :class:`Mean` always overrides the inference.
 
     Returns a DataFrame with columns ``metric, kind, segment, variant, n, sum, sum_sq``: ``metric``
     is the display name, ``n`` is int64, ``sum`` and ``sum_sq`` are float64 (exact for counts up to
@@ -278,7 +285,9 @@ def sufficient_statistics(
     ``segment_col`` every row has segment ``"all"``; with it, each segment has its rows and the
     pooled rows (segment ``"all"``, the sum of the segments) come FIRST within each metric. Rows are
     sorted by metric (in the order given), segment (``"all"`` first, then as strings) and variant
-    (as strings). Every (segment, variant) combination must have at least one unit.
+    (as strings). Every (segment, variant) combination must have at least one unit, else
+    :class:`~abkit.errors.DataError`; with ``allow_empty=True`` such a cell is kept with ``n = 0``
+    (and zero sums), for callers that report it as not estimable and evaluate the rest.
 
     ``covariates`` (per-unit rows only) adds the sufficient statistics of CUPED regression
     adjustment (:mod:`abkit.stats.cuped`) in the same pass: the columns named by
@@ -356,9 +365,9 @@ def sufficient_statistics(
             column = value if isinstance(value, str) else value.column
             values, exact_int = _numeric_values(data, column)
             if isinstance(value, str):
-                spec: Proportion | Mean = (
-                    Proportion if _is_zero_one(values, exact_int) and exact_int else Mean
-                )(column)
+                # the values decide, not the dtype: a 0/1 float column (e.g. after fillna(0.0)) is a
+                # rate exactly like the same column as int, bool or a nullable integer/boolean
+                spec: Proportion | Mean = (Proportion if _is_zero_one(values, exact_int) else Mean)(column)
             else:
                 spec = value
                 if isinstance(spec, Proportion) and not _is_zero_one(values, exact_int):
@@ -388,20 +397,29 @@ def sufficient_statistics(
         for name, value in items:
             column = value if isinstance(value, str) else value.column
             sumsq_col = column + SUMSQ_SUFFIX
+            values, _ = _numeric_values(data, column)
             if isinstance(value, str):
-                spec = (Mean if sumsq_col in data.columns else Proportion)(column)
+                is_mean = sumsq_col in data.columns and not _aggregated_zero_one(
+                    data, column, sumsq_col, values, n_values
+                )
+                spec = (Mean if is_mean else Proportion)(column)
             else:
                 spec = value
-            values, _ = _numeric_values(data, column)
             if isinstance(spec, Proportion):
                 _check_counts(values, column, what="successes")
                 over = values > n_values
                 if over.any():
                     i = int(np.flatnonzero(over)[0])
+                    how = (
+                        f"pass abkit.Mean({column!r})" if sumsq_col in data.columns
+                        else f"add its sum of squares per row as column {sumsq_col!r}"
+                    )
                     raise DataError(
                         f"{int(over.sum())} rows have more successes in column {column!r} than units in "
                         f"{n_col!r} (first: {values[i]:g} > {n_values[i]:g} at row {data.index[i]!r}); "
-                        f"a proportion column must hold success counts no larger than {n_col}"
+                        f"a proportion column must hold success counts no larger than {n_col}. If "
+                        f"{column!r} counts something a unit can have several of (orders, not buyers), it "
+                        f"is a mean per unit: {how}"
                     )
                 sums = np.bincount(codes, weights=values, minlength=n_cells)
                 squares = sums
@@ -418,7 +436,24 @@ def sufficient_statistics(
             specs.append(spec.renamed(name) if name is not None else spec)
             stats.append((sums, squares))
 
-    return _assemble(specs, stats, counts, segments, variants, segment_col, variant_col, common, per_metric)
+    return _assemble(
+        specs, stats, counts, segments, variants, segment_col, variant_col, common, per_metric,
+        allow_empty=allow_empty,
+    )  # fmt: skip
+
+
+def _aggregated_zero_one(
+    data: pd.DataFrame, column: str, sumsq_col: str, sums: np.ndarray, n: np.ndarray
+) -> bool:
+    """Whether aggregated rows are the sums of a 0/1 column: whole counts up to n, sum_sq == sum.
+
+    For whole-number values ``x**2 >= x`` with equality only at 0 and 1, so ``sum_sq == sum`` in
+    every row (with whole sums no larger than ``n``) is the signature of a 0/1 (success) column.
+    """
+    squares, _ = _numeric_values(data, sumsq_col)
+    return bool(
+        np.all(sums == np.rint(sums)) and np.all((sums >= 0) & (sums <= n)) and np.array_equal(squares, sums)
+    )
 
 
 def _check_counts(values: np.ndarray, column: str, *, what: str) -> None:
@@ -467,6 +502,8 @@ def _assemble(
     variant_col: str,
     common: dict[str, np.ndarray] | None = None,
     per_metric: list[dict[str, np.ndarray]] | None = None,
+    *,
+    allow_empty: bool = False,
 ) -> pd.DataFrame:
     """Build the sorted long table from per-cell arrays (cells are segment-major, variant-minor).
 
@@ -493,7 +530,7 @@ def _assemble(
     )
     cells = cells.reindex(full, fill_value=0)
     empty = cells.index[cells["n"].to_numpy() == 0]
-    if len(empty):
+    if len(empty) and not allow_empty:
         shown = ", ".join(
             (f"variant {v!r}" if segment_col is None else f"variant {v!r} in segment {s!r}")
             for s, v in empty[:5]

@@ -409,7 +409,7 @@ def economics_from_aggregates(
     """
     from abkit._validate import check_columns, check_finite
     from abkit.errors import DataError, ParameterError
-    from abkit.evaluation import _costs, _profit_table
+    from abkit.evaluation import check_costs, profit_moments, profit_table
     from abkit.metrics import POOLED_SEGMENT
 
     margin = float(check_finite("margin", margin))
@@ -421,7 +421,7 @@ def economics_from_aggregates(
     variants = sorted({str(v) for v in pd.unique(data["variant"].dropna())})
     if control not in variants:
         raise DataError(f"control={control!r} is not a value of column 'variant' (values: {variants})")
-    cost = _costs(costs, variants, control)
+    cost = check_costs(costs, variants, control)
     sums = data.groupby([*by, "variant"], observed=True)[[n_col, redeemed_col, revenue_col, sumsq]].sum()
     if segment_col:
         pooled = sums.groupby(level="variant").sum()
@@ -441,9 +441,8 @@ def economics_from_aggregates(
     rev2 = grid[sumsq].to_numpy(dtype=float).reshape(n.shape)
     c = np.array([cost[v][0] for v in arms])
     o = np.array([cost[v][1] for v in arms])
-    s = margin * rev - n * c - o * red
-    q = margin**2 * rev2 + n * c**2 + (o**2 + 2 * c * o) * red - 2 * margin * (c + o) * rev
-    return _profit_table(segments, arms, n, s, q, cost=cost, margin=margin, per=per, alpha=alpha)
+    s, q = profit_moments(n, red, rev, rev2, c, o, margin=margin)
+    return profit_table(segments, arms, n, s, q, cost=cost, margin=margin, per=per, alpha=alpha)
 
 
 # ----------------------------------------------------------------------------------------------

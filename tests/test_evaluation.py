@@ -243,17 +243,27 @@ def test_no_successes_in_either_arm_is_not_estimable_never_p_one() -> None:
     data = _agg(
         [("a", "control", 500, 0), ("a", "mail", 480, 0), ("b", "control", 300, 4), ("b", "mail", 310, 9)]
     )
-    for method in ("frequentist", "bayesian"):
-        t = evaluate(data, metrics=["complained"], segment_col="segment", n_col="units", method=method)
-        row = t.table[t.table["segment"] == "a"].iloc[0]
-        assert not row["estimable"] and row["reason"] == "no successes in either arm"
-        assert np.isnan(row["ci_low"])
-        if method == "frequentist":
-            assert np.isnan(row["p_value"]) and np.isnan(row["p_adjusted"]) and not row["significant"]
-        else:
-            assert np.isnan(row["prob_beat_control"]) and np.isnan(row["prob_best"])
-        assert t.table[t.table["segment"] != "a"]["estimable"].all()
-        assert "not estimable" in t.summary()
+    t = evaluate(data, metrics=["complained"], segment_col="segment", n_col="units")
+    row = t.table[t.table["segment"] == "a"].iloc[0]
+    assert not row["estimable"] and row["reason"] == "no successes in either arm"
+    assert np.isnan(row["ci_low"])
+    assert np.isnan(row["p_value"]) and np.isnan(row["p_adjusted"]) and not row["significant"]
+    assert t.table[t.table["segment"] != "a"]["estimable"].all()
+    assert "not estimable" in t.summary()
+
+
+def test_no_successes_in_either_arm_gets_the_bayesian_answer() -> None:
+    # issue 12 §4: the Beta posteriors are proper without successes; return their answer
+    data = _agg(
+        [("a", "control", 500, 0), ("a", "mail", 500, 0), ("b", "control", 300, 0), ("b", "mail", 100, 0)]
+    )
+    t = evaluate(data, metrics=["complained"], segment_col="segment", n_col="units", method="bayesian").table
+    a = t[t["segment"] == "a"].iloc[0]
+    assert a["estimable"] and a["prob_beat_control"] == pytest.approx(0.5, abs=1e-9)
+    assert a["prob_best"] == pytest.approx(0.5, abs=1e-9) and a["ci_low"] == pytest.approx(-a["ci_high"])
+    assert a["expected_loss"] > 0 and "no successes in either arm" in a["reason"]
+    b = t[t["segment"] == "b"].iloc[0]  # Beta(1, 301) vs Beta(1, 101): P(mail > control) = 301 / 402
+    assert b["estimable"] and b["prob_beat_control"] == pytest.approx(301 / 402, abs=1e-8)
 
 
 def test_zero_variance_in_both_arms_is_not_estimable() -> None:
@@ -676,11 +686,14 @@ def test_sequential_rows_follow_the_confidence_sequence_formula(campaign: pd.Dat
         half = np.sqrt(var * (1 + r) / r * (2 * np.log(1 / 0.05) + np.log1p(r)))
         assert row["ci_low"] == pytest.approx(est - half, rel=1e-9)
         assert row["ci_high"] == pytest.approx(est + half, rel=1e-9)
-        lvar = v.var(ddof=ddof) / (v.size * v.mean() ** 2) + c.var(ddof=ddof) / (c.size * c.mean() ** 2)
-        lhalf = np.sqrt(lvar * (1 + r) / r * (2 * np.log(1 / 0.05) + np.log1p(r)))
-        assert row["rel_ci_low"] == pytest.approx(np.expm1(np.log(v.mean() / c.mean()) - lhalf), rel=1e-9)
-        # the sequence excludes 0 exactly when the always-valid p is below alpha
+        # relative bounds: ratios l where the contrast v - l c sits exactly on the same boundary (Fieller)
+        bound = (1 + r) / r * (2 * np.log(1 / 0.05) + np.log1p(r))
+        for lam in (1 + row["rel_ci_low"], 1 + row["rel_ci_high"]):
+            var_l = v.var(ddof=ddof) / v.size + lam**2 * c.var(ddof=ddof) / c.size
+            assert (v.mean() - lam * c.mean()) ** 2 / var_l == pytest.approx(bound, rel=1e-9)
+        # the sequence excludes 0 exactly when the always-valid p is below alpha; so does the relative one
         assert (row["ci_low"] > 0 or row["ci_high"] < 0) == (row["p_value"] < 0.05)
+        assert (row["rel_ci_low"] > 0 or row["rel_ci_high"] < 0) == (row["p_value"] < 0.05)
     # the correction applies on top, within the same families as the fixed-horizon analysis
     seg = t[(t["metric"] == "repurchased") & (t["segment"] != "all")]
     assert np.allclose(seg["p_adjusted"], multipletests(seg["p_value"], method="holm")[1])
@@ -709,8 +722,10 @@ def test_sequential_msprt_with_per_metric_tau(campaign: pd.DataFrame) -> None:
     taus = {"repurchased": 0.01, "revenue": 0.5}
     t = evaluate(
         campaign, metrics=["repurchased", "revenue"], sequential=True, sequential_method="msprt", tau=taus,
-        rel_tau=0.3,
     ).table  # fmt: skip
+    with pytest.warns(DeprecationWarning, match="rel_tau is no longer used"):
+        evaluate(campaign, metrics=["repurchased"], sequential=True, sequential_method="msprt", tau=0.01,
+                 rel_tau=0.3)  # fmt: skip
     for _, row in t.iterrows():
         c = campaign.loc[campaign["variant"] == "control", row["metric"]].to_numpy(float)
         v = campaign.loc[campaign["variant"] == row["variant"], row["metric"]].to_numpy(float)
@@ -718,7 +733,8 @@ def test_sequential_msprt_with_per_metric_tau(campaign: pd.DataFrame) -> None:
         var = v.var(ddof=ddof) / v.size + c.var(ddof=ddof) / c.size
         r = taus[row["metric"]] ** 2 / var
         assert row["p_value"] == pytest.approx(_mixture_p(v.mean() - c.mean(), var, r), rel=1e-9)
-        assert f"tau={taus[row['metric']]:g}" in row["method"] and "tau=0.3 on the log ratio" in row["method"]
+        assert f"tau={taus[row['metric']]:g}" in row["method"]
+        assert (row["rel_ci_low"] > 0 or row["rel_ci_high"] < 0) == (row["p_value"] < 0.05)
     with pytest.raises(ParameterError, match=r"tau: a mapping must give every metric"):
         evaluate(campaign, metrics=["repurchased", "revenue"], sequential=True, sequential_method="msprt",
                  tau={"repurchased": 0.01})  # fmt: skip
@@ -982,3 +998,265 @@ def test_convention_and_summary_say_intervals_are_unadjusted() -> None:
     )  # fmt: skip
     assert not none.table["convention"].str.contains("unadjusted").any()
     assert "unadjusted" not in none.summary()
+
+
+# --------------------------------------------------------------------------------------------------
+# issue 12 §4: statistical edge cases
+# --------------------------------------------------------------------------------------------------
+def _complaints() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    n = 2000
+    return pd.DataFrame(
+        {
+            "variant": ["control"] * n + ["coupon"] * n,
+            "repurchased": np.r_[rng.random(n) < 0.05, rng.random(n) < 0.08].astype(int),
+            # a float 0/1 column, all zeros in the no-contact holdout
+            "complaint": np.r_[np.zeros(n), (rng.random(n) < 0.01).astype(float)],
+        }
+    )
+
+
+def test_bayesian_guardrail_with_a_zero_variance_holdout_still_vetoes() -> None:
+    df = _complaints()
+    for method in ("frequentist", "bayesian"):
+        ev = evaluate(df, metrics=["repurchased"], guardrails=[Mean("complaint")], method=method)
+        g = ev.table[ev.table["metric"] == "complaint"].iloc[0]
+        assert g["estimable"] and np.isfinite(g["ci_low"]) and g["ci_low"] > 0
+        d = ev.decision().table.iloc[0]
+        assert d["decision"] == "keep holdout" and "complaint" in d["vetoed_by"]
+        assert "nan" not in ev.summary()
+    # the holdout is a point mass at 0: the lift's posterior is the variant's, N(mean, s / sqrt(n))
+    v = df.loc[df["variant"] == "coupon", "complaint"].to_numpy()
+    sd = v.std(ddof=1) / np.sqrt(v.size)
+    z = stats.norm.isf(0.025)
+    assert g["ci_low"] == pytest.approx(v.mean() - z * sd, rel=1e-9)
+    assert g["prob_beat_control"] == pytest.approx(stats.norm.cdf(v.mean() / sd), abs=1e-6)
+
+
+def test_zero_one_column_gets_the_same_test_whatever_its_dtype() -> None:
+    df = _complaints()
+    base = evaluate(df, metrics=["repurchased"]).table
+    for values in (
+        df["repurchased"].astype(float),
+        df["repurchased"].astype("Int64"),
+        df["repurchased"].astype(bool).astype("boolean"),
+    ):
+        t = evaluate(df.assign(repurchased=values), metrics=["repurchased"]).table
+        assert t["kind"].iloc[0] == "proportion" and t["p_value"].iloc[0] == base["p_value"].iloc[0]
+    agg = df.groupby("variant", as_index=False).agg(
+        n=("repurchased", "size"), repurchased=("repurchased", "sum")
+    )
+    agg["repurchased_sumsq"] = agg["repurchased"].astype(float)
+    t = evaluate(agg, metrics=["repurchased"], n_col="n").table
+    assert t["p_value"].iloc[0] == pytest.approx(base["p_value"].iloc[0], rel=1e-12)
+    # an explicit kind overrides: Welch t on the same column
+    welch = evaluate(df, metrics=[Mean("repurchased")]).table
+    assert welch["kind"].iloc[0] == "mean" and welch["p_value"].iloc[0] != base["p_value"].iloc[0]
+
+
+def _with_empty_cell() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n = 3000
+    df = pd.DataFrame(
+        {
+            "variant": rng.choice(["control", "coupon", "mail"], n),
+            "segment": rng.choice(["a", "b", "c"], n),
+            "repurchased": (rng.random(n) < 0.1).astype(int),
+        }
+    )
+    df["revenue"] = df["repurchased"] * rng.exponential(40.0, n)
+    return df[~((df["segment"] == "b") & (df["variant"] == "mail"))  # no mail in b
+              & ~((df["segment"] == "c") & (df["variant"] == "control"))]  # no holdout in c  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["frequentist", "bayesian"])
+def test_an_empty_cell_marks_its_rows_and_the_rest_is_evaluated(method: str) -> None:
+    df = _with_empty_cell()
+    ev = evaluate(df, metrics=["repurchased", "revenue"], segment_col="segment", method=method)
+    t = ev.table
+    empty = ((t["segment"] == "b") & (t["variant"] == "mail")) | (t["segment"] == "c")
+    assert not t.loc[empty, "estimable"].any()
+    assert t.loc[empty, "reason"].str.startswith("too few units").all()
+    assert t.loc[empty, "abs_lift"].isna().all()
+    assert t.loc[~empty, "estimable"].all()
+    # the other rows are exactly what the data without the empty cells gives
+    full = df[df["segment"] == "a"]
+    ref = evaluate(full, metrics=["repurchased", "revenue"], method=method).table
+    mine = t[t["segment"] == "a"].reset_index(drop=True)
+    cols = ["abs_lift", "ci_low", "ci_high"]
+    assert np.allclose(mine[cols].to_numpy(float), ref[cols].to_numpy(float), rtol=1e-9)
+    d = ev.decision(costs={"coupon": (0.01, 5.0), "mail": (0.01, 0.0)}, margin=0.4).table.set_index("segment")
+    assert d.loc["c", "decision"] == "check the data" and "too few units" in d.loc["c", "reason"]
+    assert d.loc["b", "decision"] != "check the data"
+    e = economics(df, costs={"coupon": (0.01, 5.0), "mail": (0.01, 0.0)}, margin=0.4, segment_col="segment")
+    et = e.table
+    bad = (et["segment"] == "c") | ((et["segment"] == "b") & (et["variant"] == "mail"))
+    assert not et.loc[bad, "estimable"].any() and et.loc[bad, "reason"].str.contains("too few units").all()
+    assert et.loc[~bad, "estimable"].all()
+
+
+def test_sequential_relative_interval_agrees_with_the_absolute_one() -> None:
+    # the issue's row: p 0.005 and significant, but the relative interval was (-0.018, 2.07)
+    data = pd.DataFrame({"variant": ["control", "mail"], "n": [8041, 242], "x": [1557, 27]})
+    ev = evaluate(data, metrics=["x"], n_col="n", sequential=True, n_star=20000, correction=None)
+    row = ev.table.iloc[0]
+    assert row["significant"] and row["rel_ci_high"] < 0 and row["ci_high"] < 0
+    rng = np.random.default_rng(12)
+    k = 600
+    n0, n1 = rng.integers(20, 10000, k), rng.integers(20, 10000, k)
+    p0 = rng.uniform(0.005, 0.3, k)
+    p1 = p0 * rng.uniform(0.5, 2.0, k)
+    rows = []
+    for i in range(k):
+        rows += [(f"r{i}", "control", n0[i], rng.binomial(n0[i], p0[i])),
+                 (f"r{i}", "mail", n1[i], rng.binomial(n1[i], min(p1[i], 1.0)))]  # fmt: skip
+    agg = pd.DataFrame(rows, columns=["segment", "variant", "n", "x"])
+    t = evaluate(agg, metrics=["x"], n_col="n", segment_col="segment", sequential=True, n_star=20000,
+                 correction=None).table  # fmt: skip
+    t = t[t["estimable"] & (t["control_value"] > 0)]
+    abs_excludes = (t["ci_low"] > 0) | (t["ci_high"] < 0)
+    rel_excludes = (t["rel_ci_low"] > 0) | (t["rel_ci_high"] < 0)
+    assert len(t) > 500 and (abs_excludes == t["significant"]).all() and (rel_excludes == abs_excludes).all()
+    # no success in the control: no relative interval, and a reason saying why
+    zero = pd.DataFrame({"variant": ["control", "mail"], "n": [2000, 2000], "x": [0, 40]})
+    z = evaluate(zero, metrics=["x"], n_col="n", sequential=True).table.iloc[0]
+    assert np.isnan(z["rel_ci_low"]) and "successes in the control" in z["reason"]
+
+
+def test_no_runtime_warning_from_unbounded_sequential_ratios() -> None:
+    from abkit.stats.sequential import sequential_estimate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = sequential_estimate(1.0, 1e6, 100, log_scale=True)
+    assert np.isinf(r.ci_high) and r.ci_low == pytest.approx(-1.0)
+
+
+# --------------------------------------------------------------------------------------------------
+# issue 10 §1: decisions that agree with the money
+# --------------------------------------------------------------------------------------------------
+COSTS = {"coupon": {"contact": 0.01, "offer": 5.0}, "personal": {"contact": 0.01, "offer": 0.0}}
+
+
+def _money_campaign(seed: int = 5, n: int = 20000, coupon_rate: float = 0.045) -> pd.DataFrame:
+    """The coupon wins on repurchase; "personal" brings fewer, bigger baskets and earns more."""
+    rng = np.random.default_rng(seed)
+    arms = {"control": (0.03, 60.0), "coupon": (coupon_rate, 60.0), "personal": (0.04, 90.0)}
+    parts = []
+    for arm, (rate, basket) in arms.items():
+        bought = rng.random(n) < rate
+        revenue = np.where(bought, basket * rng.uniform(0.5, 1.5, n), 0.0)
+        parts.append(pd.DataFrame({"variant": arm, "repurchased": bought.astype(int), "revenue": revenue}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _aggregate(df: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(revenue_sumsq=df["revenue"] ** 2).groupby("variant", as_index=False).agg(
+        n=("revenue", "size"), repurchased=("repurchased", "sum"), revenue=("revenue", "sum"),
+        revenue_sumsq=("revenue_sumsq", "sum"),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["frequentist", "bayesian"])
+def test_profit_objective_ships_the_variant_that_earns_most(method: str) -> None:
+    from abkit.evaluation import CONFIDENCE_WORDS
+
+    df = _money_campaign()
+    ev = evaluate(df, metrics=["repurchased", "revenue"], method=method)
+    primary = ev.decision().table.iloc[0]
+    assert primary["objective"] == "primary" and primary["decision"] == "ship"
+    assert primary["variant"] == "coupon" and np.isnan(primary["profit"])
+    d = ev.decision(costs=COSTS, margin=0.4).table.iloc[0]
+    assert d["objective"] == "profit" and d["decision"] == "ship" and d["variant"] == "personal"
+    assert d["profit_ci_low"] > 0 and d["confidence"] in CONFIDENCE_WORDS
+    assert pd.isna(d["extra_per_arm"]) and pd.isna(d["extra_control"]) and pd.isna(d["extra_variant"])
+    # the primary metric's result of the shipped variant is shown alongside
+    row = ev.table[(ev.table["metric"] == "repurchased") & (ev.table["variant"] == "personal")].iloc[0]
+    assert d["abs_lift"] == row["abs_lift"]
+    # profit matches abkit.economics on the same customers
+    e = economics(df, costs=COSTS, margin=0.4).table.set_index("variant")
+    assert d["profit"] == pytest.approx(e.loc["personal", "incremental_profit"], rel=1e-9)
+    if method == "frequentist":
+        assert d["profit_ci_low"] == pytest.approx(e.loc["personal", "ci_low"], rel=1e-9)
+
+
+def test_primary_objective_warns_when_the_money_disagrees() -> None:
+    ev = evaluate(_money_campaign(), metrics=["repurchased", "revenue"])
+    d = ev.decision(costs=COSTS, margin=0.4, objective="primary").table.iloc[0]
+    assert d["decision"] == "ship" and d["variant"] == "coupon"
+    assert "personal earns significantly more" in d["profit_warning"] and "warning:" in d["reason"]
+    dear = {"coupon": {"contact": 0.01, "offer": 30.0}, "personal": COSTS["personal"]}
+    d = ev.decision(costs=dear, margin=0.4, objective="primary").table.iloc[0]
+    assert d["variant"] == "coupon" and d["profit_ci_high"] < 0
+    assert "coupon loses money" in d["profit_warning"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_profit_ship_invariants(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    size, rate = int(rng.integers(3000, 20000)), float(rng.uniform(0.03, 0.06))
+    df = _money_campaign(seed=seed, n=size, coupon_rate=rate)
+    offer = float(rng.uniform(0.0, 12.0))
+    costs = {"coupon": {"contact": 0.01, "offer": offer}, "personal": COSTS["personal"]}
+    ev = evaluate(df, metrics=["repurchased", "revenue"], correction="holm")
+    d = ev.decision(costs=costs, margin=0.4).table.iloc[0]
+    e = economics(df, costs=costs, margin=0.4).table
+    significant = e[(multipletests(e["p_value"], method="holm")[1] < 0.05) & (e["incremental_profit"] > 0)]
+    if d["decision"] == "ship":
+        assert d["profit_ci_low"] > 0
+        assert d["profit"] == pytest.approx(significant["incremental_profit"].max(), rel=1e-9)
+    else:
+        assert significant.empty
+
+
+def test_aggregated_input_gives_the_same_decision() -> None:
+    df = _money_campaign()
+    per_customer = evaluate(df, metrics=["repurchased", "revenue"]).decision(costs=COSTS, margin=0.4).table
+    agg = evaluate(_aggregate(df), metrics=["repurchased", "revenue"], n_col="n")
+    aggregated = agg.decision(costs=COSTS, margin=0.4).table
+    pd.testing.assert_frame_equal(per_customer, aggregated, check_exact=False, rtol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["frequentist", "bayesian"])
+def test_a_sample_ratio_alert_never_ships(method: str) -> None:
+    from abkit.checks import srm
+
+    ev = evaluate(_money_campaign(), metrics=["repurchased", "revenue"], method=method)
+    weights = {"control": 1, "coupon": 1, "personal": 1}
+    bad = srm({"control": 1000, "coupon": 1300, "personal": 1000}, weights)
+    good = srm({"control": 1000, "coupon": 1000, "personal": 1000}, weights)
+    assert bad.ok is False and good.ok
+    for kw in ({}, {"costs": COSTS, "margin": 0.4}):
+        d = ev.decision(srm=[good, bad], **kw).table
+        assert (d["decision"] == "check the data").all() and d["variant"].isna().all()
+        assert d["reason"].str.contains("sample-ratio").all()
+        assert (ev.decision(srm=good, **kw).table["decision"] == "ship").all()
+    with pytest.raises(ParameterError, match="srm must be"):
+        ev.decision(srm="mismatch")
+
+
+def test_objective_defaults_and_errors() -> None:
+    ev = evaluate(_money_campaign(n=3000), metrics=["repurchased", "revenue"])
+    assert ev.decision().objective == "primary"
+    assert ev.decision(costs=COSTS, margin=0.4).objective == "profit"
+    assert ev.decision(costs=COSTS, margin=0.4, objective="primary").table["objective"].iloc[0] == "primary"
+    with pytest.raises(ParameterError, match="objective='profit' needs costs"):
+        ev.decision(objective="profit")
+    with pytest.raises(ParameterError, match="margin is given without costs"):
+        ev.decision(margin=0.4)
+    with pytest.raises(ParameterError, match="objective"):
+        ev.decision(objective="money")
+    only_rate = evaluate(_money_campaign(n=3000), metrics=["repurchased"])
+    with pytest.raises(ParameterError, match=r"lacks \['revenue'\].*revenue_col="):
+        only_rate.decision(costs=COSTS, margin=0.4)
+
+
+def test_confidence_words() -> None:
+    from abkit.evaluation import CONFIDENCE_WORDS, confidence_word
+
+    assert len(set(CONFIDENCE_WORDS)) == 5
+    cases = ((0.001, 1), (0.02, 1), (0.5, 1), (0.02, -1), (0.001, -1))
+    assert [confidence_word(p, d) for p, d in cases] == list(CONFIDENCE_WORDS)
+    probs = (0.995, 0.96, 0.5, 0.04, 0.005)
+    assert [confidence_word(p, 1, method="bayesian") for p in probs] == list(CONFIDENCE_WORDS)
+    assert confidence_word(float("nan"), 1) == "unclear"

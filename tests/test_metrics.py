@@ -118,7 +118,11 @@ def test_sorting_all_first_and_metric_order() -> None:
         (pd.Series([True, False, True, False], dtype="boolean"), "proportion"),
         (pd.Series([0, 0, 0, 0], dtype=np.int64), "proportion"),
         (pd.Series([1, 0, 2, 0], dtype=np.int64), "mean"),
-        (pd.Series([1.0, 0.0, 1.0, 0.0]), "mean"),  # floats are means even when they look 0/1
+        # 0/1 is a rate whatever the dtype (a fillna(0.0) must not change the method)
+        (pd.Series([1.0, 0.0, 1.0, 0.0]), "proportion"),
+        (pd.Series([1.0, 0.0, 1.0, 0.0], dtype="Float64"), "proportion"),
+        (pd.Series([0.0, 0.0, 0.0, 0.0]), "proportion"),
+        (pd.Series([1.0, 0.0, 0.5, 0.0]), "mean"),
         (pd.Series([1.5, 0.0, 2.0, 0.0]), "mean"),
     ],
 )
@@ -140,9 +144,9 @@ def test_metric_objects_override_inference_and_names() -> None:
     assert list(out["metric"]) == ["x", "x", "y as mean", "y as mean"]
     out = sufficient_statistics(df, {"rate": "x", "flag": Proportion("y"), "avg": Mean("x")})
     assert list(dict.fromkeys(out["metric"])) == ["rate", "flag", "avg"]
-    assert list(out.drop_duplicates("metric")["kind"]) == ["mean", "proportion", "mean"]
+    assert list(out.drop_duplicates("metric")["kind"]) == ["proportion", "proportion", "mean"]
     from_index = sufficient_statistics(df, pd.Index(["x", "y"]))
-    assert list(from_index["kind"]) == ["mean", "mean", "proportion", "proportion"]
+    assert list(from_index["kind"]) == ["proportion"] * 4
     single = sufficient_statistics(df, "y")
     assert list(single["kind"]) == ["proportion", "proportion"]
 
@@ -293,6 +297,32 @@ def test_empty_data(df: pd.DataFrame) -> None:
 def test_variant_missing_in_a_segment(df: pd.DataFrame) -> None:
     with pytest.raises(DataError, match="no units for variant 'b' in segment 'y'"):
         sufficient_statistics(df.iloc[:3], ["opened"], segment_col="segment")
+    kept = sufficient_statistics(df.iloc[:3], ["opened"], segment_col="segment", allow_empty=True)
+    cell = kept[(kept["segment"] == "y") & (kept["variant"] == "b")]
+    assert cell[["n", "sum", "sum_sq"]].to_numpy().tolist() == [[0, 0.0, 0.0]]
+
+
+def test_same_zero_one_data_is_a_rate_per_unit_and_aggregated() -> None:
+    # issue 12 §4: the same 0/1 data gets the same test whatever its dtype or form
+    flags = [1, 0, 0, 1, 1, 0, 1, 1]
+    variant = ["a"] * 4 + ["b"] * 4
+    kinds = set()
+    for values in (flags, [float(v) for v in flags], pd.array(flags, dtype="Int8"),
+                   pd.array([bool(v) for v in flags], dtype="boolean")):  # fmt: skip
+        kinds |= set(sufficient_statistics(pd.DataFrame({"variant": variant, "x": values}), "x")["kind"])
+    agg = pd.DataFrame({"variant": ["a", "b"], "n": [4, 4], "x": [2.0, 3.0], "x_sumsq": [2.0, 3.0]})
+    kinds |= set(sufficient_statistics(agg, "x", n_col="n")["kind"])
+    assert kinds == {"proportion"}
+    # an explicit kind overrides; a real mean with its sum of squares stays a mean
+    assert set(sufficient_statistics(agg, Mean("x"), n_col="n")["kind"]) == {"mean"}
+    orders = agg.assign(x=[2.0, 5.0], x_sumsq=[2.0, 9.0])
+    assert set(sufficient_statistics(orders, "x", n_col="n")["kind"]) == {"mean"}
+
+
+def test_aggregated_counts_above_n_say_how_to_declare_a_mean() -> None:
+    orders = pd.DataFrame({"variant": ["a", "b"], "n": [4, 4], "orders": [3, 6]})
+    with pytest.raises(DataError, match=r"orders, not buyers.*'orders_sumsq'"):
+        sufficient_statistics(orders, "orders", n_col="n")
 
 
 def test_bad_metrics_argument(df: pd.DataFrame) -> None:

@@ -348,7 +348,9 @@ def lift_intervals(
     Gauss–Legendre quadrature over the control's posterior and a bracketed root finder, so bounds
     are accurate to about 1e-9 in probability. The difference of two normals uses its closed form;
     the relative interval of normal posteriors is NaN unless both posterior means (control and
-    variant) are more than 6 posterior sd above 0 (:data:`RELATIVE_NORMAL_RULE`). Returns
+    variant) are more than 6 posterior sd above 0 (:data:`RELATIVE_NORMAL_RULE`). A normal arm with
+    sd 0 (no variance in its data) is a point mass: the intervals are then the other arm's, in
+    closed form (NaN only when both sds are 0). Returns
     ``(abs_low, abs_high, rel_low, rel_high)``.
 
     >>> lo, hi, rlo, rhi = lift_intervals("beta", ([8.0], [94.0]), ([13.0], [89.0]))
@@ -363,12 +365,24 @@ def lift_intervals(
     rows = c1.size
     out = np.full((4, rows), np.nan)
     ok = np.isfinite(c1) & np.isfinite(c2) & np.isfinite(v1) & np.isfinite(v2)
+    point = np.zeros(rows, dtype=bool)
     if family == "normal":
-        ok &= (c2 > 0) & (v2 > 0)
+        # one arm without posterior variance (e.g. no complaint at all in the holdout) is a point
+        # mass: the lift's posterior is then the other arm's, shifted (or, for the ratio, scaled)
+        ok &= (c2 >= 0) & (v2 >= 0) & ((c2 > 0) | (v2 > 0))
         z = special.ndtri(1 - alpha / 2)
         spread = np.hypot(c2, v2)
         out[0] = np.where(ok, v1 - c1 - z * spread, np.nan)
         out[1] = np.where(ok, v1 - c1 + z * spread, np.nan)
+        point = ok & ((c2 == 0) | (v2 == 0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ctrl_point = point & (c2 == 0) & (c1 > 0) & (v1 > _REL_SD * v2)
+            out[2] = np.where(ctrl_point, (v1 - z * v2) / c1 - 1, out[2])
+            out[3] = np.where(ctrl_point, (v1 + z * v2) / c1 - 1, out[3])
+            var_point = point & (v2 == 0) & (v1 > 0) & (c1 > _REL_SD * c2)
+            out[2] = np.where(var_point, v1 / (c1 + z * c2) - 1, out[2])
+            out[3] = np.where(var_point, v1 / (c1 - z * c2) - 1, out[3])
+        ok &= ~point
     idx = np.flatnonzero(ok)
     if idx.size == 0:
         return out[0], out[1], out[2], out[3]

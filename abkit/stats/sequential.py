@@ -56,6 +56,7 @@ __all__ = [
     "sample_size_inflation",
     "sequential_estimate",
     "sequential_method_name",
+    "sequential_ratio_interval",
     "sequential_test",
 ]
 
@@ -63,6 +64,9 @@ __all__ = [
 DEFAULT_N_STAR = 5000.0
 
 _METHODS = ("asymptotic-cs", "msprt")
+_LOG_MAX = math.log(np.finfo(float).max)
+_RATIO_BOUND = 40.0  # |log ratio| searched by sequential_ratio_interval; beyond it: unbounded
+_BISECTIONS = 70
 _KINDS = ("proportion", "mean")
 _SCALES = ("absolute", "relative")
 
@@ -244,8 +248,108 @@ def sequential_estimate(
     hw = _halfwidth_from(var, r, alpha)
     lo, hi = est - hw, est + hw
     if log_scale:
-        est, lo, hi = np.expm1(est), np.expm1(lo), np.expm1(hi)
+        # a bound beyond the largest float's log is an unbounded ratio: inf, without an overflow
+        est, lo, hi = (
+            np.where(v > _LOG_MAX, np.inf, np.expm1(np.minimum(v, _LOG_MAX))) for v in (est, lo, hi)
+        )
     return SequentialResult(est, lo, hi, p, label)
+
+
+def sequential_ratio_interval(
+    mean_control: Any,
+    var_control: Any,
+    mean_variant: Any,
+    var_variant: Any,
+    n: Any = None,
+    *,
+    alpha: float = 0.05,
+    method: str = "asymptotic-cs",
+    n_star: float = DEFAULT_N_STAR,
+    tau: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Always-valid interval of the relative lift ``variant / control - 1`` from the absolute test.
+
+    ``mean_*`` are the arms' estimates and ``var_*`` the variances of those estimates (e.g.
+    ``p (1 - p) / n``); ``n`` the units at the look (both arms, for ``method="asymptotic-cs"``);
+    ``tau`` (``method="msprt"``) is in the absolute effect's units. The interval is the set of
+    ratios ``l = 1 + lift`` that the always-valid test of the contrast ``variant - l * control``
+    (variance ``var_variant + l**2 var_control``, the mixture of :func:`sequential_estimate`)
+    does not reject: Fieller's construction applied to the confidence sequence. At ``l = 1`` that
+    test is the absolute one, so the relative interval excludes 0 exactly when the absolute
+    sequence does (when ``p < alpha``). A ratio that cannot be bounded gives ``inf`` (or ``-1``,
+    the ratio 0). Rows whose control estimate is not positive, or whose variant estimate is
+    negative, have no relative lift: NaN.
+
+    >>> lo, hi = sequential_ratio_interval(0.02, 0.02 * 0.98 / 5000, 0.03, 0.03 * 0.97 / 5000, 10000)
+    >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
+    (0.0187, 1.2848)
+    """
+    check_probability("alpha", alpha)
+    m_c, v_c, m_v, v_v = (
+        np.atleast_1d(np.asarray(a, dtype=float)) for a in np.broadcast_arrays(
+            mean_control, var_control, mean_variant, var_variant
+        )
+    )  # fmt: skip
+    total = None if n is None else np.broadcast_to(np.asarray(n, dtype=float), m_c.shape)
+    sequential_method_name(method, n_star=n_star, tau=tau)  # checks the tuning
+    log_a = 2.0 * math.log(1.0 / alpha)
+    valid = (
+        np.isfinite(m_c) & np.isfinite(m_v) & np.isfinite(v_c) & np.isfinite(v_v)
+        & (m_c > 0) & (m_v >= 0) & (v_c >= 0) & (v_v >= 0) & (v_c + v_v > 0)
+    )  # fmt: skip
+
+    def excess(log_ratio: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """z**2 of the contrast minus the boundary: > 0 where the ratio is rejected."""
+        lam = np.exp(log_ratio)
+        var = v_v[rows] + lam * lam * v_c[rows]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if method == "asymptotic-cs":
+                r = mixture_ratio(log_ratio, var, total[rows], alpha=alpha, n_star=n_star)
+            else:
+                r = mixture_ratio(log_ratio, var, alpha=alpha, method="msprt", tau=tau)
+            z2 = (m_v[rows] - lam * m_c[rows]) ** 2 / var
+            bound = (1.0 + r) / r * (log_a + np.log1p(r))
+        return np.where(var > 0, z2 - bound, np.inf)
+
+    lo = np.full(m_c.shape, np.nan)
+    hi = np.full(m_c.shape, np.nan)
+    rows = np.flatnonzero(valid)
+    if rows.size:
+        with np.errstate(divide="ignore"):
+            s_hat = np.clip(np.log(m_v[rows] / m_c[rows]), -_RATIO_BOUND, _RATIO_BOUND)
+        rejected_at_one = excess(np.zeros(rows.size), rows) > 0
+        for side, out in ((1.0, hi), (-1.0, lo)):
+            # the bracket always has l = 1 (log 0) at one end when l = 1 lies on this side, so the
+            # bound is on the same side of 0 as the absolute verdict says
+            toward_one = side * s_hat < 0
+            inner = np.where(toward_one & ~rejected_at_one, 0.0, s_hat)
+            outer = np.where(toward_one & rejected_at_one, 0.0, side * _RATIO_BOUND)
+            bound = _bisect_boundary(excess, inner, outer, rows)
+            out[rows] = np.where(bound * side >= _RATIO_BOUND, side * np.inf, bound)
+    with np.errstate(over="ignore"):
+        return np.expm1(lo), np.expm1(hi)
+
+
+def _bisect_boundary(
+    func: Any, inner: np.ndarray, outer: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """The accepted end of the boundary between ``inner`` (accepted) and ``outer`` (rejected).
+
+    Where ``inner`` is rejected already (a degenerate plug-in variance), the boundary is ``inner``;
+    where ``outer`` is accepted, it is ``outer`` (the caller reads the search limit as unbounded).
+    """
+    a, b = inner.copy(), outer.copy()
+    fa, fb = func(a, rows), func(b, rows)
+    result = np.where(fa > 0, a, np.where(fb <= 0, b, np.nan))
+    todo = np.flatnonzero(np.isnan(result))
+    a, b = a[todo], b[todo]
+    for _ in range(_BISECTIONS):
+        mid = 0.5 * (a + b)
+        rejected = func(mid, rows[todo]) > 0
+        b = np.where(rejected, mid, b)
+        a = np.where(rejected, a, mid)
+    result[todo] = a
+    return result
 
 
 def always_valid_pvalue(
