@@ -106,7 +106,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "analysis": ("method", "alpha", "correction", "prior", "sequential", "power", "control", "gross_margin",
                  "baseline", "mde", "guardrail_margin", "n_star", "sequential_method", "tau", "covariates"),
     "analysis.prior": ("alpha", "beta"),
-    "decision": ("objective",),
+    "decision": ("objective", "revenue", "redeemed"),
     "report": ("language", "currency", "max_data_lag_days"),
     "programme": ("name", "holdout"),
 }  # fmt: skip
@@ -225,10 +225,14 @@ class DecisionSettings:
     ``objective = "profit"`` ships the variant with the highest significant incremental profit;
     ``"primary"`` the best significant variant on the primary metric. ``None`` (the key absent)
     means automatic: ``"profit"`` when costs and ``analysis.gross_margin`` are given, else
-    ``"primary"`` (see :meth:`Experiment.objective`).
+    ``"primary"`` (see :meth:`Experiment.objective`). ``revenue`` and ``redeemed`` name the metrics
+    the profit is made of (margin × revenue − contact cost − offer cost × redeemed); both must be
+    among the experiment's metrics for the profit objective.
     """
 
     objective: str | None = None
+    revenue: str = "revenue"
+    redeemed: str = "repurchased"
 
 
 @dataclass(frozen=True)
@@ -397,11 +401,16 @@ class Experiment(Displayable):
         """The decision objective in force: ``decision.objective``, else automatic.
 
         Automatic: ``"profit"`` when costs (``contact_cost`` / ``offer_cost``) and
-        ``analysis.gross_margin`` are given, otherwise ``"primary"``.
+        ``analysis.gross_margin`` are given and the profit's metrics (``decision.revenue`` and
+        ``decision.redeemed``) are among the experiment's metrics, otherwise ``"primary"``.
         """
         if self.decision.objective is not None:
             return self.decision.objective
-        return "profit" if self.has_costs and self.analysis.gross_margin is not None else "primary"
+        needed = {self.decision.revenue, self.decision.redeemed}
+        profit_ready = (
+            self.has_costs and self.analysis.gross_margin is not None and needed <= set(self.metrics.all)
+        )
+        return "profit" if profit_ready else "primary"
 
     def variant(self, name: str) -> Variant:
         """The variant called ``name``."""
@@ -570,8 +579,11 @@ class Experiment(Displayable):
             f"alpha = {_value(a.prior.alpha)}",
             f"beta = {_value(a.prior.beta)}",
         ]
-        if self.decision.objective is not None:
-            out += ["", "[decision]", f"objective = {_q(self.decision.objective)}"]
+        dec = self.decision
+        out += ["", "[decision]"]
+        if dec.objective is not None:
+            out.append(f"objective = {_q(dec.objective)}")
+        out += [f"revenue = {_q(dec.revenue)}", f"redeemed = {_q(dec.redeemed)}"]
         r = self.report
         out += ["", "[report]", f"language = {_q(r.language)}"]
         if r.currency is not None:
@@ -813,6 +825,22 @@ class _Reader:
         metrics = self._metrics()
         analysis = self._analysis(variants)
         decision = self._decision()
+        if decision.objective == "profit":
+            if analysis.gross_margin is None:
+                raise self.fail(
+                    "decision.objective",
+                    '"profit" needs analysis.gross_margin (the share of revenue kept) and the variants\' '
+                    'contact_cost / offer_cost; add them or use objective = "primary"',
+                )
+            missing = [m for m in (decision.revenue, decision.redeemed) if m not in metrics.all]
+            if missing:
+                raise self.fail(
+                    "decision.objective",
+                    f'"profit" is made of the metrics {decision.revenue!r} (revenue) and '
+                    f"{decision.redeemed!r} (redeemed), but {', '.join(map(repr, missing))} is not among "
+                    "the metrics; add it to metrics.secondary or name your columns in "
+                    "decision.revenue / decision.redeemed",
+                )
         report = self._report()
         programme = self._programme()
         return Experiment(
@@ -842,7 +870,10 @@ class _Reader:
                 f"{objective!r} is not known{_suggest(objective, OBJECTIVES)}; use \"profit\" (incremental "
                 "profit, needs costs and analysis.gross_margin) or \"primary\" (the primary metric)",
             )
-        return DecisionSettings(objective=objective)
+        d = DecisionSettings()
+        revenue = self.get(t, "decision", "revenue", "str", d.revenue)
+        redeemed = self.get(t, "decision", "redeemed", "str", d.redeemed)
+        return DecisionSettings(objective=objective, revenue=revenue, redeemed=redeemed)
 
     def _report(self) -> ReportSettings:
         t = self.table(self.doc, "report", "report", required=False)

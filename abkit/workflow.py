@@ -654,16 +654,32 @@ def analyse(
             control=exp.control,
             segment_col=segment_col,
             alpha=analysis.alpha,
+            revenue_col=exp.decision.revenue,
+            redeemed_col=exp.decision.redeemed,
         ).to_pandas()
         if analysis.gross_margin is not None
         else pd.DataFrame()
     )
+    # the decision: on incremental profit when costs and a margin are declared (or asked for), on the
+    # primary metric otherwise; a sample-ratio alert (split or delivery) makes every segment "check the data"
+    objective = exp.objective
+    money: dict[str, Any] = {}
+    if objective == "profit":
+        money = {
+            "costs": costs,
+            "margin": analysis.gross_margin,
+            "revenue_col": exp.decision.revenue,
+            "redeemed_col": exp.decision.redeemed,
+        }
     decisions = evaluation.decision(
         metric=exp.metrics.primary,
         mde=analysis.mde,
         relative=True,
         power=analysis.power,
         guardrail_margin=analysis.guardrail_margin,
+        objective=objective,
+        srm=[srm_assignment, srm_delivery],
+        **money,
     ).to_pandas()
     not_counted = int(np.sum(diagnostics.loc[diagnostics["reason"] != "counted", "rows"]))
     notes = (

@@ -216,3 +216,36 @@ def test_analyse_with_the_bayesian_method(demo_experiment: Path) -> None:
     assert table["method"].str.contains("Beta(1, 1)", regex=False).any()
     with pytest.raises(ParameterError, match="method='magic'"):
         analyse(demo_experiment, as_of="2026-06-20", method="magic")
+
+
+def test_analyse_decides_on_profit_when_costs_and_a_margin_are_declared(demo_experiment: Path) -> None:
+    readout = analyse(demo_experiment, as_of="2026-06-20")
+    decisions = readout.decisions
+    assert set(decisions["objective"]) == {"profit"}
+    shipped = decisions[decisions["decision"] == "ship"]
+    # a shipped variant earns money: its profit interval lies above zero
+    assert (shipped["profit_ci_low"] > 0).all()
+    economics = readout.economics.set_index(["segment", "variant"])
+    for row in shipped.itertuples():
+        assert row.profit == pytest.approx(economics.loc[(row.segment, row.variant), "incremental_profit"])
+    assert decisions["confidence"].isin(abkit.evaluation.CONFIDENCE_WORDS).all()
+
+
+def test_analyse_decides_on_the_primary_metric_when_asked(demo_experiment: Path) -> None:
+    spec = demo_experiment / "experiment.toml"
+    text = spec.read_text(encoding="utf-8") + '\n[decision]\nobjective = "primary"\n'
+    spec.write_text(text, encoding="utf-8")
+    readout = analyse(demo_experiment, as_of="2026-06-20")
+    assert set(readout.decisions["objective"]) == {"primary"}
+
+
+def test_a_profit_objective_needs_a_margin_and_the_profit_metrics(demo_experiment: Path) -> None:
+    spec = demo_experiment / "experiment.toml"
+    text = spec.read_text(encoding="utf-8") + '\n[decision]\nobjective = "profit"\n'
+    no_margin = re.sub(r"gross_margin = [^\n]*\n", "", text)
+    spec.write_text(no_margin, encoding="utf-8")
+    with pytest.raises(SpecError, match=r"decision.objective: \"profit\" needs analysis.gross_margin"):
+        Experiment.load(demo_experiment)
+    spec.write_text(text.replace('"profit"\n', '"profit"\nrevenue = "spend"\n'), encoding="utf-8")
+    with pytest.raises(SpecError, match=r"'spend' is not among the metrics"):
+        Experiment.load(demo_experiment)
