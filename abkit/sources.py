@@ -299,6 +299,12 @@ def event_source(experiment: Experiment | str | os.PathLike[str]) -> EventSource
     if engine == "pandas":
         description = str(exp.data_path("events"))
     elif engine == "postgres":
+        try:  # one read-only SELECT or a table name, refused here before any connection or notebook
+            postgres_engine.as_relation(str(exp.data.events), "data.events")
+        except SourceError as exc:
+            lines = _line_map(exp._text())
+            where = _where(exp.path, lines.get("data.events") or lines.get("data"))
+            raise SourceError(f"{where}: {exc}") from None
         url = os.environ.get(exp.data.url_env or "ABKIT_DATABASE_URL", "")
         text = " ".join(str(exp.data.events).split())
         text = text if len(text) <= 80 else text[:77] + "..."
