@@ -131,6 +131,7 @@ class EventSource:
                 id_col=cols.customer_id,
                 event_col=cols.event,
                 time_col=cols.timestamp,
+                amount_col=cols.amount,
                 return_diagnostics=True,
             )
             return OutcomeData(frame, diagnostics, None)
@@ -160,6 +161,7 @@ class EventSource:
             "id_col": cols.customer_id,
             "event_col": cols.event,
             "time_col": cols.timestamp,
+            "amount_col": cols.amount,
         }
         if self.engine == "duckdb":
             agg = duckdb_engine.duckdb_sufficient_statistics(units, self._location(), specs, **common)

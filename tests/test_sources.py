@@ -298,5 +298,21 @@ def test_cli_refuses_a_hostile_events_query_before_anything_runs(pg_events, demo
     with psycopg.connect(pg_events.url(), autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM wb.events").fetchone()[0] == before
         assert conn.execute("SELECT to_regclass('wb.pwned')").fetchone()[0] is None
-    with pytest.raises(SourceError, match=r"experiment\.toml, line \d+: data\.events is not one read-only SELECT"):
+    refused = r"experiment\.toml, line \d+: data\.events is not one read-only SELECT"
+    with pytest.raises(SourceError, match=refused):
         event_source(folder)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_data_columns_amount_is_used_for_events(demo_source, tmp_path, reference, engine):
+    """Issue 12: [data.columns] amount names the purchase amount column of the events too."""
+    folder = copy_experiment(demo_source, tmp_path)
+    for name in ("events", "transactions"):
+        path = folder / "data" / f"{name}.parquet"
+        pd.read_parquet(path).rename(columns={"amount": "order_value"}).to_parquet(path, index=False)
+    set_data(folder, "data/events.parquet", **({"engine": engine} if engine != "pandas" else {}))
+    spec = folder / "experiment.toml"
+    spec.write_text(spec.read_text() + '\n[data.columns]\namount = "order_value"\n', encoding="utf-8")
+    assert Experiment.load(folder).data.columns.amount == "order_value"
+    got = analyse(folder, as_of=AS_OF)
+    assert_same_readout(got, reference["frequentist"])
