@@ -353,3 +353,53 @@ def test_the_session_is_read_only_even_without_the_parser(victim) -> None:
     with pytest.raises(SourceError, match="is not one read-only SELECT"):
         postgres_query(server.url(), "SELECT 1; DELETE FROM sec.victim")
     assert untouched()
+
+
+def test_time_zone_aware_events_give_the_pandas_numbers(postgres_server):  # noqa: F811
+    """One rule (issue 12): timestamptz and offset text are compared in UTC, as pandas and DuckDB do."""
+    import psycopg
+
+    assigned = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "variant": ["x", "x", "y", "y"]})
+    local = pd.to_datetime(
+        ["2026-05-01 08:30", "2026-05-01 09:30", "2026-05-15 08:59", "2026-05-15 09:00", "2026-05-02 12:00"]
+    ).tz_localize("Asia/Tokyo")
+    events = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "b"],
+            "event": ["purchased"] * 4 + ["opened"],
+            "timestamp": local,
+            "amount": [1.0, 2.0, 4.0, 8.0, np.nan],
+        }
+    )
+    metrics = ["repurchased", "revenue", "opened"]
+    out, diag = outcomes(assigned, events, send_date="2026-05-01", return_diagnostics=True)
+    want = sufficient_statistics(out, metrics)
+    assert out["revenue"].tolist() == [0.0, 2.0, 4.0, 0.0]
+    zones = ["UTC", "Asia/Tokyo", "America/New_York", "UTC", "Europe/Paris"]
+    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
+        conn.execute("SET TimeZone = 'America/Los_Angeles'")  # the loader's zone must not matter
+        conn.execute("DROP SCHEMA IF EXISTS tz CASCADE")
+        conn.execute("CREATE SCHEMA tz")
+        conn.execute("CREATE TABLE tz.assigned (customer_id text, variant text)")
+        for row in assigned.itertuples(index=False):
+            conn.execute("INSERT INTO tz.assigned VALUES (%s, %s)", tuple(row))
+        for table, kind in (("aware", "timestamptz"), ("text", "text")):
+            conn.execute(
+                f'CREATE TABLE tz.{table} (customer_id text, event text, "timestamp" {kind}, amount float8)'
+            )
+            for (cid, ev, ts, amount), zone in zip(events.itertuples(index=False), zones, strict=True):
+                value = ts.tz_convert(zone).isoformat() if kind == "text" else ts.to_pydatetime()
+                conn.execute(
+                    f"INSERT INTO tz.{table} VALUES (%s, %s, %s, %s)",
+                    (cid, ev, value, None if np.isnan(amount) else amount),
+                )
+    for table in ("aware", "text"):
+        got = postgres_sufficient_statistics(
+            postgres_server.url(),
+            metrics,
+            assigned="tz.assigned",
+            events=f"tz.{table}",
+            send_date="2026-05-01",
+        )
+        pd.testing.assert_frame_equal(got.statistics, want, obj=table)
+        pd.testing.assert_frame_equal(got.diagnostics, diag, obj=table)
