@@ -21,8 +21,8 @@ from typing import Any
 from abkit._display import Displayable
 from abkit._io import write_text
 from abkit._validate import check_date
+from abkit.engines.postgres import as_relation
 from abkit.errors import FileExistsAbkitError, NotebookError, ParameterError
-from abkit.sources import event_source
 
 __all__ = [
     "ReportRun",
@@ -255,7 +255,8 @@ def run_report(
     from abkit.experiment import Experiment
 
     experiment = Experiment.load(experiment_dir)
-    event_source(experiment)  # a [data] events text that is not one read-only SELECT: exit 1, no kernel
+    if experiment.data.engine == "postgres":  # one read-only SELECT or a table name, before any kernel
+        as_relation(str(experiment.data.events), "data.events")
     day = check_date("as_of", as_of)
     if method is not None and method not in ("frequentist", "bayesian"):
         raise ParameterError(f"method={method!r} is not known; use 'frequentist' or 'bayesian'")

@@ -243,12 +243,10 @@ def test_scrub_replaces_whole_tokens_only() -> None:
 
 @pytest.mark.parametrize("password", ["Pa#ssw0rd", "Pa?ss", "Pa/ssw0rd", "P@ssw0rd", "50%off", "p"])
 def test_failed_connection_messages_never_hold_the_password(postgres_server, password):  # noqa: F811
-    from abkit.engines.postgres import connect
-
     for port in (postgres_server.port, free_port()):  # wrong password; nothing listening
         url = postgres_server.url(password=password, port=port)
         with pytest.raises(SourceError) as err:
-            connect(url, connect_timeout=2)
+            postgres_query(url, "SELECT 1", connect_timeout=2)
         text = str(err.value)
         assert "cannot connect to PostgreSQL at postgresql://abkit:***@" in text
         if password == "p":

@@ -5,6 +5,11 @@ the database at ``url`` (``postgresql://user:password@host:5432/db`` or a libpq 
 One query returns the per-(segment, variant) aggregates with the diagnostic counts; the rows stay
 in the database. The driver is psycopg 3 (``pip install 'abkit[postgres]'``). No message ever holds
 the password: URLs are shown redacted and driver messages are scrubbed.
+
+"One read-only query" is held by two walls: a query text must be ONE ``SELECT`` (tokenized by
+:func:`abkit.sql.single_select`: no ``;``, no transaction control, DDL or DML outside literals), and
+every connection is a read-only session (``default_transaction_read_only=on``) whose queries run in
+a read-only transaction through server-side cursors, which hold exactly one statement each.
 """
 
 from __future__ import annotations
