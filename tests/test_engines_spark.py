@@ -202,3 +202,28 @@ def test_time_zone_aware_events_give_the_pandas_numbers(spark_session, tmp_path)
             )
     finally:
         spark_session.conf.set("spark.sql.session.timeZone", "UTC")
+
+
+def test_listed_file_names_are_read_literally_once(spark_session, tmp_path):  # noqa: F811
+    """Issue 12: a folder holding part1.parquet and part[1].parquet: each read once by Spark."""
+    assigned = pd.DataFrame({"customer_id": ["a", "b"], "variant": ["x", "y"]})
+    assigned.to_parquet(tmp_path / "assigned.parquet", index=False)
+    folder = tmp_path / "events"
+    folder.mkdir()
+    for name, cid, amount in (("part1.parquet", "a", 1.0), ("part[1].parquet", "b", 10.0)):
+        pd.DataFrame(
+            {
+                "customer_id": [cid],
+                "event": ["purchased"],
+                "timestamp": pd.to_datetime(["2026-05-02"]),
+                "amount": [amount],
+            }
+        ).to_parquet(folder / name, index=False, coerce_timestamps="us")
+    got = spark_sufficient_statistics(
+        spark_session,
+        ["revenue"],
+        assigned=str(tmp_path / "assigned.parquet"),
+        events=str(folder),
+        send_date="2026-05-01",
+    )
+    assert got.statistics.set_index("variant")["sum"].to_dict() == {"x": 1.0, "y": 10.0}

@@ -11,6 +11,7 @@ version constraints do not apply). Use a session time zone of UTC
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,6 +25,18 @@ __all__ = ["spark_assign", "spark_sufficient_statistics"]
 
 def _is_dataframe(obj: Any) -> bool:
     return type(obj).__name__ == "DataFrame" and hasattr(obj, "createOrReplaceTempView")
+
+
+_HADOOP_GLOB = re.compile(r"([\\{}\[\]*?])")
+
+
+def hadoop_literal(path: str) -> str:
+    """A local file path that Spark (Hadoop's glob) reads as exactly that file: ``{}[]*?\\`` escaped.
+
+    >>> print(hadoop_literal("/data/part[1].parquet"))
+    /data/part\\[1\\].parquet
+    """
+    return _HADOOP_GLOB.sub(r"\\\1", path)
 
 
 def load(spark: Any, source: Any, what: str) -> tuple[Any, str]:
@@ -42,6 +55,8 @@ def load(spark: Any, source: Any, what: str) -> tuple[Any, str]:
             from abkit.engines.duckdb import resolve_files
 
             kind, files = resolve_files(text, what)
+        if "://" not in text:  # listed local files are literal paths, never Hadoop glob patterns
+            files = [hadoop_literal(f) for f in files]
         try:
             reader = spark.read
             frame = (
