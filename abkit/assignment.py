@@ -790,6 +790,52 @@ def _write_text_atomic(path: Path, text: str, *, overwrite: bool) -> None:
             tmp.unlink()
 
 
+#: Metadata field holding the SHA-256 of the metadata itself (every other field, canonical JSON).
+_META_DIGEST = "metadata_sha256"
+
+
+def _metadata_digest(metadata: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of every metadata field but the digest itself."""
+    fields = {k: v for k, v in metadata.items() if k != _META_DIGEST}
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _check_legacy_metadata(frame: pd.DataFrame, metadata: Mapping[str, Any], meta_path: Path) -> None:
+    """An assignment saved before metadata checksums: its metadata must reproduce its variants.
+
+    Without a checksum, salt, method, weights, strata and columns are checked the only way left:
+    assigning the saved units again with them must give exactly the saved variants (block and hash
+    assignments are deterministic and do not depend on row order). Any edit that matters fails.
+    """
+    try:
+        id_col, variant_col = str(metadata["id_col"]), str(metadata["variant_col"])
+        strata = [str(c) for c in metadata.get("strata") or []]
+        units = frame.drop(columns=[variant_col])
+        again = assign(
+            units,
+            variants=metadata["weights"],
+            salt=str(metadata["salt"]),
+            strata=strata or None,
+            id_col=id_col,
+            method=str(metadata["method"]),
+            variant_col=variant_col,
+        )
+        saved = frame[variant_col].astype(object).to_numpy()
+        same = bool((again[variant_col].astype(object).to_numpy() == saved).all())
+    except (KeyError, TypeError, ValueError) as exc:  # AbkitError is a ValueError
+        raise DataError(
+            f"metadata {meta_path.name!r} (saved before metadata checksums) cannot be checked against its "
+            f"assignment ({exc}); restore the original metadata"
+        ) from None
+    if not same:
+        raise DataError(
+            f"metadata {meta_path.name!r} does not match its assignment: its salt, method, weights or "
+            "strata do not reproduce the saved variants, so it was edited after it was saved; restore the "
+            "original metadata"
+        )
+
+
 def _string_columns(frame: pd.DataFrame) -> list[str]:
     return [
         str(c)
@@ -820,6 +866,8 @@ def _write_assignment(frame: pd.DataFrame, path: Path, metadata: dict[str, Any],
         metadata = {**metadata, "file": path.name, "format": fmt, "sha256": _sha256_file(tmp)}
         metadata["n_rows"] = len(frame)
         metadata["string_columns"] = _string_columns(frame)
+        metadata.pop(_META_DIGEST, None)
+        metadata[_META_DIGEST] = _metadata_digest(metadata)
         # data first, then metadata: a crash in between leaves a checksum mismatch, never a silent edit
         os.replace(tmp, path)
         _write_text_atomic(meta_path, json.dumps(metadata, indent=2, default=str) + "\n", overwrite=True)
@@ -845,8 +893,9 @@ def save_assignment(
 
     The sidecar ``<path>.meta.json`` records the salt, method, weights, strata, id and variant
     columns, the abkit version, the UTC creation time, the row count, the counts per variant and the
-    SHA-256 checksum of the data file, which :func:`load_assignment` verifies. An existing file is
-    never replaced unless ``overwrite=True``. Returns the path written.
+    SHA-256 checksum of the data file, and the SHA-256 of the metadata itself (``metadata_sha256``,
+    over the canonical JSON of every other field), which :func:`load_assignment` verifies. An
+    existing file is never replaced unless ``overwrite=True``. Returns the path written.
 
     ``method="external"`` records a split made by another tool: ``salt`` is None (abkit did not
     randomise), ``source`` (e.g. the source file's name, SHA-256 and import time) is stored as the
@@ -890,7 +939,7 @@ def save_assignment(
     counts = df[variant_col].astype(object).value_counts()
     metadata = {
         "kind": "abkit-assignment",
-        "schema": 1,
+        "schema": 2,
         "salt": salt,
         "method": method,
         "variants": list(names),
@@ -916,8 +965,13 @@ def load_assignment(path: str | os.PathLike[str]) -> LoadedAssignment:
     """Read a saved assignment and its metadata; raise ``DataError`` if the file was edited.
 
     Returns a :class:`LoadedAssignment` ``(frame, metadata)`` (a named tuple: unpack it or use the
-    attributes). The data file's SHA-256 must match the checksum in ``<path>.meta.json``. CSV string
-    columns (ids included) are read back as strings, so ``"007"`` stays ``"007"``.
+    attributes). The data file's SHA-256 must match the checksum in ``<path>.meta.json``, and the
+    metadata (salt, method, weights, strata, columns, counts...) its own ``metadata_sha256``: an edit
+    of either raises :class:`~abkit.errors.DataError`. Metadata saved before abkit wrote that checksum
+    (schema 1) is accepted only if assigning the saved units again with its salt, method, weights and
+    strata gives exactly the saved variants (so an edited salt or method is caught there too, and
+    removing the checksum from a newer file gains nothing). CSV string columns (ids included) are
+    read back as strings, so ``"007"`` stays ``"007"``.
 
     >>> import tempfile, pathlib, pandas as pd
     >>> out = assign(pd.DataFrame({"customer_id": ["a", "b"]}), variants=["x", "y"], salt="s")
@@ -961,6 +1015,15 @@ def load_assignment(path: str | os.PathLike[str]) -> LoadedAssignment:
         frame = pd.read_parquet(path)
     if len(frame) != metadata.get("n_rows"):
         raise DataError(f"{str(path)!r} has {len(frame)} rows but its metadata says {metadata.get('n_rows')}")
+    if _META_DIGEST in metadata:
+        if metadata[_META_DIGEST] != _metadata_digest(metadata):
+            raise DataError(
+                f"metadata {meta_path.name!r} was modified after it was saved (its fields no longer match "
+                f"its {_META_DIGEST}); the salt, method and weights it records cannot be trusted: restore "
+                "the original file"
+            )
+    else:
+        _check_legacy_metadata(frame, metadata, meta_path)
     return LoadedAssignment(frame, metadata)
 
 
@@ -1059,10 +1122,13 @@ def extend_assignment(
         }
     )
     keep = {
-        k: v for k, v in metadata.items() if k not in ("file", "format", "sha256", "n_rows", "string_columns")
+        k: v
+        for k, v in metadata.items()
+        if k not in ("file", "format", "sha256", "n_rows", "string_columns", _META_DIGEST)
     }
     new_meta = {
         **keep,
+        "schema": 2,
         "counts": {k: int(counts.get(k, 0)) for k in metadata["variants"]},
         "history": history,
     }

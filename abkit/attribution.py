@@ -5,11 +5,26 @@ purchased, unsubscribed, complained) into one row per *assigned* customer, the h
 (intention to treat), ready for :func:`abkit.sufficient_statistics`. Events that cannot be counted
 (unknown customers, outside the window, duplicates, unknown event names) are counted and reported,
 never dropped silently.
+
+Time zones: one rule, the same in pandas and in every engine (DuckDB, PostgreSQL, Spark, and the SQL
+of :mod:`abkit.sql`), kept in one function, :func:`to_utc_naive`:
+
+* a time-zone-aware timestamp (a ``datetime64[ns, tz]`` column, ``timestamptz`` in PostgreSQL,
+  ``TIMESTAMP WITH TIME ZONE`` in DuckDB, ISO 8601 text with an offset or ``Z``) is converted to
+  UTC; a column mixing offsets is converted value by value;
+* a naive timestamp (no zone, no offset) is UTC;
+* the send date follows the same rule (a date means midnight UTC; an aware one is converted), and
+  the window ``send_date <= timestamp < send_date + window_days`` is compared in UTC.
+
+So the same events give the same numbers whatever zone they were written in, and an aware event
+log needs no conversion first. (``to_utc_naive(..., assume_tz=...)`` reads naive values in another
+zone, for data exported in local time.)
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import warnings
 from collections.abc import Mapping
 from typing import Any, Literal, overload
@@ -20,7 +35,16 @@ import pandas as pd
 from abkit._validate import check_columns, check_positive
 from abkit.errors import AbkitWarning, ColumnError, DataError, ParameterError
 
-__all__ = ["EVENT_NAMES", "OUTCOME_COLUMNS", "REASONS", "outcomes"]
+__all__ = [
+    "EVENT_NAMES",
+    "OUTCOME_COLUMNS",
+    "REASONS",
+    "as_timestamp",
+    "attribution_window",
+    "event_map",
+    "outcomes",
+    "to_utc_naive",
+]
 
 #: Standard event names, in the order of the outcome columns they feed.
 EVENT_NAMES = ("delivered", "opened", "clicked", "purchased", "unsubscribed", "complained")
@@ -48,25 +72,103 @@ REASONS: dict[str, str] = {
 }
 
 
-def _as_timestamp(send_date: Any) -> pd.Timestamp:
-    if isinstance(send_date, bool) or not isinstance(
-        send_date, str | _dt.date | np.datetime64 | pd.Timestamp
-    ):
+def as_timestamp(value: Any, *, assume_tz: str = "UTC", what: str = "send_date") -> pd.Timestamp:
+    """A date or timestamp as a UTC-naive :class:`pandas.Timestamp` (the time-zone rule above).
+
+    An aware value is converted to UTC; a naive one is read in ``assume_tz`` (UTC by default).
+    Anything that is not a date raises :class:`~abkit.errors.ParameterError` naming ``what``.
+
+    >>> as_timestamp("2026-05-01")
+    Timestamp('2026-05-01 00:00:00')
+    >>> as_timestamp(pd.Timestamp("2026-05-01 09:00", tz="Asia/Tokyo"))
+    Timestamp('2026-05-01 00:00:00')
+    """
+    if isinstance(value, bool) or not isinstance(value, str | _dt.date | np.datetime64 | pd.Timestamp):
         raise ParameterError(
-            "send_date must be a date (e.g. '2026-05-01', datetime.date or pandas.Timestamp), "
-            f"got {send_date!r}"
+            f"{what} must be a date (e.g. '2026-05-01', datetime.date or pandas.Timestamp), got {value!r}"
         )
     try:
-        stamp = pd.Timestamp(send_date)
+        stamp = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
-        raise ParameterError(f"send_date={send_date!r} is not a date; use e.g. '2026-05-01'") from exc
+        raise ParameterError(f"{what}={value!r} is not a date; use e.g. '2026-05-01'") from exc
     if stamp is pd.NaT or pd.isna(stamp):
-        raise ParameterError(f"send_date={send_date!r} is not a date; use e.g. '2026-05-01'")
+        raise ParameterError(f"{what}={value!r} is not a date; use e.g. '2026-05-01'")
+    if stamp.tz is None and assume_tz != "UTC":
+        try:
+            stamp = stamp.tz_localize(assume_tz, ambiguous="raise", nonexistent="raise")
+        except Exception as exc:
+            raise ParameterError(f"{what}={value!r} does not exist or is ambiguous in {assume_tz}") from exc
+    if stamp.tz is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
     return stamp
 
 
-def _event_map(event_names: Mapping[str, str] | None) -> dict[str, str]:
-    """Standard name -> name used in the data."""
+def attribution_window(send_date: Any, window_days: float) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The half-open window ``[start, end)`` of :func:`outcomes`, both UTC-naive.
+
+    >>> attribution_window("2026-05-01", 14)
+    (Timestamp('2026-05-01 00:00:00'), Timestamp('2026-05-15 00:00:00'))
+    """
+    if isinstance(window_days, bool) or not isinstance(window_days, int | float | np.integer | np.floating):
+        raise ParameterError(f"window_days must be a positive number of days, got {window_days!r}")
+    check_positive("window_days", window_days)
+    start = as_timestamp(send_date)
+    try:
+        return start, start + pd.Timedelta(days=float(window_days))
+    except (OverflowError, ValueError) as exc:
+        raise ParameterError(
+            f"window_days={window_days!r} puts the end of the window beyond the dates pandas can hold"
+        ) from exc
+
+
+_OFFSET = re.compile(r"(?:Z|[+-]\d{2}(?::?\d{2})?)\s*$", re.IGNORECASE)
+
+
+def _is_naive(value: Any) -> bool:
+    if isinstance(value, str):
+        return _OFFSET.search(value.strip()) is None
+    return getattr(value, "tzinfo", None) is None
+
+
+def to_utc_naive(values: Any, *, assume_tz: str = "UTC", what: str = "timestamp") -> pd.Series:
+    """Event timestamps as UTC-naive ``datetime64`` values, by the one rule every engine applies.
+
+    Aware values (a time-zone dtype, ISO 8601 strings with an offset or ``Z``, aware datetime
+    objects) are converted to UTC value by value, so a column mixing offsets is fine; naive values
+    are read in ``assume_tz`` (UTC by default). Values that cannot be read become ``NaT`` (the
+    caller counts them); a local time that does not exist or is ambiguous in ``assume_tz`` raises
+    :class:`~abkit.errors.DataError` naming ``what``.
+
+    >>> to_utc_naive(pd.Series(["2026-05-01T10:00+02:00", "2026-05-01 09:00", "2026-05-01T09:00Z"])).tolist()
+    [Timestamp('2026-05-01 08:00:00'), Timestamp('2026-05-01 09:00:00'), Timestamp('2026-05-01 09:00:00')]
+    """
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_convert("UTC").dt.tz_localize(None)
+    try:
+        if pd.api.types.is_datetime64_dtype(dtype):
+            naive = pd.Series(True, index=series.index)
+            parsed = series.dt.tz_localize("UTC")
+        else:
+            naive = series.map(_is_naive).astype(bool)
+            parsed = pd.to_datetime(series, errors="coerce", format="ISO8601", utc=True)
+        if assume_tz != "UTC" and naive.any():
+            local = parsed[naive].dt.tz_localize(None).dt.tz_localize(
+                assume_tz, ambiguous="raise", nonexistent="raise"
+            )
+            parsed = parsed.where(~naive, local.dt.tz_convert("UTC"))
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{what} cannot be read as timestamps in {assume_tz}: {exc}") from exc
+    return parsed.dt.tz_localize(None)
+
+
+def event_map(event_names: Mapping[str, str] | None) -> dict[str, str]:
+    """Standard name -> name used in the data, checked (unknown keys, empty or clashing names).
+
+    >>> event_map({"purchased": "order"})["purchased"]
+    'order'
+    """
     mapping = {name: name for name in EVENT_NAMES}
     if event_names is None:
         return mapping
@@ -91,14 +193,16 @@ def _event_map(event_names: Mapping[str, str] | None) -> dict[str, str]:
 
 def _timestamps(events: pd.DataFrame, time_col: str) -> pd.Series:
     raw = events[time_col]
-    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
-        parsed = raw
-    else:
-        try:
-            # ISO 8601 strings of any precision; other formats: convert with pandas.to_datetime first
-            parsed = pd.to_datetime(raw, errors="coerce", format="ISO8601")
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"column {time_col!r} cannot be read as timestamps: {exc}") from exc
+    if not (
+        pd.api.types.is_datetime64_any_dtype(raw.dtype)
+        or pd.api.types.is_string_dtype(raw.dtype)
+        or pd.api.types.is_object_dtype(raw.dtype)
+    ):
+        raise DataError(
+            f"column {time_col!r} of events has dtype {raw.dtype}, not timestamps; convert it with "
+            "pandas.to_datetime first"
+        )
+    parsed = to_utc_naive(raw, what=f"column {time_col!r} of events")
     bad = parsed.isna().to_numpy()
     if bad.any():
         first = raw[bad].iloc[0]
@@ -208,12 +312,8 @@ def outcomes(
     for arg, frame in (("assigned", assigned), ("events", events)):
         if not isinstance(frame, pd.DataFrame):
             raise ParameterError(f"{arg} must be a pandas DataFrame, got {type(frame).__name__}")
-    start = _as_timestamp(send_date)
-    if isinstance(window_days, bool) or not isinstance(window_days, int | float | np.integer | np.floating):
-        raise ParameterError(f"window_days must be a positive number of days, got {window_days!r}")
-    check_positive("window_days", window_days)
-    end = start + pd.Timedelta(days=float(window_days))
-    names = _event_map(event_names)
+    start, end = attribution_window(send_date, window_days)
+    names = event_map(event_names)
     check_columns(assigned, [id_col, variant_col], what="assigned")
     check_columns(events, [id_col, event_col, time_col, amount_col], what="events")
     clash = [c for c in OUTCOME_COLUMNS if c in assigned.columns]
@@ -237,12 +337,6 @@ def outcomes(
     # ---------------------------------------------------------------- events
     _count_nulls(events, id_col, "events")
     stamps = _timestamps(events, time_col)
-    tz_events = getattr(stamps.dtype, "tz", None)
-    if (tz_events is None) != (start.tz is None):
-        raise ParameterError(
-            f"send_date={send_date!r} and column {time_col!r} disagree on time zones "
-            f"({start.tz or 'naive'} vs {tz_events or 'naive'}); give both a time zone or neither"
-        )
     if not pd.api.types.is_numeric_dtype(events[amount_col].dtype) or pd.api.types.is_bool_dtype(
         events[amount_col].dtype
     ):
@@ -260,8 +354,8 @@ def outcomes(
 
     pos = ids.get_indexer(pd.Index(events[id_col]))  # position in assigned, -1 unknown
     t = stamps.to_numpy()
-    before = t < start.to_datetime64() if start.tz is None else (stamps < start).to_numpy()
-    after = t >= end.to_datetime64() if start.tz is None else (stamps >= end).to_numpy()
+    before = t < start.to_datetime64()
+    after = t >= end.to_datetime64()
 
     reasons: dict[str, np.ndarray] = {}
     remaining = np.ones(len(events), dtype=bool)
@@ -274,9 +368,9 @@ def outcomes(
         reasons[reason] = remaining & mask
         remaining &= ~mask
     keep_idx = np.flatnonzero(remaining)
-    dup_in_kept = (
-        events.iloc[keep_idx][[id_col, event_col, time_col, amount_col]].duplicated(keep="first").to_numpy()
-    )
+    # duplicates compare the UTC instant, so one event written with two offsets counts once
+    kept = events.iloc[keep_idx][[id_col, event_col, amount_col]].assign(abkit_utc=t[keep_idx])
+    dup_in_kept = kept.duplicated(keep="first").to_numpy()
     duplicate = np.zeros(len(events), dtype=bool)
     duplicate[keep_idx[dup_in_kept]] = True
     reasons["duplicate"] = duplicate

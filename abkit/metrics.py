@@ -144,8 +144,15 @@ MetricsArg = (
 # --------------------------------------------------------------------------------------------------
 # resolving the ``metrics`` argument
 # --------------------------------------------------------------------------------------------------
-def _as_items(metrics: Any) -> list[tuple[str | None, str | Proportion | Mean]]:
-    """``metrics`` as a list of (display name or None, column name or metric object)."""
+def metric_items(metrics: Any) -> list[tuple[str | None, str | Proportion | Mean]]:
+    """``metrics`` as a list of (display name or None, column name or metric object).
+
+    Accepts what :func:`sufficient_statistics` accepts: a column name, a metric object, a list of
+    them, or a mapping display name -> column or metric; anything else raises ParameterError.
+
+    >>> metric_items({"Conversion": "repurchased"})
+    [('Conversion', 'repurchased')]
+    """
     if isinstance(metrics, str | Proportion | Mean):
         return [(None, metrics)]
     if isinstance(metrics, Mapping):
@@ -169,6 +176,9 @@ def _as_items(metrics: Any) -> list[tuple[str | None, str | Proportion | Mean]]:
     if not items:
         raise ParameterError("metrics is empty; name at least one metric column")
     return items
+
+
+_as_items = metric_items  # the short name this module's functions use
 
 
 def _numeric_values(data: pd.DataFrame, column: str) -> tuple[np.ndarray, bool]:

@@ -22,6 +22,7 @@ from abkit import workflow
 from abkit._display import Displayable
 from abkit._io import write_text
 from abkit._validate import check_date
+from abkit.engines.postgres import as_relation
 from abkit.errors import FileExistsAbkitError, NotebookError, ParameterError
 
 __all__ = [
@@ -261,6 +262,8 @@ def run_report(
     from abkit.experiment import Experiment
 
     experiment = Experiment.load(experiment_dir)
+    if experiment.data.engine == "postgres":  # one read-only SELECT or a table name, before any kernel
+        as_relation(str(experiment.data.events), "data.events")
     day = check_date("as_of", as_of)
     if method is not None and method not in ("frequentist", "bayesian"):
         raise ParameterError(f"method={method!r} is not known; use 'frequentist' or 'bayesian'")

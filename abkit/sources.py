@@ -30,8 +30,15 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from abkit.attribution import outcomes
+from abkit.engines import duckdb as duckdb_engine
+from abkit.engines import postgres as postgres_engine
+from abkit.engines import redact
+from abkit.engines import spark as spark_engine
 from abkit.errors import SourceError, SpecError
 from abkit.experiment import Experiment, _line_map, _where
+from abkit.metrics import Mean, Proportion
+from abkit.sql import quote_identifier, quote_literal, utc_time_sql
 
 __all__ = [
     "ENGINE_METRICS",
@@ -116,8 +123,6 @@ class EventSource:
         cols = exp.data.columns
         send = pd.Timestamp(exp.dates.send_date)
         if self.engine == "pandas":
-            from abkit.attribution import outcomes
-
             frame, diagnostics = outcomes(
                 assigned,
                 self._pandas_events(),
@@ -126,6 +131,7 @@ class EventSource:
                 id_col=cols.customer_id,
                 event_col=cols.event,
                 time_col=cols.timestamp,
+                amount_col=cols.amount,
                 return_diagnostics=True,
             )
             return OutcomeData(frame, diagnostics, None)
@@ -143,8 +149,6 @@ class EventSource:
         units["variant"] = units["variant"].astype(str).astype(object)
         if segment_col:
             units[segment_col] = units[segment_col].astype(str).astype(object)
-        from abkit.metrics import Mean, Proportion
-
         specs = {
             name: (Proportion(name) if kind == "proportion" else Mean(name))
             for name, kind in ENGINE_METRICS.items()
@@ -157,15 +161,12 @@ class EventSource:
             "id_col": cols.customer_id,
             "event_col": cols.event,
             "time_col": cols.timestamp,
+            "amount_col": cols.amount,
         }
         if self.engine == "duckdb":
-            from abkit.engines.duckdb import duckdb_sufficient_statistics
-
-            agg = duckdb_sufficient_statistics(units, self._location(), specs, **common)
+            agg = duckdb_engine.duckdb_sufficient_statistics(units, self._location(), specs, **common)
         elif self.engine == "postgres":
-            from abkit.engines.postgres import postgres_sufficient_statistics
-
-            agg = postgres_sufficient_statistics(
+            agg = postgres_engine.postgres_sufficient_statistics(
                 self._url(),
                 specs,
                 assigned=_postgres_units(units, cols.customer_id, segment_col),
@@ -173,10 +174,8 @@ class EventSource:
                 **common,
             )
         else:
-            from abkit.engines.spark import spark_sufficient_statistics
-
             spark = self._spark()
-            agg = spark_sufficient_statistics(
+            agg = spark_engine.spark_sufficient_statistics(
                 spark,
                 specs,
                 assigned=_spark_units(spark, units, cols.customer_id, segment_col),
@@ -204,15 +203,15 @@ class EventSource:
         return self._cache["events"]
 
     def _duckdb_last(self, ts: str) -> Any:
-        from abkit.engines.duckdb import _connect, _relation
-        from abkit.sql import quote_identifier
-
-        con = _connect(None, None, None)
+        con = duckdb_engine.connect(None, None, None)
         try:
-            rel, types = _relation(con, self._location(), "events", [ts])
+            rel, types = duckdb_engine.relation(con, self._location(), "events", [ts])
             col = quote_identifier(ts, "duckdb")
-            if not types[ts].upper().startswith(("TIMESTAMP", "DATE")):
-                col = f"TRY_CAST({col} AS TIMESTAMP)"
+            kind = duckdb_engine.time_type(types[ts])
+            if kind == "text":
+                col = f"timezone('UTC', TRY_CAST({col} AS TIMESTAMPTZ))"
+            elif kind == "aware":
+                col = utc_time_sql(col, "duckdb", kind)
             try:
                 return con.execute(f"SELECT MAX({col}) FROM {rel} AS t").fetchall()[0][0]
             except Exception as exc:
@@ -236,14 +235,11 @@ class EventSource:
         return url
 
     def _postgres_last(self, ts: str) -> Any:
-        from abkit.engines.postgres import _as_relation, postgres_query
-        from abkit.sql import quote_identifier
-
-        rel, what = _as_relation(str(self.experiment.data.events), "events")
+        rel, what = postgres_engine.as_relation(str(self.experiment.data.events), "events")
         sql = f"SELECT MAX({quote_identifier(ts, 'postgres')}) AS abkit_last FROM {rel} AS abkit_q"
         url = self._url()
         try:
-            return postgres_query(url, sql)[0]["abkit_last"]
+            return postgres_engine.postgres_query(url, sql)[0]["abkit_last"]
         except SourceError as exc:  # the message names the server (password redacted)
             raise SourceError(f"events source data.events ({what}): {exc}") from None
 
@@ -271,20 +267,12 @@ class EventSource:
                 )
             except Exception as exc:
                 raise SourceError(f"cannot start a Spark session on master {master!r}: {exc}") from exc
-        zone = str(spark.conf.get("spark.sql.session.timeZone"))
-        if zone not in ("UTC", "Etc/UTC", "GMT", "Z", "+00:00"):
-            raise SourceError(
-                f"the Spark session's time zone is {zone!r}; abkit compares event times in UTC: "
-                "set spark.sql.session.timeZone=UTC (spark-submit --conf) before the report"
-            )
+        spark_engine.check_utc_session(spark)
         self._cache["spark"] = spark
         return spark
 
     def _spark_last(self, ts: str) -> Any:
-        from abkit.engines.spark import _load
-        from abkit.sql import quote_identifier
-
-        frame, desc = _load(self._spark(), self._location(), "events")
+        frame, desc = spark_engine.load(self._spark(), self._location(), "events")
         if ts not in frame.columns:
             raise SourceError(f"events source {desc} lacks column {ts!r}; it has: {', '.join(frame.columns)}")
         col = quote_identifier(ts, "spark")
@@ -313,8 +301,12 @@ def event_source(experiment: Experiment | str | os.PathLike[str]) -> EventSource
     if engine == "pandas":
         description = str(exp.data_path("events"))
     elif engine == "postgres":
-        from abkit.engines import redact
-
+        try:  # one read-only SELECT or a table name, refused here before any connection or notebook
+            postgres_engine.as_relation(str(exp.data.events), "data.events")
+        except SourceError as exc:
+            lines = _line_map(exp._text())
+            where = _where(exp.path, lines.get("data.events") or lines.get("data"))
+            raise SourceError(f"{where}: {exc}") from None
         url = os.environ.get(exp.data.url_env or "ABKIT_DATABASE_URL", "")
         text = " ".join(str(exp.data.events).split())
         text = text if len(text) <= 80 else text[:77] + "..."
@@ -495,7 +487,6 @@ def _as_naive_utc(value: Any) -> pd.Timestamp:
 
 def _postgres_units(units: pd.DataFrame, id_col: str, segment_col: str | None) -> str:
     """The assignment as a PostgreSQL query over literal arrays (ids, variant and segment codes)."""
-    from abkit.sql import quote_identifier, quote_literal
 
     q = lambda name: quote_identifier(name, "postgres")  # noqa: E731
     ids = units[id_col]
@@ -516,7 +507,6 @@ def _postgres_units(units: pd.DataFrame, id_col: str, segment_col: str | None) -
 
 def _spark_units(spark: Any, units: pd.DataFrame, id_col: str, segment_col: str | None) -> Any:
     """The assignment as a Spark DataFrame built from plain Python rows (no pandas conversion)."""
-    from abkit.sql import quote_identifier
 
     ids = units[id_col]
     id_type = "BIGINT" if pd.api.types.is_integer_dtype(ids.dtype) else "STRING"

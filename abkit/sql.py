@@ -24,27 +24,37 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import re
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
-from abkit.errors import ParameterError
+from abkit.attribution import attribution_window, event_map
+from abkit.errors import ParameterError, SourceError
 
 __all__ = [
     "DIALECTS",
+    "FORBIDDEN_WORDS",
     "HASH_SPACE",
     "STATISTICS_COLUMNS",
+    "TIME_TYPES",
+    "SqlToken",
     "assigned_checks_sql",
     "assignment_sql",
     "hash_sql",
     "hash_thresholds",
     "outcomes_sql",
+    "path_literal",
     "quote_identifier",
     "quote_literal",
+    "single_select",
+    "sql_tokens",
     "statistics_sql",
     "table_ref",
     "timestamp_literal",
     "unknown_events_sql",
+    "utc_time_sql",
 ]
 
 #: SQL dialects abkit can write.
@@ -128,6 +138,28 @@ def quote_identifier(name: str, dialect: str) -> str:
     return "`" + name + "`"
 
 
+_GLOB_CHARACTER = re.compile(r"([\[\]*?{}])")
+
+
+def path_literal(path: str | os.PathLike[str]) -> str:
+    """A file path as a DuckDB string literal that names exactly that file, never a pattern.
+
+    DuckDB's readers treat ``*``, ``?``, ``[...]`` in a path as a glob; each of these characters
+    (and ``{``, ``}``) is escaped as a one-character class (``[[]``), then the text is quoted with
+    :func:`quote_literal`. Use it for every listed file handed to ``read_parquet``/``read_csv``.
+
+    >>> path_literal("data/part[1].parquet")
+    "'data/part[[]1[]].parquet'"
+    """
+    text = os.fspath(path)
+    if _GLOB_CHARACTER.search(text) and "\\" in text:
+        raise SourceError(
+            f"file {text!r} has both a backslash and one of * ? [ ] {{ }} in its path, which DuckDB "
+            "cannot read as one literal file; rename the file or its folder"
+        )
+    return quote_literal(_GLOB_CHARACTER.sub(r"[\1]", text), "duckdb")
+
+
 def table_ref(table: str | Sequence[str], dialect: str) -> str:
     """A (possibly qualified) table name, quoted part by part: ``"schema.t"`` or ``("schema", "t")``.
 
@@ -145,6 +177,159 @@ def _relation(source: str | Sequence[str], dialect: str) -> str:
     if isinstance(source, str) and source.lstrip().startswith("("):
         return source
     return table_ref(source, dialect)
+
+
+# --------------------------------------------------------------------------------------------------
+# one read-only SELECT (PostgreSQL text a spec supplies)
+# --------------------------------------------------------------------------------------------------
+class SqlToken(NamedTuple):
+    """A PostgreSQL token: ``kind`` is ``word``, ``identifier`` (quoted), ``string``, ``number``,
+    ``parameter`` or ``symbol``; ``start`` is its offset in the text."""
+
+    kind: str
+    text: str
+    start: int
+
+
+_LETTER = r"A-Za-z_\u0080-\U0010ffff"
+_TOKEN = re.compile(
+    rf"""
+    (?P<space>\s+)
+  | (?P<line_comment>--[^\n]*)
+  | (?P<block_comment>/\*)
+  | (?P<string>[eE]'(?:[^'\\]|\\.|'')*'
+              | (?:[uU]&|[bBxXnN])?'(?:[^']|'')*')
+  | (?P<identifier>(?:[uU]&)?"(?:[^"]|"")*")
+  | (?P<dollar>\$(?P<tag>[{_LETTER}][\w\u0080-\U0010ffff]*)?\$)
+  | (?P<parameter>\$\d+)
+  | (?P<number>(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d+)?)
+  | (?P<word>[{_LETTER}][\w$\u0080-\U0010ffff]*)
+  | (?P<symbol>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+#: Words that never belong in one read-only SELECT: transaction control, DDL, DML, session changes.
+FORBIDDEN_WORDS = frozenset(
+    """
+    abort alter analyse analyze begin call checkpoint cluster commit copy create deallocate declare
+    delete discard do drop execute grant import insert into listen lock merge notify prepare refresh
+    reindex reset revoke rollback savepoint set transaction truncate unlisten update vacuum
+    """.split()
+)
+
+
+def sql_tokens(text: str) -> list[SqlToken]:
+    """The tokens of a PostgreSQL text, comments and white space left out.
+
+    Understands string literals (``'..'`` with ``''``, ``E'..'`` with backslash escapes, ``B``/``X``/
+    ``N``/``U&`` prefixes), dollar quoting (``$tag$..$tag$``), quoted identifiers and ``--`` and nested
+    ``/* */`` comments, as PostgreSQL does with ``standard_conforming_strings`` on. An unterminated
+    literal, identifier or comment raises :class:`~abkit.errors.SourceError`.
+
+    >>> [t.text for t in sql_tokens("SELECT 'a;b' /* ; */ FROM t -- ;")]
+    ['SELECT', "'a;b'", 'FROM', 't']
+    """
+    tokens: list[SqlToken] = []
+    pos, n = 0, len(text)
+    while pos < n:
+        m = _TOKEN.match(text, pos)
+        assert m is not None  # the last alternative matches any character
+        kind = m.lastgroup if m.lastgroup != "tag" else "dollar"
+        if kind == "block_comment":
+            depth, i = 1, m.end()
+            while depth and i < n:
+                if text.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif text.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+            if depth:
+                raise SourceError(f"unterminated /* comment at position {pos}")
+            pos = i
+            continue
+        if kind == "dollar":
+            close = text.find(m.group("dollar"), m.end())
+            if close < 0:
+                raise SourceError(f"unterminated dollar-quoted string {m.group('dollar')} at position {pos}")
+            end = close + len(m.group("dollar"))
+            tokens.append(SqlToken("string", text[pos:end], pos))
+            pos = end
+            continue
+        if kind == "symbol" and m.group() in ("'", '"'):
+            what = "string literal" if m.group() == "'" else "quoted identifier"
+            raise SourceError(f"unterminated {what} at position {pos}")
+        if kind not in ("space", "line_comment"):
+            tokens.append(SqlToken(str(kind), m.group(), pos))
+        pos = m.end()
+    return tokens
+
+
+def single_select(text: str, *, what: str = "query") -> str:
+    """``text`` checked to be ONE read-only ``SELECT`` (or ``WITH ... SELECT``, ``VALUES``, ``TABLE``).
+
+    The text is tokenized (:func:`sql_tokens`), so quotes, dollar quotes and comments are understood;
+    outside them, a statement separator ``;`` (one trailing ``;`` is dropped), unbalanced parentheses,
+    a transaction-control, DDL, DML or session word (:data:`FORBIDDEN_WORDS`) or a locking clause
+    (``FOR SHARE``, ``FOR UPDATE``) is refused with :class:`~abkit.errors.SourceError` naming ``what``
+    and the word found. Returns the text without the trailing ``;``. The PostgreSQL engine also runs
+    it in a read-only session, so this check is the first of two walls.
+
+    >>> single_select("SELECT * FROM crm.events WHERE note = 'a; COMMIT';")
+    "SELECT * FROM crm.events WHERE note = 'a; COMMIT'"
+    >>> single_select("SELECT 1) x; COMMIT; DELETE FROM t; SELECT (1", what="data.events")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    abkit.errors.SourceError: data.events is not one read-only SELECT: found ')' at position 8 ...
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise SourceError(f"{what} must be a SELECT query, got {text!r}")
+    try:
+        tokens = sql_tokens(text)
+    except SourceError as exc:
+        raise SourceError(f"{what} is not one read-only SELECT: {exc}") from None
+    end = len(text)
+    while tokens and tokens[-1].text == ";":
+        end = tokens[-1].start
+        tokens = tokens[:-1]
+        break
+    fix = "give one SELECT statement (or a table name), without ';', transaction control or writes"
+
+    def refuse(token: SqlToken, why: str = "") -> SourceError:
+        shown = token.text if len(token.text) <= 40 else token.text[:37] + "..."
+        reason = f" ({why})" if why else ""
+        return SourceError(
+            f"{what} is not one read-only SELECT: found {shown!r} at position {token.start}{reason}; {fix}"
+        )
+
+    first = next((t for t in tokens if t.text != "("), None)
+    starts = ("select", "with", "values", "table")
+    if first is None or first.kind != "word" or first.text.lower() not in starts:
+        if first is None:
+            raise SourceError(f"{what} is not one read-only SELECT: it is empty; {fix}")
+        raise refuse(first, "a query starts with SELECT or WITH")
+    depth = 0
+    previous = ""
+    for token in tokens:
+        word = token.text.lower() if token.kind == "word" else ""
+        if token.text == ";" and token.kind == "symbol":
+            raise refuse(token, "a second statement")
+        if token.kind == "symbol" and token.text == "(":
+            depth += 1
+        elif token.kind == "symbol" and token.text == ")":
+            depth -= 1
+            if depth < 0:
+                raise refuse(token, "unbalanced parentheses")
+        elif word in FORBIDDEN_WORDS:
+            raise refuse(token, "not allowed in a read-only query")
+        elif word in ("share", "key", "no") and previous == "for":
+            raise refuse(token, "a locking clause")
+        previous = word
+    if depth:
+        raise SourceError(f"{what} is not one read-only SELECT: {depth} unclosed parenthesis(es); {fix}")
+    return text[:end].strip()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -490,7 +675,7 @@ def _outcome_ctes(
     time_col: str,
     amount_col: str,
     event_names: Mapping[str, str],
-    cast_time: bool,
+    time_type: str,
     partition: tuple[int, int] | None = None,
 ) -> str:
     """CTEs ``abkit_e`` (events, coded), ``abkit_w`` (deduplicated) and ``abkit_p`` (one row per id).
@@ -505,9 +690,7 @@ def _outcome_ctes(
     lit = lambda text: quote_literal(text, dialect)  # noqa: E731
     e_rel = _relation(events, dialect)
     part = _partition_filter("e0." + q(id_col), partition, dialect)
-    t_expr = f"e0.{q(time_col)}"
-    if cast_time:
-        t_expr = f"CAST({t_expr} AS {'DATETIME' if dialect == 'bigquery' else 'TIMESTAMP'})"
+    t_expr = utc_time_sql(f"e0.{q(time_col)}", dialect, time_type)
     s_lit, e_lit = timestamp_literal(start, dialect), timestamp_literal(end, dialect)
     codes = " ".join(f"WHEN {lit(event_names[k])} THEN {i}" for i, k in enumerate(_EVENTS))
     ev = _text("e0." + q(event_col), dialect)
@@ -569,23 +752,46 @@ def _partition_filter(id_expr: str, partition: tuple[int, int] | None, dialect: 
     return f" WHERE hash(CAST({id_expr} AS VARCHAR)) % {k} = {i}"
 
 
-def _window(send_date: Any, window_days: float) -> tuple[Any, Any]:
-    import pandas as pd
-
-    from abkit._validate import check_positive
-    from abkit.attribution import _as_timestamp
-
-    if isinstance(window_days, bool):
-        raise ParameterError(f"window_days must be a positive number of days, got {window_days!r}")
-    check_positive("window_days", window_days)
-    start = _as_timestamp(send_date)
-    return start, start + pd.Timedelta(days=float(window_days))
-
-
 def _names(event_names: Mapping[str, str] | None) -> dict[str, str]:
-    from abkit.attribution import _event_map
+    return event_map(event_names)
 
-    return _event_map(event_names)
+
+#: How an event time column is stored: ``naive`` (no zone: UTC), ``aware`` (an instant) or ``text``.
+TIME_TYPES = ("naive", "aware", "text")
+
+
+def utc_time_sql(expr: str, dialect: str, time_type: str) -> str:
+    """SQL turning an event time column into a UTC timestamp without zone (the rule of abkit.attribution).
+
+    ``naive`` values are UTC already; ``aware`` ones (``TIMESTAMP WITH TIME ZONE``, ``timestamptz``,
+    BigQuery ``TIMESTAMP``) are converted to UTC; ``text`` is parsed value by value, an offset
+    converted, no offset meaning UTC. Spark keeps its timestamps as instants and compares them in the
+    session time zone, which the Spark engine requires to be UTC.
+
+    >>> print(utc_time_sql('e."ts"', "postgres", "aware"))
+    (e."ts" AT TIME ZONE 'UTC')
+    """
+    _check_dialect(dialect)
+    if time_type not in TIME_TYPES:
+        raise ParameterError(f"time_type={time_type!r} is not known; use one of {', '.join(TIME_TYPES)}")
+    if time_type == "naive":
+        return expr
+    if dialect == "duckdb":
+        inner = expr if time_type == "aware" else f"CAST({expr} AS TIMESTAMPTZ)"
+        return f"timezone('UTC', {inner})"
+    if dialect == "postgres":
+        inner = expr if time_type == "aware" else f"CAST({expr} AS timestamptz)"
+        return f"({inner} AT TIME ZONE 'UTC')"
+    if dialect == "spark":
+        return expr if time_type == "aware" else f"CAST({expr} AS TIMESTAMP)"
+    inner = expr if time_type == "aware" else f"TIMESTAMP({expr})"
+    return f"DATETIME({inner}, 'UTC')"
+
+
+def _time_type(time_type: str | None, cast_time: bool) -> str:
+    if time_type is None:
+        return "text" if cast_time else "naive"
+    return time_type
 
 
 def outcomes_sql(
@@ -601,6 +807,7 @@ def outcomes_sql(
     amount_col: str = "amount",
     event_names: Mapping[str, str] | None = None,
     cast_time: bool = False,
+    time_type: str | None = None,
 ) -> str:
     """SQL returning :func:`abkit.outcomes`' table: one row per assigned customer, every column kept.
 
@@ -609,7 +816,8 @@ def outcomes_sql(
     half-open window ``send_date <= timestamp < send_date + window_days``, events of unknown customers,
     outside the window or with unknown names ignored, exact duplicate rows (same id, event, timestamp
     and amount) counted once. ``assigned`` and ``events`` are table names or parenthesised sub-queries;
-    ``cast_time`` casts the timestamp column (e.g. text in a CSV) to a timestamp. Row order is not
+    ``time_type`` says how the time column is stored (:data:`TIME_TYPES`; ``cast_time=True`` is the
+    older spelling of ``"text"``) and :func:`utc_time_sql` compares it in UTC. Row order is not
     defined (SQL); sort by the id if it matters.
 
     >>> sql = outcomes_sql("duckdb", assigned="assigned", events="events", send_date="2026-05-01")
@@ -617,7 +825,7 @@ def outcomes_sql(
     True
     """
     _check_dialect(dialect)
-    start, end = _window(send_date, window_days)
+    start, end = attribution_window(send_date, window_days)
     q = lambda name: quote_identifier(name, dialect)  # noqa: E731
     ctes = _outcome_ctes(
         dialect,
@@ -629,7 +837,7 @@ def outcomes_sql(
         time_col=time_col,
         amount_col=amount_col,
         event_names=_names(event_names),
-        cast_time=cast_time,
+        time_type=_time_type(time_type, cast_time),
     )
     flags = ",\n".join(f"  COALESCE(p.{q(c)}, 0) = 1 AS {q(c)}" for c in FLAG_OUTCOMES)
     return (
@@ -678,6 +886,7 @@ def statistics_sql(
     amount_col: str = "amount",
     event_names: Mapping[str, str] | None = None,
     cast_time: bool = False,
+    time_type: str | None = None,
     partition: tuple[int, int] | None = None,
 ) -> str:
     """One query (one pass over the events) from assignment and events to per-(segment, variant) aggregates.
@@ -700,7 +909,7 @@ def statistics_sql(
     'FROM "a" AS a FULL OUTER JOIN abkit_p AS p ON a."customer_id" = p.abkit_id'
     """
     _check_dialect(dialect)
-    start, end = _window(send_date, window_days)
+    start, end = attribution_window(send_date, window_days)
     q = lambda name: quote_identifier(name, dialect)  # noqa: E731
     ctes = _outcome_ctes(
         dialect,
@@ -712,7 +921,7 @@ def statistics_sql(
         time_col=time_col,
         amount_col=amount_col,
         event_names=_names(event_names),
-        cast_time=cast_time,
+        time_type=_time_type(time_type, cast_time),
         partition=partition,
     )
     aid = f"a.{q(id_col)}"

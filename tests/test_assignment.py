@@ -515,3 +515,66 @@ def test_export_send_lists(tmp_path: Path) -> None:
     assert list(pd.read_csv(no_seg["path"][0]).columns) == ["customer_id", "variant"]
     with pytest.raises(DataError, match="duplicated"):
         export_send_lists(pd.concat([out, out.iloc[:1]]), tmp_path / "z", contact_variants=["coupon"])
+
+
+def _edit_meta(path: Path, **changes: object) -> dict:
+    meta_path = path.with_name(path.name + ".meta.json")
+    meta = json.loads(meta_path.read_text())
+    for key, value in changes.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    meta_path.write_text(json.dumps(meta, indent=2))
+    return meta
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"salt": "another-salt"},
+        {"method": "hash"},
+        {"weights": {"a": 3, "b": 1}},
+        {"strata": []},
+        {"counts": {"a": 1, "b": 99}},
+    ],
+)
+def test_load_detects_metadata_tampering(tmp_path: Path, changes: dict) -> None:
+    """Issue 12: the metadata is inside the integrity check (salt guard, block-vs-hash, weights)."""
+    units = units_frame(60).assign(segment=["x", "y", "z"] * 20)
+    out = assign(units, variants=["a", "b"], salt="t", strata="segment")
+    path = save_assignment(
+        out, tmp_path / "s.parquet", salt="t", method="block", weights=["a", "b"], strata="segment"
+    )
+    assert load_assignment(path).metadata["metadata_sha256"]
+    _edit_meta(path, **changes)
+    with pytest.raises(DataError, match=r"s\.parquet\.meta\.json' was modified after it was saved"):
+        load_assignment(path)
+    # a block assignment whose method was edited to "hash" cannot be extended either
+    if changes == {"method": "hash"}:
+        with pytest.raises(DataError, match="modified after it was saved"):
+            extend_assignment(path, units_frame(3).assign(customer_id=["n1", "n2", "n3"], segment="x"))
+
+
+def test_metadata_without_checksum_must_reproduce_the_assignment(tmp_path: Path) -> None:
+    """Assignments saved before the metadata checksum load if (and only if) the metadata reproduces them."""
+    units = units_frame(80).assign(segment=["x", "y"] * 40)
+    for method in ("block", "hash"):
+        out = assign(units, variants={"a": 1, "b": 2}, salt="t", strata="segment", method=method)
+        path = save_assignment(
+            out.sample(frac=1, random_state=1),  # row order must not matter
+            tmp_path / f"{method}.csv",
+            salt="t",
+            method=method,
+            weights={"a": 1, "b": 2},
+            strata="segment",
+        )
+        _edit_meta(path, metadata_sha256=None, schema=1)  # as the previous version wrote it
+        assert load_assignment(path).metadata["salt"] == "t"
+        for changes in ({"salt": "t2"}, {"method": "block" if method == "hash" else "hash"}):
+            meta = _edit_meta(path, **changes)
+            with pytest.raises(DataError, match="do not reproduce the saved variants"):
+                load_assignment(path)
+            _edit_meta(path, **{k: ("t" if k == "salt" else method) for k in changes})
+        assert "metadata_sha256" not in meta
+        assert load_assignment(path).metadata["method"] == method

@@ -203,8 +203,11 @@ def test_time_zones() -> None:
     # the same instant in UTC gives the same answer
     out_utc, _ = outcomes(assigned, events, send_date=send.tz_convert("UTC"), return_diagnostics=True)
     assert out_utc["opened"].tolist() == [False, True]
-    with pytest.raises(ParameterError, match="time zones"):
-        outcomes(assigned, events, send_date="2026-05-01")
+    # one rule (issue 12): a naive send date is UTC; aware events are converted to UTC. 08:30 and
+    # 09:30 in Tokyo are 23:30 (the day before) and 00:30 UTC
+    out_naive, diag = outcomes(assigned, events, send_date="2026-05-01", return_diagnostics=True)
+    assert out_naive["opened"].tolist() == [False, True]
+    assert dict(zip(diag["reason"], diag["rows"], strict=True))["before_send"] == 1
 
 
 def test_unknown_customers_with_mismatched_id_types(assigned: pd.DataFrame) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import glob
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -310,3 +312,99 @@ def test_redact_hides_passwords():
     assert redact("postgresql://u:p%40ss@h/db") == "postgresql://u:***@h/db"
     assert "secret" not in redact("postgresql://u:secret@h:5/db?password=secret")
     assert redact("postgresql://h/db") == "postgresql://h/db"
+
+
+# ------------------------------------------------------------------------------------------------
+# issue 12: hostile identifiers, literal file lists, time zones
+# ------------------------------------------------------------------------------------------------
+def test_engine_functions_quote_hostile_identifiers(tmp_path) -> None:
+    target = tmp_path / "pwned.csv"
+    payload = f"COPY (SELECT 42) TO '{target}'"
+    cid, arm, ev = f'id" FROM t); {payload}; --', f'arm"; {payload}; --', f"ev\n; {payload} --"
+    ts, amt = 'ts"--', 'amt";'
+    units = pd.DataFrame({cid: [f"c{i}" for i in range(20)]})
+    out = duckdb_assign(units, variants=["a", "b"], salt="s", id_col=cid, variant_col=arm)
+    ref = assign(units, variants=["a", "b"], salt="s", id_col=cid, variant_col=arm)
+    assert out.set_index(cid)[arm].to_dict() == ref.set_index(cid)[arm].to_dict()
+    path = tmp_path / "a.parquet"
+    duckdb_assign(units, variants=["a", "b"], salt="s", id_col=cid, variant_col=arm, path=path)
+    events = pd.DataFrame(
+        {
+            cid: ["c1", "c2"],
+            ev: ["opened", "purchased"],
+            ts: pd.to_datetime(["2026-05-02", "2026-05-03"]),
+            amt: [np.nan, 9.5],
+        }
+    )
+    kwargs = dict(
+        send_date="2026-05-01", id_col=cid, variant_col=arm, event_col=ev, time_col=ts, amount_col=amt
+    )
+    got = duckdb_outcomes(ref, events, **kwargs)
+    want = outcomes(ref, events, **kwargs)
+    assert got["opened"].tolist() == want["opened"].tolist() and got["revenue"].sum() == 9.5
+    duckdb_outcomes(ref, events, path=tmp_path / "o.parquet", **kwargs)
+    agg = duckdb_sufficient_statistics(ref, events, ["revenue"], **kwargs)
+    assert agg.statistics["sum"].sum() == 9.5
+    assert not target.exists()
+
+
+def test_listed_file_names_are_read_literally_once(tmp_path) -> None:
+    assigned = pd.DataFrame({"customer_id": ["a", "b", "c"], "variant": ["x", "y", "x"]})
+    folder = tmp_path / "ev[2026]"
+    folder.mkdir()
+
+    def part(name: str, cid: str, amount: float) -> str:
+        pd.DataFrame(
+            {"customer_id": [cid], "event": ["purchased"], "timestamp": pd.to_datetime(["2026-05-02"]),
+             "amount": [amount]}
+        ).to_parquet(folder / name, index=False)
+        return str(folder / name)
+
+    files = [
+        part("part1.parquet", "a", 1.0),
+        part("part[1].parquet", "b", 10.0),
+        part("p*?{x}.parquet", "c", 100.0),
+    ]
+    agg = duckdb_sufficient_statistics(assigned, files, ["revenue"], send_date="2026-05-01")
+    assert agg.statistics["sum"].sum() == 111.0  # each file once, none twice
+    assert agg.diagnostics.set_index("reason").loc["counted", "rows"] == 3
+    one = duckdb_sufficient_statistics(assigned, files[1], ["revenue"], send_date="2026-05-01")
+    assert one.statistics["sum"].sum() == 10.0  # "part[1].parquet" is that file, not part1.parquet
+    twice = [files[0], glob.escape(str(folder)) + "/part1*.parquet"]
+    with pytest.raises(SourceError, match=r"lists file .* twice"):
+        duckdb_sufficient_statistics(assigned, twice, ["revenue"], send_date="2026-05-01")
+
+
+def aware_events() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Events in Tokyo time around the UTC window edges, plus the same events as mixed-offset text."""
+    assigned = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "variant": ["x", "x", "y", "y"]})
+    local = pd.to_datetime(
+        ["2026-05-01 08:30", "2026-05-01 09:30", "2026-05-15 08:59", "2026-05-15 09:00", "2026-05-02 12:00"]
+    ).tz_localize("Asia/Tokyo")  # 23:30 Apr 30 UTC (before), 00:30 (in), 23:59 May 14 (in), 00:00 (after)
+    events = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "b"],
+            "event": ["purchased"] * 4 + ["opened"],
+            "timestamp": local,
+            "amount": [1.0, 2.0, 4.0, 8.0, np.nan],
+        }
+    )
+    return assigned, events
+
+
+def test_time_zone_aware_events_give_the_pandas_numbers() -> None:
+    assigned, events = aware_events()
+    want_out, want_diag = outcomes(assigned, events, send_date="2026-05-01", return_diagnostics=True)
+    assert want_out["revenue"].tolist() == [0.0, 2.0, 4.0, 0.0]
+    want = sufficient_statistics(want_out, ["repurchased", "revenue", "opened"])
+    zones = ["UTC", "Asia/Tokyo", "America/New_York", "UTC", "UTC"]
+    stamps = [t.tz_convert(z).isoformat() for t, z in zip(events["timestamp"], zones, strict=True)]
+    text = events.assign(timestamp=stamps)
+    naive_utc = events.assign(timestamp=events["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None))
+    for what, data in {"aware": events, "mixed-offset text": text, "naive UTC": naive_utc}.items():
+        out = outcomes(assigned, data, send_date="2026-05-01", return_diagnostics=True)[0]
+        pd.testing.assert_frame_equal(out, want_out, obj=what)
+        metrics = ["repurchased", "revenue", "opened"]
+        agg = duckdb_sufficient_statistics(assigned, data, metrics, send_date="2026-05-01")
+        pd.testing.assert_frame_equal(agg.statistics, want, obj=what)
+        pd.testing.assert_frame_equal(agg.diagnostics, want_diag, obj=what)

@@ -182,3 +182,222 @@ def test_bad_rows_raise_like_pandas(loaded):
         postgres_sufficient_statistics(
             server.url(), METRICS, assigned="crm.assigned", events=neg, send_date=c.send_date
         )
+
+
+# ------------------------------------------------------------------------------------------------
+# issue 12: secrets, one read-only query
+# ------------------------------------------------------------------------------------------------
+HOSTILE_PASSWORDS = [
+    "Pa#ssw0rd",
+    "Pa?ss=w0rd",
+    "Pa/ssw0rd",
+    "P@ssw0rd",
+    "P@ss/w#rd?x",
+    "50%off",
+    "a%40b",
+    "p",
+    "pass word",
+    "it's",
+    "back\\slash",
+    "crm",
+]
+
+
+@pytest.mark.parametrize("password", HOSTILE_PASSWORDS)
+def test_redact_hides_any_password(password: str) -> None:
+    from urllib.parse import quote
+
+    from abkit.engines import redact, scrub, secrets_of
+
+    raw = f"postgresql://reporter:{password}@db.example.com:5432/crm"
+    encoded = f"postgresql://reporter:{quote(password, safe='')}@db.example.com:5432/crm"
+    escaped = password.replace("\\", "\\\\").replace("'", "\\'")
+    forms = {
+        "raw URL": raw,
+        "encoded URL": encoded,
+        "query parameter": f"postgresql://db.example.com/crm?user=u&password={quote(password, safe='')}",
+        "conninfo": f"host=db.example.com user=reporter password='{escaped}' dbname=crm",
+    }
+    for what, url in forms.items():
+        shown = redact(url)
+        assert "***" in shown, what
+        leftover = shown.replace("db.example.com", "").replace("reporter", "").replace("crm", "")
+        if password not in ("crm", "p"):  # a password equal to a word of the URL is hidden there too
+            assert password not in leftover and quote(password, safe="") not in leftover, (what, shown)
+        scrubbed = scrub(f"failed: password '{password}' for reporter rejected", secrets_of(url))
+        expected = "failed: password *** for reporter rejected"
+        assert scrubbed.replace("'***'", "***") == expected, (what, scrubbed)
+    assert redact(raw).startswith("postgresql://reporter:***@")
+    if password not in ("crm",):
+        assert redact(raw).endswith("@db.example.com:5432/crm"), redact(raw)
+
+
+def test_scrub_replaces_whole_tokens_only() -> None:
+    from abkit.engines import redact, scrub, secrets_of
+
+    message = "password authentication failed for user reporter at port 5432: p"
+    assert scrub(message, ["p"]) == "password authentication failed for user reporter at port 5432: ***"
+    assert redact("postgresql://u:p@h/db?application_name=p") == "postgresql://u:***@h/db?application_name=***"
+    assert scrub("open opened", secrets_of("postgresql://u:open@h/db")) == "*** opened"
+
+
+@pytest.mark.parametrize("password", ["Pa#ssw0rd", "Pa?ss", "Pa/ssw0rd", "P@ssw0rd", "50%off", "p"])
+def test_failed_connection_messages_never_hold_the_password(postgres_server, password):  # noqa: F811
+    for port in (postgres_server.port, free_port()):  # wrong password; nothing listening
+        url = postgres_server.url(password=password, port=port)
+        with pytest.raises(SourceError) as err:
+            postgres_query(url, "SELECT 1", connect_timeout=2)
+        text = str(err.value)
+        assert "cannot connect to PostgreSQL at postgresql://abkit:***@" in text
+        if password == "p":
+            assert "p" not in text.replace("postgresql", "").split("@", 1)[0].split(":", 2)[-1]
+        else:
+            assert password not in text, text
+            assert all(part not in text for part in ("Pa#", "ssw0rd", "50%")), text
+
+
+@pytest.fixture
+def victim(postgres_server: PostgresServer):  # noqa: F811
+    """Schema sec: events (the campaign's) and victim (rows a hostile query would delete)."""
+    import psycopg
+
+    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS sec CASCADE")
+        conn.execute("CREATE SCHEMA sec")
+        conn.execute('CREATE TABLE sec.assigned (customer_id text, variant text)')
+        conn.execute("INSERT INTO sec.assigned VALUES ('1', 'a'), ('2', 'b')")
+        conn.execute(
+            'CREATE TABLE sec.events (customer_id text, event text, "timestamp" timestamp, amount float8)'
+        )
+        conn.execute("INSERT INTO sec.events VALUES ('1', 'opened', '2026-05-02', NULL)")
+        conn.execute("CREATE TABLE sec.victim (a int)")
+        conn.execute("INSERT INTO sec.victim VALUES (1), (2)")
+
+    def untouched() -> bool:
+        with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
+            rows = conn.execute("SELECT count(*) FROM sec.victim").fetchone()[0]
+            pwned = conn.execute(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'sec' AND tablename LIKE 'pwned%'"
+            ).fetchone()[0]
+        return rows == 2 and pwned == 0
+
+    return postgres_server, untouched
+
+
+HOSTILE_EVENTS = [
+    "SELECT * FROM sec.events) AS x; COMMIT; DELETE FROM sec.victim; CREATE TABLE sec.pwned (a int); "
+    "SELECT * FROM (SELECT 1",
+    "SELECT * FROM sec.events /* ) */ ; COMMIT; DELETE FROM sec.victim --",
+    "SELECT * FROM sec.events WHERE event = $$x$$; COMMIT; CREATE TABLE sec.pwned (a int); SELECT $$y$$",
+    "SELECT * FROM sec.events WHERE event = E'\\'';COMMIT;DELETE FROM sec.victim;SELECT '",
+    "WITH d AS (DELETE FROM sec.victim RETURNING *) SELECT * FROM sec.events",
+    "SELECT * INTO sec.pwned FROM sec.events",
+    "SELECT * FROM sec.events FOR UPDATE",
+    "SELECT * FROM sec.events; commit",
+    "select * from sec.events\n;\nbegin; drop table sec.victim",
+]
+
+
+@pytest.mark.parametrize("events", HOSTILE_EVENTS)
+def test_hostile_events_text_is_refused_and_writes_nothing(victim, events: str) -> None:
+    server, untouched = victim
+    with pytest.raises(SourceError, match="is not one read-only SELECT"):
+        postgres_sufficient_statistics(
+            server.url(), ["opened"], assigned="sec.assigned", events=events, send_date="2026-05-01"
+        )
+    assert untouched()
+
+
+def test_one_select_with_quotes_comments_and_a_trailing_semicolon_runs(victim) -> None:
+    server, untouched = victim
+    query = (
+        "SELECT customer_id, event, \"timestamp\", amount FROM sec.events -- ; COMMIT\n"
+        "WHERE event <> 'x; COMMIT; DELETE FROM sec.victim' AND event <> $t$;$t$ /* ; */;"
+    )
+    got = postgres_sufficient_statistics(
+        server.url(), ["opened"], assigned="sec.assigned", events=query, send_date="2026-05-01"
+    )
+    assert got.statistics["sum"].tolist() == [1.0, 0.0]
+    assert untouched()
+
+
+def test_the_session_is_read_only_even_without_the_parser(victim) -> None:
+    """Bypass abkit.sql.single_select: the connection itself refuses every write."""
+    from abkit.engines.postgres import connect, fetch
+
+    server, untouched = victim
+    attacks = [
+        "DELETE FROM sec.victim RETURNING a",
+        "SELECT 1; COMMIT; DELETE FROM sec.victim; CREATE TABLE sec.pwned (a int)",
+        "WITH d AS (DELETE FROM sec.victim RETURNING *) SELECT * FROM d",
+    ]
+    for sql in attacks:
+        conn = connect(server.url())
+        try:
+            with pytest.raises(SourceError):
+                fetch(conn, sql, "test", [])
+        finally:
+            conn.close()
+        assert untouched(), sql
+    # even a raw cursor that ends abkit's transaction starts a new read-only one
+    conn = connect(server.url())
+    try:
+        conn.execute("COMMIT")
+        with pytest.raises(Exception, match="read-only transaction"):
+            conn.execute("CREATE TABLE sec.pwned (a int)")
+    finally:
+        conn.close()
+    assert untouched()
+    with pytest.raises(SourceError, match="is not one read-only SELECT"):
+        postgres_query(server.url(), "SELECT 1; DELETE FROM sec.victim")
+    assert untouched()
+
+
+def test_time_zone_aware_events_give_the_pandas_numbers(postgres_server):  # noqa: F811
+    """One rule (issue 12): timestamptz and offset text are compared in UTC, as pandas and DuckDB do."""
+    import psycopg
+
+    assigned = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "variant": ["x", "x", "y", "y"]})
+    local = pd.to_datetime(
+        ["2026-05-01 08:30", "2026-05-01 09:30", "2026-05-15 08:59", "2026-05-15 09:00", "2026-05-02 12:00"]
+    ).tz_localize("Asia/Tokyo")
+    events = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "b"],
+            "event": ["purchased"] * 4 + ["opened"],
+            "timestamp": local,
+            "amount": [1.0, 2.0, 4.0, 8.0, np.nan],
+        }
+    )
+    metrics = ["repurchased", "revenue", "opened"]
+    out, diag = outcomes(assigned, events, send_date="2026-05-01", return_diagnostics=True)
+    want = sufficient_statistics(out, metrics)
+    assert out["revenue"].tolist() == [0.0, 2.0, 4.0, 0.0]
+    zones = ["UTC", "Asia/Tokyo", "America/New_York", "UTC", "Europe/Paris"]
+    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
+        conn.execute("SET TimeZone = 'America/Los_Angeles'")  # the loader's zone must not matter
+        conn.execute("DROP SCHEMA IF EXISTS tz CASCADE")
+        conn.execute("CREATE SCHEMA tz")
+        conn.execute("CREATE TABLE tz.assigned (customer_id text, variant text)")
+        for row in assigned.itertuples(index=False):
+            conn.execute("INSERT INTO tz.assigned VALUES (%s, %s)", tuple(row))
+        for table, kind in (("aware", "timestamptz"), ("text", "text")):
+            conn.execute(
+                f'CREATE TABLE tz.{table} (customer_id text, event text, "timestamp" {kind}, amount float8)'
+            )
+            for (cid, ev, ts, amount), zone in zip(events.itertuples(index=False), zones, strict=True):
+                value = ts.tz_convert(zone).isoformat() if kind == "text" else ts.to_pydatetime()
+                conn.execute(
+                    f"INSERT INTO tz.{table} VALUES (%s, %s, %s, %s)",
+                    (cid, ev, value, None if np.isnan(amount) else amount),
+                )
+    for table in ("aware", "text"):
+        got = postgres_sufficient_statistics(
+            postgres_server.url(),
+            metrics,
+            assigned="tz.assigned",
+            events=f"tz.{table}",
+            send_date="2026-05-01",
+        )
+        pd.testing.assert_frame_equal(got.statistics, want, obj=table)
+        pd.testing.assert_frame_equal(got.diagnostics, diag, obj=table)

@@ -151,3 +151,79 @@ def test_bad_sources(spark_session, files, tmp_path):  # noqa: F811
     with pytest.raises(DataError, match="duplicated"):
         dup = spark_session.read.parquet(str(folder / "assigned.parquet")).limit(5)
         spark_assign(spark_session, dup.unionAll(dup).drop("variant"), variants=["a", "b"], salt="s")
+
+
+def test_time_zone_aware_events_give_the_pandas_numbers(spark_session, tmp_path):  # noqa: F811
+    """One rule (issue 12): aware Parquet timestamps and offset text compare in UTC, as in pandas."""
+    from abkit.attribution import outcomes
+    from abkit.metrics import sufficient_statistics
+
+    assigned = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "variant": ["x", "x", "y", "y"]})
+    local = pd.to_datetime(
+        ["2026-05-01 08:30", "2026-05-01 09:30", "2026-05-15 08:59", "2026-05-15 09:00", "2026-05-02 12:00"]
+    ).tz_localize("Asia/Tokyo")
+    events = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "b"],
+            "event": ["purchased"] * 4 + ["opened"],
+            "timestamp": local,
+            "amount": [1.0, 2.0, 4.0, 8.0, np.nan],
+        }
+    )
+    metrics = ["repurchased", "revenue", "opened"]
+    out, diag = outcomes(assigned, events, send_date="2026-05-01", return_diagnostics=True)
+    want = sufficient_statistics(out, metrics)
+    zones = ["UTC", "Asia/Tokyo", "America/New_York", "UTC", "Europe/Paris"]
+    text = events.assign(
+        timestamp=[t.tz_convert(z).isoformat() for t, z in zip(local, zones, strict=True)]
+    )
+    assigned.to_parquet(tmp_path / "assigned.parquet", index=False)
+    events.to_parquet(tmp_path / "aware.parquet", index=False, coerce_timestamps="us")
+    text.to_parquet(tmp_path / "text.parquet", index=False)
+    for name in ("aware", "text"):
+        got = spark_sufficient_statistics(
+            spark_session,
+            metrics,
+            assigned=str(tmp_path / "assigned.parquet"),
+            events=str(tmp_path / f"{name}.parquet"),
+            send_date="2026-05-01",
+        )
+        pd.testing.assert_frame_equal(got.statistics, want, obj=name)
+        pd.testing.assert_frame_equal(got.diagnostics, diag, obj=name)
+    spark_session.conf.set("spark.sql.session.timeZone", "Asia/Tokyo")
+    try:
+        with pytest.raises(SourceError, match="time zone is 'Asia/Tokyo'"):
+            spark_sufficient_statistics(
+                spark_session,
+                metrics,
+                assigned=str(tmp_path / "assigned.parquet"),
+                events=str(tmp_path / "aware.parquet"),
+                send_date="2026-05-01",
+            )
+    finally:
+        spark_session.conf.set("spark.sql.session.timeZone", "UTC")
+
+
+def test_listed_file_names_are_read_literally_once(spark_session, tmp_path):  # noqa: F811
+    """Issue 12: a folder holding part1.parquet and part[1].parquet: each read once by Spark."""
+    assigned = pd.DataFrame({"customer_id": ["a", "b"], "variant": ["x", "y"]})
+    assigned.to_parquet(tmp_path / "assigned.parquet", index=False)
+    folder = tmp_path / "events"
+    folder.mkdir()
+    for name, cid, amount in (("part1.parquet", "a", 1.0), ("part[1].parquet", "b", 10.0)):
+        pd.DataFrame(
+            {
+                "customer_id": [cid],
+                "event": ["purchased"],
+                "timestamp": pd.to_datetime(["2026-05-02"]),
+                "amount": [amount],
+            }
+        ).to_parquet(folder / name, index=False, coerce_timestamps="us")
+    got = spark_sufficient_statistics(
+        spark_session,
+        ["revenue"],
+        assigned=str(tmp_path / "assigned.parquet"),
+        events=str(folder),
+        send_date="2026-05-01",
+    )
+    assert got.statistics.set_index("variant")["sum"].to_dict() == {"x": 1.0, "y": 10.0}

@@ -266,3 +266,53 @@ def test_cuped_needs_the_pandas_engine(demo_experiment: Path) -> None:
     spec.write_text(text, encoding="utf-8")
     with pytest.raises(SpecError, match=r"analysis\.covariates \(CUPED\) needs per-customer outcomes"):
         analyse(demo_experiment, as_of="2026-06-20")
+
+
+HOSTILE_EVENTS = (
+    "SELECT * FROM wb.events) AS x; COMMIT; DELETE FROM wb.events; CREATE TABLE wb.pwned (a int); "
+    "SELECT * FROM (SELECT 1"
+)
+
+
+def test_cli_refuses_a_hostile_events_query_before_anything_runs(pg_events, demo_source, tmp_path):
+    """Issue 12: [data] events that ends the query, COMMITs and writes: exit 1, nothing written."""
+    import os
+    import subprocess
+    import sys
+
+    import psycopg
+
+    folder = copy_experiment(demo_source, tmp_path)
+    set_data(folder, HOSTILE_EVENTS, engine="postgres", url_env=URL_ENV)
+    with psycopg.connect(pg_events.url(), autocommit=True) as conn:
+        before = conn.execute("SELECT count(*) FROM wb.events").fetchone()[0]
+    abkit = str(Path(sys.executable).parent / "abkit")
+    env = {**os.environ, URL_ENV: pg_events.url()}
+    out = subprocess.run(
+        [abkit, "report", str(folder), "--as-of", AS_OF], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert out.returncode == 1, out.stderr
+    assert "is not one read-only SELECT" in out.stderr and "data.events" in out.stderr
+    assert PG_PASSWORD not in out.stderr + out.stdout
+    assert not (folder / "reports").exists() or not any((folder / "reports").iterdir())
+    with psycopg.connect(pg_events.url(), autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM wb.events").fetchone()[0] == before
+        assert conn.execute("SELECT to_regclass('wb.pwned')").fetchone()[0] is None
+    refused = r"experiment\.toml, line \d+: data\.events is not one read-only SELECT"
+    with pytest.raises(SourceError, match=refused):
+        event_source(folder)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_data_columns_amount_is_used_for_events(demo_source, tmp_path, reference, engine):
+    """Issue 12: [data.columns] amount names the purchase amount column of the events too."""
+    folder = copy_experiment(demo_source, tmp_path)
+    for name in ("events", "transactions"):
+        path = folder / "data" / f"{name}.parquet"
+        pd.read_parquet(path).rename(columns={"amount": "order_value"}).to_parquet(path, index=False)
+    set_data(folder, "data/events.parquet", **({"engine": engine} if engine != "pandas" else {}))
+    spec = folder / "experiment.toml"
+    spec.write_text(spec.read_text() + '\n[data.columns]\namount = "order_value"\n', encoding="utf-8")
+    assert Experiment.load(folder).data.columns.amount == "order_value"
+    got = analyse(folder, as_of=AS_OF)
+    assert_same_readout(got, reference["frequentist"])

@@ -30,6 +30,7 @@ from abkit.sql import (
     statistics_sql,
     table_ref,
     timestamp_literal,
+    unknown_events_sql,
 )
 
 
@@ -216,3 +217,105 @@ def test_bad_arguments():
         statistics_sql("duckdb", assigned="a", events="e", send_date="2026-05-01", window_days=-1)
     with pytest.raises(ParameterError, match="event_names has unknown key 'bought'"):
         outcomes_sql("duckdb", assigned="a", events="e", send_date="2026-05-01", event_names={"bought": "x"})
+
+
+# ------------------------------------------------------------------------------------------------
+# issue 12: every identifier through quote_identifier, every literal through quote_literal
+# ------------------------------------------------------------------------------------------------
+def _hostile_names(tmp_path) -> dict[str, str]:
+    """Column names that would each end an unquoted or wrongly quoted identifier and write a file."""
+    target = str(tmp_path / "pwned.csv")
+    payload = f"COPY (SELECT 42) TO '{target}'"
+    return {
+        "id_col": f'cid"); {payload}; --',
+        "variant_col": f"arm` ; {payload} --",
+        "segment_col": f"seg;\n{payload}\n--",
+        "event_col": f"ev'); {payload}; /*",
+        "time_col": 'ts" -- ',
+        "amount_col": "amt]`\"';",
+    }
+
+
+SQL_BUILDERS = {
+    "assignment_sql/hash": lambda d, n: assignment_sql(
+        d, table="units", salt="s", variants=["a", "b"], id_col=n["id_col"], method="hash",
+        variant_col=n["variant_col"],
+    ),
+    "assignment_sql/block": lambda d, n: assignment_sql(
+        d, table="units", salt="s", variants=["a", "b"], id_col=n["id_col"], method="block",
+        strata=n["segment_col"], variant_col=n["variant_col"],
+    ),
+    "outcomes_sql": lambda d, n: outcomes_sql(
+        d, assigned="assigned", events="events", send_date="2026-05-01", id_col=n["id_col"],
+        event_col=n["event_col"], time_col=n["time_col"], amount_col=n["amount_col"], cast_time=True,
+    ),
+    "statistics_sql": lambda d, n: statistics_sql(
+        d, assigned="assigned", events="events", send_date="2026-05-01", id_col=n["id_col"],
+        variant_col=n["variant_col"], segment_col=n["segment_col"], event_col=n["event_col"],
+        time_col=n["time_col"], amount_col=n["amount_col"], time_type="aware",
+    ),
+    "assigned_checks_sql": lambda d, n: assigned_checks_sql(
+        d, assigned="assigned", id_col=n["id_col"], variant_col=n["variant_col"], segment_col=n["segment_col"]
+    ),
+    "unknown_events_sql": lambda d, n: unknown_events_sql(d, events="events", event_col=n["event_col"]),
+}
+
+
+@pytest.mark.parametrize("builder", list(SQL_BUILDERS))
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_every_identifier_goes_through_quote_identifier(builder, dialect, tmp_path) -> None:
+    """Every occurrence of a hostile name in the SQL is its quoted form (text check, every dialect)."""
+    names = _hostile_names(tmp_path)
+    if dialect == "bigquery":  # BigQuery cannot quote a backtick or a control character: refused
+        try:
+            SQL_BUILDERS[builder](dialect, names)
+        except ParameterError as exc:
+            assert "cannot be quoted for BigQuery" in str(exc)
+        else:
+            assert builder == "unknown_events_sql"  # its one name holds no backtick
+        names = {k: v.replace("`", "'").replace("\n", " ") for k, v in names.items()}
+    sql = SQL_BUILDERS[builder](dialect, names)
+    for name in sorted(set(names.values()), key=len, reverse=True):
+        sql = sql.replace(quote_identifier(name, dialect), "<quoted>")
+    assert "COPY" not in sql and "pwned" not in sql, sql
+
+
+def test_hostile_identifiers_run_in_duckdb_without_side_effects(tmp_path) -> None:
+    names = _hostile_names(tmp_path)
+    units = pd.DataFrame(
+        {names["id_col"]: [f"c{i}" for i in range(40)], names["segment_col"]: ["x", "y"] * 20}
+    )
+    events = pd.DataFrame(
+        {
+            names["id_col"]: ["c1", "c2", "c3"],
+            names["event_col"]: ["opened", "purchased", "bogus"],
+            names["time_col"]: ["2026-05-02 10:00", "2026-05-03T10:00+02:00", "2026-05-02"],
+            names["amount_col"]: [None, 12.5, None],
+        }
+    )
+    con = duckdb.connect()
+    con.register("units", units)
+    for builder in ("assignment_sql/hash", "assignment_sql/block"):
+        out = con.execute(SQL_BUILDERS[builder]("duckdb", names)).df()
+        ref = assign(
+            units, variants=["a", "b"], salt="s", id_col=names["id_col"], strata=names["segment_col"],
+            method=builder.split("/")[1], variant_col=names["variant_col"],
+        )
+        merged = out.merge(ref, on=names["id_col"])
+        assert (merged[names["variant_col"] + "_x"] == merged[names["variant_col"] + "_y"]).all()
+    assigned = assign(
+        units, variants=["a", "b"], salt="s", id_col=names["id_col"], variant_col=names["variant_col"]
+    )
+    con.register("assigned", assigned)
+    con.register("events", events)
+    for builder in ("outcomes_sql", "assigned_checks_sql", "unknown_events_sql"):
+        con.execute(SQL_BUILDERS[builder]("duckdb", names)).fetchall()
+    stats = statistics_sql(
+        "duckdb", assigned="assigned", events="events", send_date="2026-05-01", id_col=names["id_col"],
+        variant_col=names["variant_col"], segment_col=names["segment_col"], event_col=names["event_col"],
+        time_col=names["time_col"], amount_col=names["amount_col"], time_type="text",
+    )
+    assert sum(row[3] for row in con.execute(stats).fetchall()) == 40  # abkit_n over every cell
+    got = con.execute(SQL_BUILDERS["outcomes_sql"]("duckdb", names)).df().set_index(names["id_col"])
+    assert bool(got.loc["c1", "opened"]) and float(got.loc["c2", "revenue"]) == 12.5
+    assert not (tmp_path / "pwned.csv").exists()

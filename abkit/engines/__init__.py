@@ -27,18 +27,18 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote
 
 import numpy as np
 import pandas as pd
 
 from abkit._display import Displayable
-from abkit.attribution import REASONS
+from abkit.attribution import REASONS, attribution_window
 from abkit.errors import ColumnError, DataError, ParameterError, SourceError
-from abkit.metrics import Mean, Proportion, _as_items, sufficient_statistics
+from abkit.metrics import Mean, Proportion, metric_items, sufficient_statistics
 from abkit.sql import FLAG_OUTCOMES, STATISTICS_COLUMNS
 
-__all__ = ["OUTCOME_METRICS", "Aggregates", "redact"]
+__all__ = ["OUTCOME_METRICS", "Aggregates", "redact", "scrub", "secrets_of"]
 
 #: Outcome columns an engine can aggregate, with their natural metric kind.
 OUTCOME_METRICS: dict[str, str] = {
@@ -99,49 +99,153 @@ class Aggregates(Displayable):
 # --------------------------------------------------------------------------------------------------
 # passwords
 # --------------------------------------------------------------------------------------------------
-_KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+_URL_SCHEMES = ("postgresql://", "postgres://")
+_KV_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"([?&]password=)([^&]*)", re.IGNORECASE)
+#: Characters that end a fragment of a password libpq split at (a host, a port, a database name).
+_FRAGMENT_SPLIT = re.compile(r"[@/?#:&=\s]+")
+_WORD = re.compile(r"\w")
+
+
+@dataclass(frozen=True)
+class _Split:
+    """A URL cut around its user information: ``head`` (scheme and user), raw password, ``tail``."""
+
+    head: str
+    password: str
+    tail: str
+    misread: bool  # libpq reads this URL differently (or not at all): parts of the password may leak
+
+
+def _is_url(text: str) -> bool:
+    return text.lower().startswith(_URL_SCHEMES)
+
+
+def _libpq_fields(conninfo: str) -> dict[str, str] | None:
+    """The fields libpq reads from ``conninfo`` (None when psycopg is absent or libpq refuses it)."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:  # pragma: no cover - depends on the installation
+        return None
+    try:
+        return {str(k): str(v) for k, v in conninfo_to_dict(conninfo).items() if v is not None}
+    except Exception:  # libpq's parse errors: fall back to abkit's own split
+        return None
+
+
+def _split_url(url: str, fields: dict[str, str] | None) -> _Split | None:
+    """Where the password of a ``postgresql://`` URL sits.
+
+    libpq ends the user information at the first ``@``; a password holding an unencoded ``@`` or
+    ``/`` makes libpq read a host, port or database that contains part of it. When libpq's reading
+    is plausible (host and database without ``@``, numeric port) its password is used; otherwise
+    the password runs from the first ``:`` of the user information to the LAST ``@`` before the
+    host, which covers every character a password can hold.
+    """
+    lower = url.lower()
+    scheme = next((s for s in _URL_SCHEMES if lower.startswith(s)), None)
+    if scheme is None:
+        return None
+    rest = url[len(scheme) :]
+    first_at, last_at = rest.find("@"), rest.rfind("@")
+    if first_at < 0:
+        return None
+    plausible = fields is not None and all(
+        "@" not in fields.get(key, "") for key in ("host", "dbname", "user")
+    ) and all(part.strip().isdigit() for part in fields.get("port", "0").split(",") if part.strip())
+    at = first_at if plausible and "/" not in rest[:first_at] else last_at
+    userinfo = rest[:at]
+    colon = userinfo.find(":")
+    if colon < 0:
+        return None
+    misread = at != first_at or not plausible
+    return _Split(url[: len(scheme) + colon + 1], userinfo[colon + 1 :], url[len(scheme) + at :], misread)
+
+
+def _kv_values(text: str) -> list[str]:
+    """Raw ``password=`` values of a key=value conninfo string (quotes and escapes removed too)."""
+    out: list[str] = []
+    for m in _KV_PASSWORD.finditer(text):
+        raw = m.group(2)
+        out.append(raw)
+        if raw.startswith("'"):
+            inner = raw[1:-1] if raw.endswith("'") and len(raw) > 1 else raw[1:]
+            out += [inner, re.sub(r"\\(.)", r"\1", inner)]
+    return out
+
+
+def secrets_of(url: str) -> list[str]:
+    """Every form in which the password of ``url`` can appear in a message, longest first.
+
+    The password as libpq reads it, as written in the URL (raw and percent-decoded), and the pieces
+    libpq makes of a password it misreads (a port, host or database name cut out of it).
+
+    >>> secrets_of("postgresql://ana:Pa#ss@db/crm")
+    ['Pa%23ss', 'Pa#ss']
+    """
+    text = str(url)
+    fields = _libpq_fields(text)
+    found: list[str] = []
+    if fields is not None and fields.get("password"):
+        found.append(fields["password"])
+    split = _split_url(text, fields)
+    if split is not None and split.password:
+        found += [split.password, unquote(split.password)]
+        if split.misread:
+            found += [p for p in _FRAGMENT_SPLIT.split(split.password) if p]
+    for m in _QUERY_PASSWORD.finditer(text):
+        found += [m.group(2), unquote(m.group(2))]
+    if not _is_url(text):
+        found += _kv_values(text)
+    forms = [s for s in found if s]
+    forms += [quote(s, safe="") for s in forms]
+    return sorted({s for s in forms if s}, key=lambda s: (-len(s), s))
+
+
+def scrub(message: str, secrets: Sequence[str]) -> str:
+    """``message`` with every whole occurrence of a secret replaced by ``***``.
+
+    A secret is replaced only as a whole token: where it starts or ends with a letter or digit,
+    the neighbouring character must not be one (a password ``p`` never turns ``"port"`` into
+    ``"***ort"``).
+
+    >>> scrub("password authentication failed for p (p=p)", ["p"])
+    'password authentication failed for *** (***=***)'
+    """
+    text = str(message)
+    ordered = sorted({s for s in secrets if s}, key=len, reverse=True)
+    if not ordered:
+        return text
+    parts = []
+    for secret in ordered:
+        before = r"(?<!\w)" if _WORD.match(secret[0]) else ""
+        after = r"(?!\w)" if _WORD.match(secret[-1]) else ""
+        parts.append(before + re.escape(secret) + after)
+    return re.sub("|".join(parts), "***", text)
 
 
 def redact(url: str) -> str:
     """A database URL or conninfo string with its password replaced by ``***``.
 
+    Holds for any password libpq accepts (and for those it misreads): unencoded ``#``, ``?``, ``/``,
+    ``@`` or ``%`` in a URL, ``password=`` query parameters and quoted key=value values.
+
     >>> redact("postgresql://ana:s3cret@db.example.com:5432/crm")
     'postgresql://ana:***@db.example.com:5432/crm'
-    >>> redact("host=db user=ana password=s3cret dbname=crm")
+    >>> redact("postgresql://reporter:Pa#ssw0rd@db/crm")
+    'postgresql://reporter:***@db/crm'
+    >>> redact("host=db user=ana password='s3 cret' dbname=crm")
     'host=db user=ana password=*** dbname=crm'
     """
     text = str(url)
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        parts = None
-    if parts is not None and parts.scheme and "@" in parts.netloc:
-        userinfo, _, hostport = parts.netloc.rpartition("@")
-        if ":" in userinfo:
-            user = userinfo.split(":", 1)[0]
-            text = urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}"))
-    return _KV_PASSWORD.sub(lambda m: m.group(1) + "***", text)
-
-
-def secrets_of(url: str) -> list[str]:
-    """The password(s) in ``url`` (raw and percent-decoded), to scrub from messages."""
-    found: list[str] = []
-    try:
-        parts = urlsplit(str(url))
-        if parts.password:
-            found += [parts.password, unquote(parts.password)]
-    except ValueError:
-        pass
-    for m in _KV_PASSWORD.finditer(str(url)):
-        found.append(m.group(2).strip("'"))
-    return [s for s in dict.fromkeys(found) if s]
-
-
-def scrub(message: str, secrets: Sequence[str]) -> str:
-    """``message`` with every secret replaced by ``***``."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        message = message.replace(secret, "***")
-    return message
+    secrets = secrets_of(text)
+    split = _split_url(text, _libpq_fields(text))
+    if split is not None:
+        text = f"{split.head}***{split.tail}"
+    text = _QUERY_PASSWORD.sub(lambda m: m.group(1) + "***", text)
+    if not _is_url(text):
+        text = _KV_PASSWORD.sub(lambda m: m.group(1) + "***", text)
+    return scrub(text, secrets)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -150,7 +254,7 @@ def scrub(message: str, secrets: Sequence[str]) -> str:
 def resolve_metrics(metrics: Any) -> list[tuple[str, str, type]]:
     """(display name, outcome column, Proportion/Mean or None for inferred) for each metric."""
     out: list[tuple[str, str, type]] = []
-    for name, value in _as_items(metrics):
+    for name, value in metric_items(metrics):
         column = value if isinstance(value, str) else value.column
         if column not in OUTCOME_METRICS:
             raise ColumnError(
@@ -311,9 +415,7 @@ def assemble(
 
 def window_info(send_date: Any, window_days: float) -> dict[str, Any]:
     """The window description stored with the results (as :func:`abkit.outcomes` does)."""
-    from abkit.sql import _window
-
-    start, end = _window(send_date, window_days)
+    start, end = attribution_window(send_date, window_days)
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),

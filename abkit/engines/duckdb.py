@@ -8,6 +8,7 @@ table comes back to Python. The definitions are those of :func:`abkit.outcomes` 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 from collections.abc import Mapping, Sequence
@@ -19,7 +20,16 @@ import pandas as pd
 from abkit._io import atomic_path
 from abkit.engines import Aggregates, assemble, check_assigned, missing_columns_error, window_info
 from abkit.errors import AbkitError, FileExistsAbkitError, ParameterError, SourceError
-from abkit.sql import assigned_checks_sql, assignment_sql, quote_literal, statistics_sql, unknown_events_sql
+from abkit.sql import (
+    assigned_checks_sql,
+    assignment_sql,
+    outcomes_sql,
+    path_literal,
+    quote_identifier,
+    quote_literal,
+    statistics_sql,
+    unknown_events_sql,
+)
 
 __all__ = ["duckdb_assign", "duckdb_outcomes", "duckdb_sufficient_statistics", "resolve_files"]
 
@@ -43,6 +53,10 @@ def resolve_files(
 ) -> tuple[str, list[str]]:
     """The format (``"parquet"`` or ``"csv"``) and the sorted files of a file, directory or glob.
 
+    A path that exists is taken literally (``part[1].parquet`` is that file, not a pattern); only a
+    path that does not exist is expanded as a glob. A file reached twice (listed twice, or by a
+    pattern and by name) is refused, so no event is counted twice.
+
     Raises :class:`~abkit.errors.SourceError` naming the source when nothing matches, a path does
     not exist, or formats are mixed or unknown.
 
@@ -57,7 +71,9 @@ def resolve_files(
     files: list[str] = []
     for item in items:
         text = os.fspath(item)
-        if any(ch in text for ch in "*?["):
+        if os.path.isfile(text):  # an existing file is that file, even if its name holds [ ] * ?
+            files.append(text)
+        elif not os.path.isdir(text) and any(ch in text for ch in "*?["):
             found = sorted(p for p in glob.glob(text, recursive=True) if os.path.isfile(p))
             if not found:
                 raise SourceError(f"{what} source {text!r} matches no files; check the path and pattern")
@@ -72,10 +88,17 @@ def resolve_files(
             if not found:
                 raise SourceError(f"{what} source directory {text!r} holds no CSV or Parquet files")
             files += found
-        elif os.path.isfile(text):
-            files.append(text)
         else:
             raise SourceError(f"{what} source {text!r} does not exist")
+    seen: dict[str, str] = {}
+    for f in files:
+        key = os.path.realpath(f)
+        if key in seen:
+            raise SourceError(
+                f"{what} source lists file {f!r} twice (also as {seen[key]!r}); each file is read once: "
+                "list it once"
+            )
+        seen[key] = f
     kinds = {_kind(f) for f in files}
     if None in kinds:
         odd = next(f for f in files if _kind(f) is None)
@@ -101,7 +124,8 @@ def _describe(source: Any) -> str:
     return repr(items[0]) + (f" (+{len(items) - 1} more)" if len(items) > 1 else "")
 
 
-def _connect(threads: int | None, memory_limit: str | None, temp_directory: str | None) -> Any:
+def connect(threads: int | None, memory_limit: str | None, temp_directory: str | None) -> Any:
+    """A DuckDB in-memory connection with abkit's settings (``None`` keeps DuckDB's default)."""
     import duckdb
 
     config: dict[str, Any] = {"preserve_insertion_order": False}
@@ -111,20 +135,46 @@ def _connect(threads: int | None, memory_limit: str | None, temp_directory: str 
         config["memory_limit"] = str(memory_limit)
     if temp_directory is not None:
         config["temp_directory"] = str(temp_directory)
-    return duckdb.connect(config=config)
+    con = duckdb.connect(config=config)
+    with contextlib.suppress(Exception):  # without the ICU extension DuckDB's time zone is UTC already
+        con.execute("SET TimeZone = 'UTC'")
+    return con
 
 
-def _relation(con: Any, source: Any, what: str, columns: Sequence[str]) -> tuple[str, dict[str, str]]:
-    """Register ``source`` with DuckDB; return the relation SQL and its column types."""
+def time_type(column_type: str) -> str:
+    """How DuckDB stores an event time column: ``"aware"``, ``"naive"`` or ``"text"`` (see TIME_TYPES).
+
+    >>> time_type("TIMESTAMP WITH TIME ZONE"), time_type("TIMESTAMP_NS"), time_type("VARCHAR")
+    ('aware', 'naive', 'text')
+    """
+    upper = column_type.upper()
+    if upper.startswith(("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")):
+        return "aware"
+    if upper.startswith(("TIMESTAMP", "DATE")):
+        return "naive"
+    return "text"
+
+
+def relation(con: Any, source: Any, what: str, columns: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """Register ``source`` with DuckDB; return the relation SQL and its column types.
+
+    ``source`` is a DataFrame (registered as a view) or CSV/Parquet files (:func:`resolve_files`),
+    passed to DuckDB as a list of literal paths. ``columns`` must exist, else
+    :class:`~abkit.errors.SourceError` names the source and the columns it has.
+
+    >>> con = connect(None, None, None)
+    >>> relation(con, pd.DataFrame({"a": [1]}), "units", ["a"])
+    ('(SELECT * FROM "abkit_units")', {'a': 'BIGINT'})
+    """
     if isinstance(source, pd.DataFrame):
         name = f"abkit_{what}"
         con.register(name, source)
-        rel = f'(SELECT * FROM "{name}")'
+        rel = f"(SELECT * FROM {quote_identifier(name, 'duckdb')})"
     elif isinstance(source, str | os.PathLike) or (
         isinstance(source, Sequence) and all(isinstance(s, str | os.PathLike) for s in source)
     ):
         kind, files = resolve_files(source, what)
-        listed = "[" + ", ".join(quote_literal(f, "duckdb") for f in files) + "]"
+        listed = "[" + ", ".join(path_literal(f) for f in files) + "]"
         reader = "read_parquet" if kind == "parquet" else "read_csv"
         rel = f"(SELECT * FROM {reader}({listed}, union_by_name = true))"
     else:
@@ -244,12 +294,11 @@ def duckdb_sufficient_statistics(
     """
     window = window_info(send_date, window_days)
     sources = {"assigned": _describe(assigned), "events": _describe(events)}
-    con = _connect(threads, memory_limit, temp_directory)
+    con = connect(threads, memory_limit, temp_directory)
     try:
         a_cols = [id_col, variant_col] + ([segment_col] if segment_col else [])
-        a_rel, _ = _relation(con, assigned, "assigned", a_cols)
-        e_rel, e_types = _relation(con, events, "events", [id_col, event_col, time_col, amount_col])
-        cast_time = not e_types[time_col].upper().startswith(("TIMESTAMP", "DATE"))
+        a_rel, _ = relation(con, assigned, "assigned", a_cols)
+        e_rel, e_types = relation(con, events, "events", [id_col, event_col, time_col, amount_col])
         kwargs = dict(
             assigned=a_rel,
             events=e_rel,
@@ -262,7 +311,7 @@ def duckdb_sufficient_statistics(
             time_col=time_col,
             amount_col=amount_col,
             event_names=event_names,
-            cast_time=cast_time,
+            time_type=time_type(e_types[time_col]),
         )
         checks = assigned_checks_sql(
             "duckdb", assigned=a_rel, id_col=id_col, variant_col=variant_col, segment_col=segment_col
@@ -336,15 +385,13 @@ def duckdb_outcomes(
     0            1    True      0.0
     1            2   False      0.0
     """
-    from abkit.sql import outcomes_sql
-
     sources = {"assigned": _describe(assigned), "events": _describe(events)}
     target = None if path is None else Path(path)
     if target is not None and target.exists() and not overwrite:
         raise FileExistsAbkitError(f"{str(target)!r} already exists; pass overwrite=True to replace it")
-    con = _connect(threads, memory_limit, None)
+    con = connect(threads, memory_limit, None)
     try:
-        a_rel, a_types = _relation(con, assigned, "assigned", [id_col, variant_col])
+        a_rel, a_types = relation(con, assigned, "assigned", [id_col, variant_col])
         clash = [
             c
             for c in (
@@ -366,8 +413,7 @@ def duckdb_outcomes(
                 f"assigned already has column(s) {', '.join(map(repr, clash))}, which outcomes add; "
                 "rename them first"
             )
-        e_rel, e_types = _relation(con, events, "events", [id_col, event_col, time_col, amount_col])
-        cast_time = not e_types[time_col].upper().startswith(("TIMESTAMP", "DATE"))
+        e_rel, e_types = relation(con, events, "events", [id_col, event_col, time_col, amount_col])
         checks = assigned_checks_sql("duckdb", assigned=a_rel, id_col=id_col, variant_col=variant_col)
         check_assigned(
             _run(con, checks, sources)[0],
@@ -386,7 +432,7 @@ def duckdb_outcomes(
             time_col=time_col,
             amount_col=amount_col,
             event_names=event_names,
-            cast_time=cast_time,
+            time_type=time_type(e_types[time_col]),
         )
         stats = _run(con, statistics_sql("duckdb", variant_col=variant_col, **kwargs), sources)
         # the checks of abkit.outcomes (null event ids or times, bad purchase amounts) raise here
@@ -402,7 +448,7 @@ def duckdb_outcomes(
             window={},
             sources=sources,
         )
-        sql = outcomes_sql("duckdb", **kwargs) + f' ORDER BY a."{id_col}"'
+        sql = outcomes_sql("duckdb", **kwargs) + f" ORDER BY a.{quote_identifier(id_col, 'duckdb')}"
         if target is None:
             try:
                 return con.execute(sql).df().reset_index(drop=True)
@@ -445,9 +491,9 @@ def duckdb_assign(
     if target is not None and target.exists() and not overwrite:
         raise FileExistsAbkitError(f"{str(target)!r} already exists; pass overwrite=True to replace it")
     strata_cols = [] if strata is None else ([strata] if isinstance(strata, str) else list(strata))
-    con = _connect(threads, None, None)
+    con = connect(threads, None, None)
     try:
-        rel, types = _relation(con, units, "units", [id_col, *strata_cols])
+        rel, types = relation(con, units, "units", [id_col, *strata_cols])
         if variant_col in types:
             raise ParameterError(
                 f"units already has a {variant_col!r} column; drop it or pass another variant_col="
@@ -460,9 +506,10 @@ def duckdb_assign(
                 f"units column {id_col!r} has type {types[id_col]}; ids must be integers or strings so that "
                 "their text form matches Python's str(id)"
             )
+        idq = quote_identifier(id_col, "duckdb")
         counts = _run(
             con,
-            f'SELECT COUNT(*) AS n, COUNT(DISTINCT "{id_col}") AS d, COUNT("{id_col}") AS nn FROM {rel} AS t',
+            f"SELECT COUNT(*) AS n, COUNT(DISTINCT {idq}) AS d, COUNT({idq}) AS nn FROM {rel} AS t",
             {"units": _describe(units)},
         )[0]
         if counts["nn"] != counts["n"] or counts["d"] != counts["n"]:
@@ -482,7 +529,7 @@ def duckdb_assign(
             strata=strata,
             variant_col=variant_col,
         )
-        sql = f'SELECT * FROM ({sql}) AS x ORDER BY "{id_col}"'
+        sql = f"SELECT * FROM ({sql}) AS x ORDER BY {idq}"
         if target is None:
             return con.execute(sql).df()
         with atomic_path(target) as tmp:

@@ -11,6 +11,7 @@ version constraints do not apply). Use a session time zone of UTC
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -26,8 +27,23 @@ def _is_dataframe(obj: Any) -> bool:
     return type(obj).__name__ == "DataFrame" and hasattr(obj, "createOrReplaceTempView")
 
 
-def _load(spark: Any, source: Any, what: str) -> tuple[Any, str]:
-    """A Spark DataFrame for ``source`` and a description for messages."""
+_HADOOP_GLOB = re.compile(r"([\\{}\[\]*?])")
+
+
+def hadoop_literal(path: str) -> str:
+    """A local file path that Spark (Hadoop's glob) reads as exactly that file: ``{}[]*?\\`` escaped.
+
+    >>> print(hadoop_literal("/data/part[1].parquet"))
+    /data/part\\[1\\].parquet
+    """
+    return _HADOOP_GLOB.sub(r"\\\1", path)
+
+
+def load(spark: Any, source: Any, what: str) -> tuple[Any, str]:
+    """A Spark DataFrame for ``source`` (a DataFrame, catalog table or Parquet/CSV path) and its description.
+
+    Unreadable sources raise :class:`~abkit.errors.SourceError` naming ``what`` and the source.
+    """
     if _is_dataframe(source):
         return source, "<Spark DataFrame>"
     if isinstance(source, os.PathLike) or (isinstance(source, str) and ("/" in source or "*" in source)):
@@ -39,6 +55,8 @@ def _load(spark: Any, source: Any, what: str) -> tuple[Any, str]:
             from abkit.engines.duckdb import resolve_files
 
             kind, files = resolve_files(text, what)
+        if "://" not in text:  # listed local files are literal paths, never Hadoop glob patterns
+            files = [hadoop_literal(f) for f in files]
         try:
             reader = spark.read
             frame = (
@@ -67,6 +85,28 @@ def _load(spark: Any, source: Any, what: str) -> tuple[Any, str]:
     raise ParameterError(
         f"{what} must be a Spark DataFrame, a table name or a Parquet/CSV path, got {type(source).__name__}"
     )
+
+
+def _time_type(spark_type: str) -> str:
+    """Spark ``timestamp`` columns are instants ("aware"), ``timestamp_ntz`` and ``date`` naive."""
+    if spark_type == "timestamp":
+        return "aware"
+    if spark_type.startswith(("timestamp", "date")):
+        return "naive"
+    return "text"
+
+
+def check_utc_session(spark: Any) -> None:
+    """Refuse a Spark session whose time zone is not UTC (timestamps are compared in it).
+
+    Raises :class:`~abkit.errors.SourceError` with the setting to change.
+    """
+    zone = str(spark.conf.get("spark.sql.session.timeZone"))
+    if zone not in ("UTC", "Etc/UTC", "GMT", "Z", "+00:00"):
+        raise SourceError(
+            f"the Spark session's time zone is {zone!r}; abkit compares event times in UTC: "
+            "set spark.sql.session.timeZone=UTC (spark-submit --conf) first"
+        )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -112,8 +152,9 @@ def spark_sufficient_statistics(
     the work runs as two Spark SQL queries and only the small aggregates are collected.
     """
     window = window_info(send_date, window_days)
-    a_frame, a_desc = _load(spark, assigned, "assigned")
-    e_frame, e_desc = _load(spark, events, "events")
+    check_utc_session(spark)
+    a_frame, a_desc = load(spark, assigned, "assigned")
+    e_frame, e_desc = load(spark, events, "events")
     sources = {"assigned": a_desc, "events": e_desc}
     a_cols = [id_col, variant_col] + ([segment_col] if segment_col else [])
     missing = [c for c in a_cols if c not in a_frame.columns]
@@ -122,7 +163,7 @@ def spark_sufficient_statistics(
     missing = [c for c in (id_col, event_col, time_col, amount_col) if c not in e_frame.columns]
     if missing:
         raise missing_columns_error(e_desc, "events", missing, e_frame.columns)
-    time_type = dict(e_frame.dtypes)[time_col]
+    e_time_type = dict(e_frame.dtypes)[time_col]
     views = [_view(a_frame, "assigned"), _view(e_frame, "events")]
     try:
         kwargs = dict(
@@ -137,7 +178,7 @@ def spark_sufficient_statistics(
             time_col=time_col,
             amount_col=amount_col,
             event_names=event_names,
-            cast_time=not str(time_type).startswith(("timestamp", "date")),
+            time_type=_time_type(str(e_time_type)),
         )
         where = f"assigned {a_desc} and events {e_desc}"
         checks = assigned_checks_sql(
@@ -195,7 +236,7 @@ def spark_assign(
     Runs :func:`abkit.sql.assignment_sql` (dialect ``"spark"``, hash by ``sha2``) lazily; nothing is
     collected. Ids must be unique non-null integers or strings (checked with one aggregation).
     """
-    frame, desc = _load(spark, units, "units")
+    frame, desc = load(spark, units, "units")
     strata_cols = [] if strata is None else ([strata] if isinstance(strata, str) else list(strata))
     missing = [c for c in [id_col, *strata_cols] if c not in frame.columns]
     if missing:
