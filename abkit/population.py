@@ -611,7 +611,7 @@ def build_population(
     date_col: str = "order_date",
     amount_col: str = "amount",
     refunds: str = "error",
-    unknown_customers: str = "keep",
+    unknown_customers: str = "exclude",
 ) -> Population:
     """Status, segment and eligibility of every customer at ``as_of``: the win-back population.
 
@@ -623,8 +623,10 @@ def build_population(
     Dormant customers get a segment from ``segment_rules`` (default :class:`SegmentRules`). Eligible =
     dormant and not flagged in any ``exclude`` column of ``customers`` (opted out, complained, hard
     bounced): they are removed **before** assignment, so every arm loses them equally. Customers in the
-    transactions but absent from ``customers`` are, per ``unknown_customers``, kept as not flagged
-    (``"keep"``), excluded (``"exclude"``) or rejected (``"error"``); they are counted either way.
+    transactions but absent from ``customers`` have an unknown opt-out status: per
+    ``unknown_customers`` they are excluded (``"exclude"``, the default: never contact someone who
+    may have opted out), kept as not flagged (``"keep"``) or rejected (``"error"``); they are
+    counted either way, as ``not_in_customers_table``.
     Every column named in ``exclude`` and ``lapsed_flag_col`` must be in ``customers`` and hold True/False
     (or 0/1) without missing values; with ``customers=None`` nothing is suppressed and the result says so.
     Customers in ``customers`` without any purchase on or before ``as_of`` are not in the population

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,10 +21,14 @@ import numpy as np
 import pandas as pd
 
 from abkit._display import Displayable
-from abkit._io import write_frame
+from abkit._io import make_temp_dir, publish, write_frame, write_text
 from abkit._validate import check_date
-from abkit.errors import DataError, ParameterError, SourceError, SpecError
+from abkit.assignment import assign, export_send_lists, load_assignment, save_assignment, send_list_paths
+from abkit.checks import srm
+from abkit.datasets import simulate_events, winback_campaign
+from abkit.errors import DataError, FileExistsAbkitError, ParameterError, SourceError, SpecError
 from abkit.experiment import Experiment
+from abkit.lock import experiment_locked
 
 __all__ = [
     "AssignmentRun",
@@ -207,51 +212,141 @@ class AssignmentRun(Displayable):
         return f"Assignment of {self.experiment}: {units:,} units"
 
     def _notes(self) -> list[str]:
-        excluded = ", ".join(f"{r.reason}: {r.count:,}" for r in self.exclusions.itertuples() if r.count)
-        return [
+        ex = self.exclusions
+        if "unit" in ex.columns:
+            ex = ex[ex["unit"] == "customers"]
+        effect = ex["effect"].astype(str) if "effect" in ex.columns else pd.Series("", index=ex.index)
+        kept = effect.str.contains("kept")
+        left_out = ex[~kept & (ex["count"] > 0)]
+        excluded = ", ".join(
+            f"{_REASON_WORDS.get(r.reason, r.reason)}: {r.count:,}" for r in left_out.itertuples()
+        )
+        notes = [
             f"saved to {self.assignment_path}",
             f"send lists: {', '.join(str(p) for p in self.send_lists['path'])}",
-            f"excluded before assignment: {excluded or 'none'}",
-            f"sample ratio check: {self.srm!r}",
+            f"excluded before assignment (never assigned, never sent): {excluded or 'none'}",
         ]
+        for r in ex[kept & (ex["count"] > 0)].itertuples():
+            notes.append(f"kept and assigned: {r.count:,} {r.effect}")
+        notes.append(f"sample ratio check: {self.srm!r}")
+        return notes
 
     def __repr__(self) -> str:
         return str(self)
 
 
+#: How the assignment summary names the population's exclusion reasons.
+_REASON_WORDS = {
+    "not_in_customers_table": "not in the customers table (opt-out status unknown)",
+    "customers_without_transactions": "in the customers table without a purchase",
+    "customers_only_after_as_of": "first purchase after the send date",
+    "customers_only_refunds": "only refunds",
+}
+
+
+def _check_strata_arms(exp: Experiment, assigned: pd.DataFrame) -> None:
+    """Refuse an assignment in which some stratum has an empty arm (as ``abkit plan`` refuses it)."""
+    by = [exp.strata] if exp.strata else []
+    variants = list(exp.variant_names)
+    if by:
+        table = assigned.groupby([*by, "variant"], observed=True).size().unstack("variant", fill_value=0)
+    else:
+        table = assigned["variant"].value_counts().to_frame().T
+    table = table.reindex(columns=variants, fill_value=0)
+    total = sum(exp.weights.values())
+    for key, row in table.iterrows():
+        empty = [v for v in variants if row[v] == 0]
+        if not empty:
+            continue
+        n = int(row.sum())
+        arm = empty[0]
+        share = exp.weights[arm] / total
+        where = f"stratum {exp.strata}={key!r}" if by else "the population"
+        raise SpecError(
+            f"{exp.path}: {where} has {n:,} eligible customer(s) and gets no {arm!r} customer at "
+            f"weight share {share:.1%}; raise the weight of {arm!r} to at least {1 / n:.1%} of the total, "
+            "or merge small segments (abkit plan shows the arm sizes); nothing was written"
+        )
+
+
+def _customers_for_suppression(exp: Experiment) -> pd.DataFrame | None:
+    if not exp.data.customers:
+        return None
+    return read_table(exp.data_path("customers"), what="customers")
+
+
 def assign_experiment(experiment: Experiment | str | Path, *, force: bool = False) -> AssignmentRun:
     """Build the dormant population, assign it once (block design within strata), save it, export send lists.
 
-    The assignment is saved with its metadata and is never replaced unless ``force=True``.
+    All or nothing, under the experiment's lock: every target (the assignment, its metadata and
+    each send list) is checked first, and an existing one is refused unless ``force=True``; a
+    stratum left with an empty arm is refused; everything is written to hidden staging folders and
+    only then published together (previous files are restored if publishing fails), so a failure
+    (a full disk, a refused file) leaves the previous files as they were. Customers absent from
+    the customers table (opt-out status unknown) are excluded before the split, and the send lists
+    are checked against the customers table: no suppressed customer is ever exported.
     """
-    from abkit.assignment import assign, export_send_lists, save_assignment
-    from abkit.checks import srm
-
     exp = _experiment(experiment)
+    with experiment_locked(exp):
+        return _assign_experiment(exp, force=force)
+
+
+def _assign_experiment(exp: Experiment, *, force: bool) -> AssignmentRun:
+    id_col = exp.data.columns.customer_id
+    contacted = list(exp.contacted_variants)
+    target = exp.data_path("assignment")
+    meta = target.with_name(f"{target.name}.meta.json")
+    lists = send_list_paths(exp.send_lists_dir, contacted)
+    if not force:
+        existing = [str(p) for p in (target, meta, *lists.values()) if p.exists()]
+        if existing:
+            raise FileExistsAbkitError(
+                f"{exp.name} is already assigned: {', '.join(existing)} exist(s); an assignment is "
+                "never replaced silently: pass force=True (--force) to replace the assignment and "
+                "its send lists together"
+            )
     population = _population(exp)
     units = population.eligible
     if units.empty:
         raise DataError(f"{exp.path}: no eligible dormant customers at {exp.dates.send_date}; check the data")
-    id_col = exp.data.columns.customer_id
     assigned = assign(units, variants=exp.weights, salt=exp.salt, strata=exp.strata, id_col=id_col)
-    path = save_assignment(
-        assigned,
-        exp.data_path("assignment"),
-        salt=exp.salt,
-        method="block",
-        weights=exp.weights,
-        strata=exp.strata,
-        id_col=id_col,
-        overwrite=force,
-    )
-    lists = export_send_lists(
-        assigned,
-        exp.send_lists_dir,
-        contact_variants=list(exp.contacted_variants),
-        id_col=id_col,
-        segment_col=exp.strata,
-        overwrite=force,
-    )
+    _check_strata_arms(exp, assigned)
+    customers = _customers_for_suppression(exp)
+
+    stages = [make_temp_dir(target.parent, f"abkit-assign-{exp.name}")]
+    try:
+        if exp.send_lists_dir.resolve() != target.parent.resolve():
+            stages.append(make_temp_dir(exp.send_lists_dir, f"abkit-assign-{exp.name}"))
+        save_assignment(
+            assigned,
+            stages[0] / target.name,
+            salt=exp.salt,
+            method="block",
+            weights=exp.weights,
+            strata=exp.strata,
+            id_col=id_col,
+            overwrite=True,
+        )
+        exported = export_send_lists(
+            assigned,
+            stages[-1],
+            contact_variants=contacted,
+            id_col=id_col,
+            segment_col=exp.strata,
+            overwrite=True,
+            customers=customers,
+            suppress=list(exp.population.exclude) if customers is not None else (),
+        )
+        # send lists first, the metadata (with the data's checksum) last
+        staged = {stages[-1] / p.name: p for p in lists.values()}
+        staged[stages[0] / target.name] = target
+        staged[stages[0] / meta.name] = meta
+        publish(staged)
+    finally:
+        for stage in stages:
+            shutil.rmtree(stage, ignore_errors=True)
+    exported["path"] = [str(lists[v]) for v in exported["variant"]]
+
     by = [exp.strata] if exp.strata else []
     counts = (
         assigned.groupby([*by, "variant"], observed=True).size().unstack("variant", fill_value=0)
@@ -269,8 +364,8 @@ def assign_experiment(experiment: Experiment | str | Path, *, force: bool = Fals
         counts=counts,
         exclusions=population.exclusions,
         srm=srm(observed.to_dict(), exp.weights),
-        assignment_path=Path(path),
-        send_lists=lists,
+        assignment_path=target,
+        send_lists=exported,
     )
 
 
@@ -501,6 +596,48 @@ def analyse(
 # demo
 
 
+#: The marker file ``abkit demo`` writes into a folder it creates; it writes only into such folders.
+DEMO_MARKER = ".abkit-demo"
+
+
+def _demo_folder(folder: str | Path) -> Path:
+    """Create the demo folder (with its marker) or check that an existing one is a demo folder."""
+    folder = Path(folder)
+    marker = folder / DEMO_MARKER
+    if folder.exists() or folder.is_symlink():
+        if not folder.is_dir():
+            raise ParameterError(
+                f"demo folder {folder} is a file, not a folder; pass a new folder, "
+                "e.g. experiments/winback-demo"
+            )
+        if not marker.is_file():
+            if any(folder.iterdir()):
+                raise ParameterError(
+                    f"{folder} is not a demo folder (it has no {DEMO_MARKER} marker): abkit demo writes "
+                    "synthetic data, an assignment and send lists only into a folder it created; "
+                    "pass a new folder"
+                )
+            write_text(marker, _DEMO_MARKER_TEXT)
+        return folder
+    folder.mkdir(parents=True)
+    write_text(marker, _DEMO_MARKER_TEXT)
+    return folder
+
+
+_DEMO_MARKER_TEXT = (
+    "This folder was made by `abkit demo`: its data, assignment, send lists and reports are synthetic\n"
+    "and `abkit demo` may rewrite them. Real experiments never hold this file.\n"
+)
+
+
+def _load_demo(folder: str | Path) -> Experiment:
+    folder = _demo_folder(folder)
+    spec = folder / "experiment.toml"
+    if not spec.exists():
+        write_text(spec, demo_spec_text())
+    return Experiment.load(folder)
+
+
 def prepare_demo(
     folder: str | Path = "experiments/winback-demo",
     *,
@@ -511,21 +648,23 @@ def prepare_demo(
 ) -> Experiment:
     """Write the demo experiment into ``folder``: synthetic history, the assignment, and the events.
 
-    Uses the folder's ``experiment.toml`` (the demo spec is written when the folder has none). The
-    history is drawn with :func:`abkit.datasets.winback_campaign`, the dormant population is assigned
-    by :func:`assign_experiment` with the spec's salt, and what happened after the send is simulated
-    for that very assignment with :func:`abkit.datasets.simulate_events`. Existing data is reused
-    unless ``force=True``.
+    ``folder`` must be new (or empty) or a folder an earlier demo made (it holds the marker file
+    ``.abkit-demo``): a real experiment folder, or a file, raises :class:`ParameterError` and
+    nothing is touched. Uses the folder's ``experiment.toml`` (the demo spec is written when the
+    folder has none). The history is drawn with :func:`abkit.datasets.winback_campaign`, the
+    dormant population is assigned by :func:`assign_experiment` with the spec's salt, and what
+    happened after the send is simulated for that very assignment with
+    :func:`abkit.datasets.simulate_events`. Existing data is reused unless ``force=True``.
     """
-    from abkit.assignment import load_assignment
-    from abkit.datasets import simulate_events, winback_campaign
+    exp = _load_demo(folder)
+    with experiment_locked(exp):
+        _prepare_demo(exp, n_customers=n_customers, seed=seed, force=force, say=say)
+    return exp
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    spec = folder / "experiment.toml"
-    if not spec.exists():
-        spec.write_text(demo_spec_text(), encoding="utf-8")
-    exp = Experiment.load(folder)
+
+def _prepare_demo(
+    exp: Experiment, *, n_customers: int, seed: int, force: bool, say: Callable[[str], None]
+) -> None:
     paths = {k: exp.data_path(k) for k in ("transactions", "customers", "events", "assignment")}
     if force or not paths["transactions"].exists():
         say(f"abkit demo: generating {n_customers:,} synthetic customers (seed {seed}) ...")
@@ -552,7 +691,6 @@ def prepare_demo(
             holdout=list(exp.holdouts),
         )
         write_frame(events, paths["events"])
-    return exp
 
 
 def run_demo(
@@ -567,18 +705,21 @@ def run_demo(
     """Generate the synthetic demo experiment into ``folder`` (see :func:`prepare_demo`), plan and report it.
 
     The report is dated ``as_of`` (default: the last day of the attribution window) and replaced on
-    every demo run; returns the :class:`~abkit.report.ReportRun` with the HTML path.
+    every demo run; returns the :class:`~abkit.report.ReportRun` with the HTML path. Like
+    :func:`prepare_demo` it only ever writes into a new folder or one an earlier demo made.
     """
     from abkit.report import run_report
 
-    exp = prepare_demo(folder, n_customers=n_customers, seed=seed, force=force, say=say)
-    day = check_date("as_of", as_of) if as_of else exp.dates.window_end - dt.timedelta(days=1)
-    say(f"abkit demo: plan for {exp.name} (what each comparison can detect):")
-    table = plan_experiment(exp)
-    shown = table[["segment", "arm", "n", "comparison", "mde", "relative_mde"]]
-    say(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    say(f"abkit demo: running the report as of {day.isoformat()} ...")
-    return run_report(folder, as_of=day, force=True)
+    exp = _load_demo(folder)
+    with experiment_locked(exp):
+        _prepare_demo(exp, n_customers=n_customers, seed=seed, force=force, say=say)
+        day = check_date("as_of", as_of) if as_of else exp.dates.window_end - dt.timedelta(days=1)
+        say(f"abkit demo: plan for {exp.name} (what each comparison can detect):")
+        table = plan_experiment(exp)
+        shown = table[["segment", "arm", "n", "comparison", "mde", "relative_mde"]]
+        say(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        say(f"abkit demo: running the report as of {day.isoformat()} ...")
+        return run_report(folder, as_of=day, force=True)
 
 
 def demo_spec_text() -> str:

@@ -61,6 +61,7 @@ def test_plan_and_report_from_the_shell(demo_experiment: Path) -> None:
     assert good.returncode == 0, good.stderr
     html = Path(good.stdout.strip())
     assert html.name == "winback-demo-2026-06-20.html" and html.exists()
+    assert html.parent == demo_experiment / "reports" / "winback-demo-2026-06-20"
 
     again = run("report", str(demo_experiment), "--as-of", "2026-06-20")
     assert again.returncode == EXIT_INPUT and "--force" in again.stderr
@@ -79,8 +80,13 @@ def test_a_failed_report_exits_non_zero_and_keeps_the_last_good_one(demo_experim
     assert "nothing was published" in failed.stderr and "has no rows" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert html.read_bytes() == before
-    assert (html.parent / "winback-demo-2026-06-20.failed.ipynb").exists()
-    assert not [p for p in html.parent.iterdir() if p.name.startswith(".")]
+    reports = html.parent.parent
+    assert (reports / "winback-demo-2026-06-20.failed.ipynb").exists()
+    assert not [p for p in reports.iterdir() if p.name.startswith(".")]
+    assert sorted(p.name for p in html.parent.iterdir()) == [
+        "winback-demo-2026-06-20.html",
+        "winback-demo-2026-06-20.ipynb",
+    ]
 
 
 def test_assign_refuses_to_replace_an_assignment(demo_experiment: Path) -> None:
@@ -120,7 +126,7 @@ def test_bad_specs_and_sources_exit_non_zero_and_publish_nothing(
     assert re.search(message, out.stderr), out.stderr
     assert "Traceback" not in out.stderr
     reports = demo_experiment / "reports"
-    assert not reports.exists() or not list(reports.glob("*.html"))
+    assert not reports.exists() or not list(reports.rglob("*.html"))
 
 
 def test_a_table_that_is_not_a_table_is_refused(demo_experiment: Path) -> None:

@@ -89,8 +89,11 @@ def test_report_publishes_html_without_code_and_with_figures(demo_experiment: Pa
     from abkit.report import run_report
 
     run = run_report(demo_experiment, as_of="2026-06-20", method="bayesian")
-    assert run.html == demo_experiment / "reports" / "winback-demo-2026-06-20.html"
-    assert run.notebook.exists()
+    folder = demo_experiment / "reports" / "winback-demo-2026-06-20"
+    assert run.folder == folder and run.html == folder / "winback-demo-2026-06-20.html"
+    assert run.notebook == folder / "winback-demo-2026-06-20.ipynb" and run.notebook.exists()
+    assert set(run.files) >= {run.html, run.notebook} and all(p.parent == folder for p in run.files)
+    assert sorted(p.name for p in (demo_experiment / "reports").iterdir()) == [folder.name]
     html = run.html.read_text(encoding="utf-8")
     assert html.count("<img") >= 3  # balance, funnel and forest plots, embedded
     assert "readout = analyse(" not in html and "validate_parameters(" not in html  # no code cells
@@ -122,7 +125,7 @@ def test_report_refuses_undeclared_and_mistyped_parameters(demo_experiment: Path
     with pytest.raises(NotebookError, match=r"max_data_lag_days='two' must be of type int"):
         run_report(demo_experiment, as_of="2026-06-20", extra_parameters={"max_data_lag_days": "two"})
     reports = demo_experiment / "reports"
-    assert not list(reports.glob("*.html"))
+    assert not list(reports.rglob("*.html"))
 
 
 def test_validate_parameters_names_the_problem() -> None:
@@ -130,6 +133,9 @@ def test_validate_parameters_names_the_problem() -> None:
 
     good = {"experiment_dir": "x", "as_of": "", "method": "", "max_data_lag_days": 2}
     assert validate_parameters("report", good) == good
+    assert validate_parameters("report", {**good, "output_dir": "/tmp/x"})["output_dir"] == "/tmp/x"
+    with pytest.raises(ParameterError, match="output_dir=3 must be of type str"):
+        validate_parameters("report", {**good, "output_dir": 3})
     with pytest.raises(ParameterError, match="method='magic' is not known"):
         validate_parameters("report", {**good, "method": "magic"})
     with pytest.raises(ParameterError, match="'extra' are not declared"):
