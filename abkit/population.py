@@ -352,6 +352,11 @@ def _as_of_timestamp(as_of: Any) -> pd.Timestamp:
         raise ParameterError(f"as_of={as_of!r} is not a date pandas can parse; {hint}") from exc
     if pd.isna(ts):
         raise ParameterError(f"as_of={as_of!r} is not a date (NaT); {hint}")
+    if not pd.Timestamp.min <= ts <= pd.Timestamp.max:
+        raise ParameterError(
+            f"as_of={ts:%Y-%m-%d} is outside the dates abkit can compute with "
+            f"({pd.Timestamp.min:%Y-%m-%d} to {pd.Timestamp.max:%Y-%m-%d}); check the date (the send date)"
+        )
     return ts
 
 
@@ -380,7 +385,16 @@ def _to_datetime(values: pd.Series, name: str, what: str) -> pd.Series:
         try:
             out = _parse_dates(values)
         except (ValueError, TypeError, OverflowError) as exc:
-            coerced = pd.to_datetime(values, errors="coerce", format="mixed")
+            if "Mixed timezones" in str(exc) or "mixed time zones" in str(exc).lower():
+                raise DataError(
+                    f"{what} column {name!r} mixes time-zone offsets (e.g. {values.iloc[0]!r}); "
+                    "write every date in one zone, or convert them first, e.g. "
+                    "pd.to_datetime(values, utc=True)"
+                ) from None
+            try:
+                coerced = pd.to_datetime(values, errors="coerce", format="mixed")
+            except (ValueError, TypeError, OverflowError):
+                coerced = pd.Series(pd.NaT, index=values.index)
             bad = coerced.isna() & values.notna()
             example = f"e.g. {values[bad].iloc[0]!r}" if bad.any() else f"in mixed formats ({exc})"
             raise DataError(

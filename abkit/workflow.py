@@ -47,7 +47,9 @@ __all__ = [
 BALANCE_COVARIATES: tuple[str, ...] = ("recency_days", "frequency", "monetary_total", "monetary_avg")
 #: Metrics that only exist for contacted arms (the holdout receives nothing to open or click).
 CONTACT_METRICS: tuple[str, ...] = ("delivered", "opened", "clicked", "unsubscribed", "complained")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+#: The longest experiment name ``init`` accepts (it names a folder and every report file).
+MAX_NAME_LENGTH = 100
 
 
 def _experiment(experiment: Experiment | str | Path) -> Experiment:
@@ -107,10 +109,13 @@ def init_experiment(name: str, *, parent: str | Path = "experiments", force: boo
     """
     from abkit.experiment import write_scaffold
 
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
+        shown = repr(name)
+        if isinstance(name, str) and len(name) > 40:
+            shown = f"{name[:40]!r}... ({len(name)} characters)"
         raise ParameterError(
-            f"name={name!r} is not a valid experiment name; use letters, digits, '-', '_' and '.', "
-            "starting with a letter or digit"
+            f"name={shown} is not a valid experiment name; use up to {MAX_NAME_LENGTH} letters, digits, "
+            "'-', '_' and '.', starting with a letter or digit"
         )
     parent = Path(parent)
     if not parent.is_dir():
