@@ -134,3 +134,164 @@ def test_a_table_that_is_not_a_table_is_refused(demo_experiment: Path) -> None:
     out = run("report", str(demo_experiment), "--as-of", "2026-06-20")
     assert out.returncode == EXIT_NOTEBOOK
     assert "is not a readable table" in out.stderr and "nothing was published" in out.stderr
+
+
+# ------------------------------------------------------------------ unattended runs a scheduler can trust
+HOLD_LOCK = """\
+import sys, time
+from abkit._io import experiment_lock
+with experiment_lock(sys.argv[1], name="winback-demo"):
+    print("locked", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_second_run_on_a_locked_experiment_exits_1_naming_it(demo_experiment: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(demo_experiment)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        for args in (("report", "--as-of", "2026-06-20"), ("assign", "--force")):
+            out = run(args[0], str(demo_experiment), *args[1:])
+            assert out.returncode == EXIT_INPUT, out.stderr
+            lines = out.stderr.strip().splitlines()
+            assert "another abkit run holds its lock" in lines[-1] and "'winback-demo'" in lines[-1]
+            assert "Traceback" not in out.stderr
+        assert not (demo_experiment / "reports").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run("report", str(demo_experiment), "--as-of", "2026-06-20").returncode == EXIT_OK
+
+
+def _edit(folder: Path, old: str, new: str) -> None:
+    spec = folder / "experiment.toml"
+    text = spec.read_text(encoding="utf-8")
+    assert old in text
+    spec.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _mixed_offsets(folder: Path) -> None:
+    path = folder / "data" / "transactions.parquet"
+    tx = pd.read_parquet(path)
+    stamps = tx["order_date"].dt.strftime("%Y-%m-%dT%H:%M:%S")
+    tx["order_date"] = stamps + ["+02:00" if i % 2 else "+05:00" for i in range(len(tx))]
+    tx.to_parquet(path)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("demo into a file", r"is a file, not a folder"),
+        ("over-long name", r"not a valid experiment name; use up to 100"),
+        ("year 9999", r"outside the dates abkit can compute with"),
+        ("mixed time-zone offsets", r"mixes time-zone offsets"),
+        ("as-of before the send date", r"before the send date 2026-06-01"),
+        ("as-of in the future", r"is in the future"),
+        ("timeout zero", r"--timeout"),
+    ],
+)
+def test_bad_input_exits_1_with_one_line_never_3_or_4(demo_experiment: Path, case: str, message: str) -> None:
+    folder = str(demo_experiment)
+    if case == "demo into a file":
+        target = demo_experiment.parent / "notes.txt"
+        target.write_text("mine")
+        args: tuple[str, ...] = ("demo", str(target), "--customers", "2000")
+    elif case == "over-long name":
+        args = ("init", "a" * 300, "--parent", str(demo_experiment.parent))
+    elif case == "year 9999":
+        _edit(demo_experiment, "send_date = 2026-06-01", "send_date = 9999-12-01")
+        _edit(demo_experiment, "planned_end = 2026-06-15", "planned_end = 9999-12-31")
+        args = ("assign", folder, "--force")
+    elif case == "mixed time-zone offsets":
+        _mixed_offsets(demo_experiment)
+        args = ("assign", folder, "--force")
+    elif case == "as-of before the send date":
+        args = ("report", folder, "--as-of", "2026-05-20")
+    elif case == "as-of in the future":
+        args = ("report", folder, "--as-of", "2999-01-01")
+    else:
+        args = ("report", folder, "--as-of", "2026-06-20", "--timeout", "0")
+    out = run(*args)
+    assert out.returncode == EXIT_INPUT, out.stderr
+    lines = [line for line in out.stderr.splitlines() if not line.startswith("abkit: running")]
+    assert len(lines) == 1 and re.search(message, lines[0]), out.stderr
+    assert "force=True" not in lines[0] and "overwrite=True" not in lines[0]  # CLI flags, not arguments
+
+
+def test_init_refuses_a_name_ending_in_a_newline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", "spring\n", "--parent", str(tmp_path)]) == EXIT_INPUT
+    assert not list(tmp_path.iterdir())
+    assert "not a valid experiment name" in capsys.readouterr().err
+
+
+def test_messages_name_cli_flags(demo_experiment: Path) -> None:
+    out = run("assign", str(demo_experiment))
+    assert out.returncode == EXIT_INPUT
+    assert "--force" in out.stderr and "force=True" not in out.stderr and "overwrite=True" not in out.stderr
+
+
+FAST_CLI = """\
+import sys
+from pathlib import Path
+import nbformat
+import abkit.report
+from abkit.cli import main
+
+nb = nbformat.v4.new_notebook()
+params = nbformat.v4.new_code_cell(
+    'experiment_dir = ""\\nas_of = ""\\nmethod = ""\\nmax_data_lag_days = 2\\noutput_dir = ""'
+)
+params.metadata["tags"] = ["parameters"]
+nb.cells = [params, nbformat.v4.new_code_cell(sys.argv[1])]
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+path = Path(sys.argv[2]) / "fast.ipynb"
+nbformat.write(nb, str(path))
+abkit.report.notebook_path = lambda name: path
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("cell", "reason"),
+    [
+        ("import time\ntime.sleep(30)", "a cell ran longer than the 2-second timeout"),
+        ("raise RuntimeError('the events table is empty')", "RuntimeError: the events table is empty"),
+    ],
+    ids=["timeout", "exception"],
+)
+def test_notebook_failures_are_one_clean_line(
+    demo_experiment: Path, tmp_path: Path, cell: str, reason: str
+) -> None:
+    args = ["report", str(demo_experiment), "--as-of", "2026-06-20", "--timeout", "1.5"]
+    out = subprocess.run(
+        [sys.executable, "-c", FAST_CLI, cell, str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == EXIT_NOTEBOOK, out.stderr
+    lines = [line for line in out.stderr.splitlines() if not line.startswith("abkit: running")]
+    assert len(lines) == 1 and reason in lines[0] and "nothing was published" in lines[0], out.stderr
+    for noise in ("IPKernelApp", "KeyboardInterrupt", "Traceback", "ZMQ", "CellTimeoutError"):
+        assert noise not in out.stderr
+
+
+def test_debug_keeps_the_documented_exit_codes(
+    demo_experiment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import abkit.workflow
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(abkit.workflow, "plan_experiment", broken)
+    assert main(["--debug", "plan", str(demo_experiment)]) == 4
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.strip().splitlines()[-1].startswith("abkit plan: internal error")
+    assert main(["--debug", "report", str(demo_experiment), "--as-of", "2026-05-01"]) == EXIT_INPUT
+    assert "Traceback" in capsys.readouterr().err
+    (demo_experiment / "data" / "events.parquet").write_text("not parquet")
+    out = run("--debug", "report", str(demo_experiment), "--as-of", "2026-06-20")
+    assert out.returncode == EXIT_NOTEBOOK and "Traceback" in out.stderr
