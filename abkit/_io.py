@@ -67,6 +67,11 @@ def make_temp_file(path: str | os.PathLike[str], *, suffix: str = ".tmp") -> Pat
     """Create an empty hidden temporary file ``.NAME.<random><suffix>`` beside ``path``; return it.
 
     Its permissions follow the umask, so renaming it onto ``path`` publishes a readable file.
+
+    >>> import tempfile, pathlib
+    >>> tmp = make_temp_file(pathlib.Path(tempfile.mkdtemp()) / "list.csv")
+    >>> tmp.name.startswith(".list.csv."), tmp.stat().st_size
+    (True, 0)
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +84,12 @@ def make_temp_file(path: str | os.PathLike[str], *, suffix: str = ".tmp") -> Pat
 
 
 def make_temp_dir(parent: str | os.PathLike[str], prefix: str) -> Path:
-    """Create an empty hidden folder ``parent/.PREFIX.<random>`` (permissions by the umask); return it."""
+    """Create an empty hidden folder ``parent/.PREFIX.<random>`` (permissions by the umask); return it.
+
+    >>> import tempfile
+    >>> make_temp_dir(tempfile.mkdtemp(), "spring-2026-06-20").name.startswith(".spring-2026-06-20.")
+    True
+    """
     parent = Path(parent)
     parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f".{prefix}.", dir=parent))
@@ -118,7 +128,12 @@ def atomic_path(
 
 
 def write_text(path: str | os.PathLike[str], text: str, *, overwrite: bool = True) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically; return the path."""
+    """Write ``text`` (UTF-8) to ``path`` atomically; return the path.
+
+    >>> import tempfile, pathlib
+    >>> write_text(pathlib.Path(tempfile.mkdtemp()) / "a.txt", "done").read_text()
+    'done'
+    """
     with atomic_path(path, overwrite=overwrite) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
@@ -200,6 +215,13 @@ def replace_dir(staged: Path, target: Path, *, overwrite: bool) -> None:
     Without ``overwrite`` an existing ``target`` raises :class:`~abkit.errors.FileExistsAbkitError`.
     With it, the old folder is renamed aside, the new one renamed in and the old one deleted; if
     the second rename fails the old folder is put back.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> new = make_temp_dir(d, "r"); _ = (new / "r.html").write_text("new")
+    >>> replace_dir(new, d / "r", overwrite=False)
+    >>> sorted(p.name for p in d.iterdir()), (d / "r" / "r.html").read_text()
+    (['r'], 'new')
     """
     if not (target.exists() or target.is_symlink()):
         try:
@@ -225,6 +247,12 @@ def remove_stale(folder: str | os.PathLike[str], patterns: Iterable[str]) -> lis
 
     Call it only while holding the lock of the experiment that owns them (:func:`experiment_lock`):
     then no live run is writing them, so they are leftovers of killed runs.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = make_temp_dir(d, "spring-2026-06-20"); _ = (d / "keep.txt").write_text("mine")
+    >>> [p.name[:18] for p in remove_stale(d, [".spring-*"])], sorted(p.name for p in d.iterdir())
+    (['.spring-2026-06-20'], ['keep.txt'])
     """
     folder = Path(folder)
     if not folder.is_dir():

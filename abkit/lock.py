@@ -26,6 +26,13 @@ def experiment_locked(exp: Experiment) -> Iterator[None]:
 
     ``abkit assign`` and ``abkit report`` run under it, so two runs on one experiment never
     interleave: the second fails at once with :class:`~abkit._io.ExperimentBusyError`.
+
+    >>> import tempfile
+    >>> from abkit.workflow import init_experiment
+    >>> exp = Experiment.load(init_experiment("spring", parent=tempfile.mkdtemp()))
+    >>> with experiment_locked(exp):
+    ...     print((exp.folder / ".abkit.lock").exists())
+    True
     """
     with experiment_lock(exp.folder, name=exp.name) as outermost:
         if outermost:
@@ -37,6 +44,13 @@ def remove_stale_temporaries(exp: Experiment) -> list[Path]:
     """Delete the hidden temporaries and staging folders killed runs of ``exp`` left; return them.
 
     Call it only under :func:`experiment_locked` (no live run of the experiment is writing then).
+
+    >>> import tempfile
+    >>> from abkit.workflow import init_experiment
+    >>> exp = Experiment.load(init_experiment("spring", parent=tempfile.mkdtemp()))
+    >>> (exp.folder / "reports" / ".spring-2026-06-20.k3j9").mkdir(parents=True)
+    >>> [p.name for p in remove_stale_temporaries(exp)]
+    ['.spring-2026-06-20.k3j9']
     """
     name = glob.escape(exp.name)
     gone = remove_stale(exp.folder / "reports", [f".{name}-*"])

@@ -352,7 +352,8 @@ def _as_of_timestamp(as_of: Any) -> pd.Timestamp:
         raise ParameterError(f"as_of={as_of!r} is not a date pandas can parse; {hint}") from exc
     if pd.isna(ts):
         raise ParameterError(f"as_of={as_of!r} is not a date (NaT); {hint}")
-    if not pd.Timestamp.min <= ts <= pd.Timestamp.max:
+    naive = ts.tz_localize(None) if ts.tz is not None else ts
+    if not pd.Timestamp.min <= naive <= pd.Timestamp.max:
         raise ParameterError(
             f"as_of={ts:%Y-%m-%d} is outside the dates abkit can compute with "
             f"({pd.Timestamp.min:%Y-%m-%d} to {pd.Timestamp.max:%Y-%m-%d}); check the date (the send date)"

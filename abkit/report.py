@@ -1,10 +1,12 @@
 """Execute abkit's parameterised notebooks with papermill and publish HTML reports atomically.
 
-A report run either publishes a complete ``NAME-DATE.ipynb`` and ``NAME-DATE.html`` pair under
-``DIR/reports/`` or publishes nothing: the notebook executes into a temporary file, a failure
-(an exception in a cell, a cell running past the timeout, a dead kernel) keeps that notebook as
-``NAME-DATE.failed.ipynb`` for debugging and raises :class:`~abkit.errors.NotebookError`, and only
-a successful run is renamed into place, the HTML last (so a reader never sees half a report).
+A report run either publishes the whole dated folder ``DIR/reports/NAME-DATE/`` or nothing: the
+notebook executes in a private staging folder (its ``output_dir`` parameter, where it may write
+more files such as ``NAME-DATE.xlsx`` and ``NAME-DATE.json``), the HTML is rendered there, and
+the folder is renamed into place in one step. A failure (an exception in a cell, a cell running
+past the timeout, a dead kernel) keeps the executed notebook as ``NAME-DATE.failed.ipynb`` for
+debugging and raises :class:`~abkit.errors.NotebookError`; the last good report stays in place.
+A run holds the experiment's lock (:mod:`abkit.lock`) and removes the leftovers of killed runs.
 """
 
 from __future__ import annotations
@@ -295,6 +297,13 @@ def check_as_of(experiment: Experiment, day: dt.date) -> None:
     """Refuse a report date before the send date or after tomorrow (UTC): there is nothing to report.
 
     Checked before the notebook starts, so such a date is bad input (exit 1), not a notebook failure.
+
+    >>> import datetime as dt
+    >>> from abkit.workflow import demo_spec_text
+    >>> check_as_of(Experiment.from_toml(demo_spec_text()), dt.date(2026, 5, 1))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    abkit.errors.ParameterError: as_of=2026-05-01 (--as-of) is before the send date 2026-06-01 of ...
     """
     send = experiment.dates.send_date
     if day < send:

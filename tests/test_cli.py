@@ -38,7 +38,7 @@ def test_init_then_refuse_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFix
     assert (tmp_path / "spring" / "experiment.toml").exists()
     assert main(["init", "spring", "--parent", str(tmp_path)]) == EXIT_INPUT
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "overwrite" in err[0]
+    assert len(err) == 1 and "--force" in err[0] and "overwrite=True" not in err[0]
 
 
 def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
