@@ -41,7 +41,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from math import lcm
@@ -51,6 +50,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
+from abkit._io import make_temp_file
 from abkit._validate import check_choice, check_columns
 from abkit.errors import ColumnError, DataError, FileExistsAbkitError, ParameterError, SourceError
 
@@ -62,6 +62,7 @@ __all__ = [
     "extend_assignment",
     "load_assignment",
     "save_assignment",
+    "send_list_paths",
     "unit_hash",
 ]
 
@@ -770,9 +771,7 @@ def _sha256_file(path: Path) -> str:
 
 
 def _temp_path(path: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(name)
+    return make_temp_file(path)  # permissions follow the umask, unlike a bare mkstemp
 
 
 def _write_text_atomic(path: Path, text: str, *, overwrite: bool) -> None:
@@ -1143,6 +1142,49 @@ def _safe_file_part(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name).strip(".") or "variant"
 
 
+def send_list_paths(
+    directory: str | os.PathLike[str], contact_variants: Sequence[str], *, prefix: str = "send_list_"
+) -> dict[str, Path]:
+    """The file :func:`export_send_lists` writes for each contacted variant, by variant.
+
+    >>> [p.name for p in send_list_paths("lists", ["coupon", "reminder mail"]).values()]
+    ['send_list_coupon.csv', 'send_list_reminder_mail.csv']
+    """
+    directory = Path(directory)
+    files = {v: directory / f"{prefix}{_safe_file_part(v)}.csv" for v in contact_variants}
+    if len(set(files.values())) != len(files):
+        raise ParameterError(
+            f"contact_variants {list(contact_variants)} map to the same file name; rename them"
+        )
+    return files
+
+
+def _check_suppression(
+    sent: pd.Series, customers: pd.DataFrame, suppress: Sequence[str], id_col: str, variant: str
+) -> None:
+    """Refuse a send list holding a customer absent from ``customers`` or flagged in ``suppress``."""
+    check_columns(customers, [id_col, *suppress], what="customers (suppression check of the send lists)")
+    known = customers.drop_duplicates(id_col).set_index(id_col)
+    pos = known.index.get_indexer(pd.Index(sent))
+    problems = []
+    absent = pos < 0
+    if absent.any():
+        problems.append((int(absent.sum()), "absent from the customers table", sent[absent]))
+    for col in suppress:
+        raw = known[col].to_numpy()[pos[~absent]]
+        flagged = pd.isna(raw) | pd.Series(raw).fillna(True).astype(bool).to_numpy()
+        if flagged.any():
+            why = f"flagged {col!r} in the customers table"
+            problems.append((int(flagged.sum()), why, sent[~absent][flagged]))
+    if problems:
+        count, why, ids = problems[0]
+        examples = ", ".join(map(repr, ids.head(3).tolist()))
+        raise DataError(
+            f"the send list of {variant!r} would contact {count:,} customer(s) {why} (e.g. {examples}); "
+            "nothing was written: exclude them before assignment"
+        )
+
+
 def export_send_lists(
     assigned: pd.DataFrame,
     directory: str | os.PathLike[str],
@@ -1153,15 +1195,20 @@ def export_send_lists(
     segment_col: str | None = "segment",
     prefix: str = "send_list_",
     overwrite: bool = False,
+    customers: pd.DataFrame | None = None,
+    suppress: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Write one CSV per contacted variant (id, variant, segment) for the sending tool; never the holdout.
 
     Only the variants named in ``contact_variants`` are written, so the holdout (and any other
     variant left out) is never exported. Files are named ``<prefix><variant>.csv`` (characters other
-    than letters, digits, ``.``, ``_`` and ``-`` become ``_``), written atomically; existing files
-    are refused unless ``overwrite=True`` (checked for every file before any is written). Pass
-    ``segment_col=None`` if there are no segments. Returns a table with ``variant``, ``n`` and
-    ``path``, one row per file.
+    than letters, digits, ``.``, ``_`` and ``-`` become ``_``; see :func:`send_list_paths`), written
+    atomically; existing files are refused unless ``overwrite=True`` (checked for every file before
+    any is written). Pass ``segment_col=None`` if there are no segments. With ``customers`` (the
+    customers table) every exported id must be in it and carry no true flag in the ``suppress``
+    columns (e.g. ``opted_out``): otherwise :class:`~abkit.errors.DataError` is raised before any
+    file is written, so an opted-out customer never reaches a send list. Returns a table with
+    ``variant``, ``n`` and ``path``, one row per file.
 
     >>> import tempfile, pandas as pd
     >>> assigned = pd.DataFrame({"customer_id": [1, 2, 3], "segment": ["a", "a", "b"],
@@ -1169,6 +1216,12 @@ def export_send_lists(
     >>> export_send_lists(assigned, tempfile.mkdtemp(), contact_variants=["coupon"])[["variant", "n"]]
       variant  n
     0  coupon  2
+    >>> customers = pd.DataFrame({"customer_id": [1, 2, 3], "opted_out": [False, False, True]})
+    >>> export_send_lists(assigned, tempfile.mkdtemp(), contact_variants=["coupon"],
+    ...                   customers=customers, suppress=["opted_out"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    abkit.errors.DataError: the send list of 'coupon' would contact 1 customer(s) flagged 'opted_out' ...
     """
     if not isinstance(assigned, pd.DataFrame):
         raise ParameterError(f"assigned must be a pandas DataFrame, got {type(assigned).__name__}")
@@ -1180,6 +1233,9 @@ def export_send_lists(
         raise ParameterError(
             f"contact_variants must be a non-empty list of variant names, got {contact_variants!r}"
         )
+    if customers is not None and not isinstance(customers, pd.DataFrame):
+        raise ParameterError(f"customers must be a pandas DataFrame or None, got {type(customers).__name__}")
+    suppress = [suppress] if isinstance(suppress, str) else list(suppress)
     columns = [id_col, variant_col] + ([segment_col] if segment_col is not None else [])
     check_columns(assigned, columns, what="assigned")
     ids = _prepare_ids(assigned[id_col], f"assigned column {id_col!r}")
@@ -1194,22 +1250,22 @@ def export_send_lists(
     if len(set(contact_variants)) != len(contact_variants):
         raise ParameterError(f"contact_variants {list(contact_variants)} names a variant twice")
     directory = Path(directory)
-    files = {v: directory / f"{prefix}{_safe_file_part(v)}.csv" for v in contact_variants}
-    if len(set(files.values())) != len(files):
-        raise ParameterError(
-            f"contact_variants {list(contact_variants)} map to the same file name; rename them"
-        )
+    files = send_list_paths(directory, contact_variants, prefix=prefix)
     if not overwrite:
         existing = [str(p) for p in files.values() if p.exists()]
         if existing:
             raise FileExistsAbkitError(
-                f"send list(s) {existing} already exist; pass overwrite=True to replace them"
+                f"send list(s) {existing} already exist; pass overwrite=True (--force) to replace them"
             )
+    variant_values = assigned[variant_col].astype(object)
+    parts = {v: assigned.loc[(variant_values == v).to_numpy(), columns] for v in files}
+    if customers is not None:
+        for variant, part in parts.items():
+            _check_suppression(part[id_col].reset_index(drop=True), customers, suppress, id_col, variant)
     directory.mkdir(parents=True, exist_ok=True)
     rows = []
-    variant_values = assigned[variant_col].astype(object)
     for variant, path in files.items():
-        part = assigned.loc[(variant_values == variant).to_numpy(), columns]
+        part = parts[variant]
         _write_text_atomic(path, part.to_csv(index=False, lineterminator="\n"), overwrite=True)
         rows.append({"variant": variant, "n": len(part), "path": str(path)})
     return pd.DataFrame(rows, columns=["variant", "n", "path"]).astype({"n": "int64"})

@@ -1,14 +1,18 @@
 """The ``abkit`` command: scaffold, plan, assign and report win-back experiments from the shell.
 
-Exit codes a scheduler can act on: 0 success; 1 bad input (spec, data, argument; one line on
-stderr naming the file, key or parameter); 2 command-line usage error; 3 a notebook failed
-(exception, timeout or dead kernel: nothing was published); 4 an unexpected internal error.
+Exit codes a scheduler can act on: 0 success; 1 bad input (spec, data, argument, a missing file,
+a full disk, another run holding the experiment's lock; one line on stderr naming the file, key
+or flag); 2 command-line usage error; 3 a notebook failed (exception, timeout or dead kernel:
+nothing was published); 4 an unexpected internal error. ``--debug`` adds the traceback and keeps
+the code.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -165,11 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing assignment and send lists")
     p.set_defaults(func=_cmd_assign)
 
-    p = sub.add_parser("report", help="execute the report notebook and publish DIR/reports/NAME-DATE.html")
+    p = sub.add_parser("report", help="execute the report notebook and publish DIR/reports/NAME-DATE/")
     p.add_argument("dir", type=Path, help="experiment folder (holds experiment.toml)")
     p.add_argument("--as-of", dest="as_of", default=None, help="report date YYYY-MM-DD (default: today, UTC)")
     p.add_argument("--method", choices=["frequentist", "bayesian"], default=None, help="override the spec")
-    p.add_argument("--timeout", type=float, default=600, help="per-cell execution timeout in seconds")
+    p.add_argument("--timeout", type=float, default=600, help="per-cell timeout in seconds (rounded up)")
     p.add_argument("--force", action="store_true", help="replace an existing report for the same date")
     p.add_argument(
         "--max-lag-days",
@@ -323,6 +327,33 @@ def _add_programme_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_programme)
 
 
+#: Python argument spellings in library messages, and the flag the command line uses instead.
+_FLAG_WORDING = (
+    (re.compile(r"pass (?:overwrite|force)=True(?: \(--force\))?"), "rerun with --force"),
+    (re.compile(r"(?:overwrite|force)=True(?: \(--force\))?"), "--force"),
+)
+
+
+def cli_message(text: str) -> str:
+    """One line for stderr: the first line of ``text``, naming command-line flags, not Python arguments.
+
+    >>> cli_message("a.csv already exists; pass overwrite=True (--force) to replace it")
+    'a.csv already exists; rerun with --force to replace it'
+    """
+    lines = str(text).strip().splitlines() or [""]
+    line = lines[0].strip()
+    for pattern, flag in _FLAG_WORDING:
+        line = pattern.sub(flag, line)
+    return line
+
+
+def _fail(args: argparse.Namespace, exc: BaseException, code: int, text: str) -> int:
+    if args.debug:  # the full story for a person, the documented code for the scheduler
+        traceback.print_exception(exc, file=sys.stderr)
+    _say(f"abkit {args.command}: {cli_message(text)}")
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code.
 
@@ -337,26 +368,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except NotebookError as exc:
-        if args.debug:
-            raise
-        _say(f"abkit {args.command}: {exc}")
-        return EXIT_NOTEBOOK
-    except (AbkitError, FileNotFoundError, PermissionError) as exc:
-        if args.debug:
-            raise
-        _say(f"abkit {args.command}: {exc}")
-        return EXIT_INPUT
+        return _fail(args, exc, EXIT_NOTEBOOK, str(exc))
+    except AbkitError as exc:
+        return _fail(args, exc, EXIT_INPUT, str(exc))
+    except OSError as exc:  # a missing file, a permission, a full disk: the environment, not abkit
+        return _fail(args, exc, EXIT_INPUT, f"{exc}; nothing was published")
     except KeyboardInterrupt:
         _say(f"abkit {args.command}: interrupted")
         return 130
     except Exception as exc:  # the one place a scheduler must get a line, not a traceback
-        if args.debug:
-            raise
-        _say(
-            f"abkit {args.command}: internal error {type(exc).__name__}: {exc} "
-            "(rerun with --debug for details)"
+        return _fail(
+            args,
+            exc,
+            EXIT_INTERNAL,
+            f"internal error {type(exc).__name__}: {exc} (rerun with --debug for details)",
         )
-        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -352,6 +352,12 @@ def _as_of_timestamp(as_of: Any) -> pd.Timestamp:
         raise ParameterError(f"as_of={as_of!r} is not a date pandas can parse; {hint}") from exc
     if pd.isna(ts):
         raise ParameterError(f"as_of={as_of!r} is not a date (NaT); {hint}")
+    naive = ts.tz_localize(None) if ts.tz is not None else ts
+    if not pd.Timestamp.min <= naive <= pd.Timestamp.max:
+        raise ParameterError(
+            f"as_of={ts:%Y-%m-%d} is outside the dates abkit can compute with "
+            f"({pd.Timestamp.min:%Y-%m-%d} to {pd.Timestamp.max:%Y-%m-%d}); check the date (the send date)"
+        )
     return ts
 
 
@@ -380,7 +386,16 @@ def _to_datetime(values: pd.Series, name: str, what: str) -> pd.Series:
         try:
             out = _parse_dates(values)
         except (ValueError, TypeError, OverflowError) as exc:
-            coerced = pd.to_datetime(values, errors="coerce", format="mixed")
+            if "Mixed timezones" in str(exc) or "mixed time zones" in str(exc).lower():
+                raise DataError(
+                    f"{what} column {name!r} mixes time-zone offsets (e.g. {values.iloc[0]!r}); "
+                    "write every date in one zone, or convert them first, e.g. "
+                    "pd.to_datetime(values, utc=True)"
+                ) from None
+            try:
+                coerced = pd.to_datetime(values, errors="coerce", format="mixed")
+            except (ValueError, TypeError, OverflowError):
+                coerced = pd.Series(pd.NaT, index=values.index)
             bad = coerced.isna() & values.notna()
             example = f"e.g. {values[bad].iloc[0]!r}" if bad.any() else f"in mixed formats ({exc})"
             raise DataError(
@@ -611,7 +626,7 @@ def build_population(
     date_col: str = "order_date",
     amount_col: str = "amount",
     refunds: str = "error",
-    unknown_customers: str = "keep",
+    unknown_customers: str = "exclude",
 ) -> Population:
     """Status, segment and eligibility of every customer at ``as_of``: the win-back population.
 
@@ -623,8 +638,10 @@ def build_population(
     Dormant customers get a segment from ``segment_rules`` (default :class:`SegmentRules`). Eligible =
     dormant and not flagged in any ``exclude`` column of ``customers`` (opted out, complained, hard
     bounced): they are removed **before** assignment, so every arm loses them equally. Customers in the
-    transactions but absent from ``customers`` are, per ``unknown_customers``, kept as not flagged
-    (``"keep"``), excluded (``"exclude"``) or rejected (``"error"``); they are counted either way.
+    transactions but absent from ``customers`` have an unknown opt-out status: per
+    ``unknown_customers`` they are excluded (``"exclude"``, the default: never contact someone who
+    may have opted out), kept as not flagged (``"keep"``) or rejected (``"error"``); they are
+    counted either way, as ``not_in_customers_table``.
     Every column named in ``exclude`` and ``lapsed_flag_col`` must be in ``customers`` and hold True/False
     (or 0/1) without missing values; with ``customers=None`` nothing is suppressed and the result says so.
     Customers in ``customers`` without any purchase on or before ``as_of`` are not in the population

@@ -1,17 +1,21 @@
 """Execute abkit's parameterised notebooks with papermill and publish HTML reports atomically.
 
-A report run either publishes a complete ``NAME-DATE.ipynb`` and ``NAME-DATE.html`` pair under
-``DIR/reports/`` or publishes nothing: the notebook executes into a temporary file, a failure
-(an exception in a cell, a cell running past the timeout, a dead kernel) keeps that notebook as
-``NAME-DATE.failed.ipynb`` for debugging and raises :class:`~abkit.errors.NotebookError`, and only
-a successful run is renamed into place, the HTML last (so a reader never sees half a report).
+A report run either publishes the whole dated folder ``DIR/reports/NAME-DATE/`` or nothing: the
+notebook executes in a private staging folder (its ``output_dir`` parameter, where it may write
+more files such as ``NAME-DATE.xlsx`` and ``NAME-DATE.json``), the HTML is rendered there, and
+the folder is renamed into place in one step. A failure (an exception in a cell, a cell running
+past the timeout, a dead kernel) keeps the executed notebook as ``NAME-DATE.failed.ipynb`` for
+debugging and raises :class:`~abkit.errors.NotebookError`; the last good report stays in place.
+A run holds the experiment's lock (:mod:`abkit.lock`) and removes the leftovers of killed runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import math
 import os
-import tempfile
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -20,13 +24,17 @@ from typing import Any
 
 from abkit import workflow
 from abkit._display import Displayable
-from abkit._io import write_text
+from abkit._io import make_temp_dir, make_temp_file, replace_dir, write_text
 from abkit._validate import check_date
 from abkit.engines.postgres import as_relation
 from abkit.errors import FileExistsAbkitError, NotebookError, ParameterError
+from abkit.experiment import Experiment
+from abkit.lock import experiment_locked
 
 __all__ = [
     "ReportRun",
+    "check_as_of",
+    "check_timeout",
     "notebook_parameters",
     "notebook_path",
     "render_html",
@@ -57,9 +65,17 @@ def notebook_path(name: str) -> Path:
 
 #: The parameters each shipped notebook declares, with their types (checked in its first cell).
 PARAMETERS: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "report": {"experiment_dir": str, "as_of": str, "method": str, "max_data_lag_days": int},
+    "report": {
+        "experiment_dir": str,
+        "as_of": str,
+        "method": str,
+        "max_data_lag_days": int,
+        "output_dir": str,
+    },
     "design": {"experiment_dir": str, "baseline": (int, float), "interactive": bool},
 }
+#: Parameters a caller may leave out (``output_dir``: "" or absent means the notebook writes no files).
+OPTIONAL_PARAMETERS: dict[str, frozenset[str]] = {"report": frozenset({"output_dir"})}
 
 
 def validate_parameters(notebook: str, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,6 +105,8 @@ def validate_parameters(notebook: str, values: Mapping[str, Any]) -> dict[str, A
     out: dict[str, Any] = {}
     for name, kind in schema.items():
         if name not in values:
+            if name in OPTIONAL_PARAMETERS.get(notebook, ()):
+                continue
             raise ParameterError(f"parameter {name!r} of the {notebook} notebook is missing")
         value = values[name]
         if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
@@ -144,7 +162,35 @@ def render_html(notebook: str | Path) -> str:
     return body
 
 
-def _failure_reason(exc: BaseException) -> str:
+#: The longest per-cell timeout accepted, in seconds (one week).
+MAX_TIMEOUT = 7 * 24 * 3600
+
+
+def check_timeout(timeout: Any) -> int:
+    """Return a per-cell timeout in whole seconds (rounded up); refuse what is not a positive number.
+
+    >>> check_timeout(1.5)
+    2
+    >>> check_timeout(0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    abkit.errors.ParameterError: timeout must be a positive number of seconds (--timeout), ...
+    """
+    fine = isinstance(timeout, int | float) and not isinstance(timeout, bool)
+    if not fine or not 0 < timeout <= MAX_TIMEOUT:  # also refuses NaN
+        raise ParameterError(
+            f"timeout must be a positive number of seconds (--timeout), at most {MAX_TIMEOUT} "
+            f"(a week), got {timeout!r}"
+        )
+    return math.ceil(timeout)
+
+
+def _failure_reason(exc: BaseException, timeout: int) -> str:
+    kind = type(exc).__name__
+    if kind == "CellTimeoutError" or (kind == "TimeoutError" and "execute reply" in str(exc)):
+        return f"a cell ran longer than the {timeout}-second timeout (--timeout)"
+    if kind == "DeadKernelError":
+        return "the notebook's kernel died (out of memory or killed)"
     ename = getattr(exc, "ename", None)
     evalue = getattr(exc, "evalue", None)
     if ename:
@@ -165,32 +211,33 @@ def run_notebook(
 ) -> Path:
     """Execute ``notebook`` with papermill into ``output``; on failure keep ``*.failed.ipynb`` and raise.
 
-    ``timeout`` is papermill's per-cell execution timeout in seconds. The output notebook is
+    ``timeout`` is the per-cell execution timeout in seconds (rounded up to whole seconds, as
+    papermill wants; see :func:`check_timeout`). The output notebook is
     written atomically: it appears at ``output`` only when every cell succeeded.
     """
     import papermill
 
     notebook = Path(notebook)
     output = Path(output)
-    if not timeout or timeout <= 0:
-        raise ParameterError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    seconds = check_timeout(timeout)
     _check_parameters(notebook, parameters)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".ipynb", dir=output.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = make_temp_file(output, suffix=".ipynb")
+    quiet = logging.getLogger("papermill")  # nbclient logs timeouts there; the reason is raised below
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
         papermill.execute_notebook(
             str(notebook),
             str(tmp),
             parameters=dict(parameters),
             kernel_name=kernel_name,
-            execution_timeout=timeout,
+            execution_timeout=seconds,
             progress_bar=progress,
             log_output=False,
             cwd=str(cwd) if cwd is not None else None,
-            # the kernel's own start-up warnings (e.g. about local TCP) are noise in a scheduled run
-            extra_arguments=["--log-level=ERROR"],
+            # the kernel's own log (start-up warnings, "KeyboardInterrupt caught in kernel" when a
+            # timeout interrupts it, ZMQ tracebacks at shutdown) is noise: the reason is raised here
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except BaseException as exc:
         failed = output.with_name(f"{output.stem}.failed.ipynb")
@@ -202,33 +249,76 @@ def run_notebook(
             where = ""
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise NotebookError(f"{notebook.name} failed: {_failure_reason(exc)}{where}") from exc
+        raise NotebookError(f"{notebook.name} failed: {_failure_reason(exc, seconds)}{where}") from exc
+    finally:
+        quiet.setLevel(level)
     os.replace(tmp, output)
     return output
 
 
 @dataclass(frozen=True)
 class ReportRun(Displayable):
-    """The files a successful report run published."""
+    """The report a successful run published: the dated folder and every file in it.
+
+    ``folder`` is ``DIR/reports/NAME-DATE/``; ``notebook`` and ``html`` point inside it, and
+    ``files`` lists everything published with them (e.g. the Excel and JSON exports), sorted.
+    """
 
     experiment: str
     as_of: dt.date
     notebook: Path
     html: Path
+    folder: Path
+    files: tuple[Path, ...]
 
     def to_pandas(self) -> Any:
         import pandas as pd
 
         return pd.DataFrame(
-            {"experiment": [self.experiment], "as_of": [self.as_of.isoformat()], "html": [str(self.html)]}
+            {
+                "experiment": [self.experiment],
+                "as_of": [self.as_of.isoformat()],
+                "folder": [str(self.folder)],
+                "html": [str(self.html)],
+                "files": [len(self.files)],
+            }
         )
 
     def _title(self) -> str:
         return f"Report for {self.experiment} as of {self.as_of.isoformat()}"
 
+    def _notes(self) -> list[str]:
+        return [f"published in {self.folder}: {', '.join(p.name for p in self.files)}"]
+
     def __repr__(self) -> str:
         day = self.as_of.isoformat()
         return f"ReportRun(experiment={self.experiment!r}, as_of={day}, html={str(self.html)!r})"
+
+
+def check_as_of(experiment: Experiment, day: dt.date) -> None:
+    """Refuse a report date before the send date or after tomorrow (UTC): there is nothing to report.
+
+    Checked before the notebook starts, so such a date is bad input (exit 1), not a notebook failure.
+
+    >>> import datetime as dt
+    >>> from abkit.workflow import demo_spec_text
+    >>> check_as_of(Experiment.from_toml(demo_spec_text()), dt.date(2026, 5, 1))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    abkit.errors.ParameterError: as_of=2026-05-01 (--as-of) is before the send date 2026-06-01 of ...
+    """
+    send = experiment.dates.send_date
+    if day < send:
+        raise ParameterError(
+            f"as_of={day.isoformat()} (--as-of) is before the send date {send.isoformat()} of "
+            f"{experiment.name}; nothing to report yet: pass a date on or after the send date"
+        )
+    latest = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    if day > latest:
+        raise ParameterError(
+            f"as_of={day.isoformat()} (--as-of) is in the future (today is "
+            f"{(latest - dt.timedelta(days=1)).isoformat()} UTC); pass a date up to today"
+        )
 
 
 def run_report(
@@ -243,11 +333,18 @@ def run_report(
     extra_parameters: Mapping[str, Any] | None = None,
     max_data_lag_days: int | None = None,
 ) -> ReportRun:
-    """Execute the report notebook for an experiment folder and publish ``reports/NAME-DATE.{ipynb,html}``.
+    """Execute the report notebook for an experiment folder and publish ``reports/NAME-DATE/`` as one unit.
 
-    ``method`` overrides the experiment's analysis method (``"frequentist"`` or ``"bayesian"``).
-    An existing report for the same date is kept unless ``force=True``; a failed run publishes
-    nothing and raises :class:`~abkit.errors.NotebookError` (the last good report stays in place).
+    The notebook executes in a private staging folder ``reports/.NAME-DATE.<random>/``, which it
+    receives as the parameter ``output_dir`` (every file it writes there is published with the
+    report); the HTML is rendered into it, and the folder is renamed to ``reports/NAME-DATE/``
+    (holding ``NAME-DATE.ipynb``, ``NAME-DATE.html`` and the notebook's files) in one step, so a
+    reader sees the whole report or none. The run holds the experiment's lock (a concurrent run
+    fails at once) and removes the leftovers of killed runs. ``method`` overrides the experiment's
+    analysis method (``"frequentist"`` or ``"bayesian"``). An existing report for the same date is
+    kept unless ``force=True``; a failed run publishes nothing, keeps the executed notebook as
+    ``reports/NAME-DATE.failed.ipynb`` and raises :class:`~abkit.errors.NotebookError` (the last
+    good report stays in place).
 
     Before the notebook starts, :func:`abkit.workflow.validate_experiment` checks the spec and every
     source the report reads: bad input raises its first problem (an :class:`~abkit.errors.AbkitError`,
@@ -257,21 +354,22 @@ def run_report(
     Example (a folder made by ``abkit demo``)::
 
         run = abkit.run_report("experiments/winback-demo", as_of="2026-06-15")
-        run.html  # experiments/winback-demo/reports/winback-demo-2026-06-15.html
+        run.html  # experiments/winback-demo/reports/winback-demo-2026-06-15/winback-demo-2026-06-15.html
     """
-    from abkit.experiment import Experiment
-
     experiment = Experiment.load(experiment_dir)
     if experiment.data.engine == "postgres":  # one read-only SELECT or a table name, before any kernel
         as_relation(str(experiment.data.events), "data.events")
     day = check_date("as_of", as_of)
     if method is not None and method not in ("frequentist", "bayesian"):
-        raise ParameterError(f"method={method!r} is not known; use 'frequentist' or 'bayesian'")
+        raise ParameterError(f"method={method!r} (--method) is not known; use 'frequentist' or 'bayesian'")
+    check_as_of(experiment, day)
+    check_timeout(timeout)
     if max_data_lag_days is not None and (
         isinstance(max_data_lag_days, bool) or not isinstance(max_data_lag_days, int) or max_data_lag_days < 0
     ):
         raise ParameterError(
-            f"max_data_lag_days={max_data_lag_days!r} must be a whole number of days, 0 or more"
+            f"max_data_lag_days={max_data_lag_days!r} (--max-lag-days) must be a whole number of days, "
+            "0 or more"
         )
     # bad input fails here, in seconds and with its own one-line message, not in a kernel
     # (validate_experiment lands with branch "data"; until both are merged the check is skipped)
@@ -281,48 +379,76 @@ def run_report(
     folder = Path(experiment.folder)
     reports = folder / "reports"
     stem = f"{experiment.name}-{day.isoformat()}"
-    html_path = reports / f"{stem}.html"
-    nb_path = reports / f"{stem}.ipynb"
-    if not force and (html_path.exists() or nb_path.exists()):
-        raise FileExistsAbkitError(
-            f"a report for {day.isoformat()} already exists at {html_path}; "
-            "pass force=True (--force) to replace it"
-        )
-    parameters: dict[str, Any] = {"experiment_dir": str(folder.resolve()), "as_of": day.isoformat()}
+    target = reports / stem
+    with experiment_locked(experiment):
+        if not force and (target.exists() or target.is_symlink()):
+            raise FileExistsAbkitError(
+                f"a report for {day.isoformat()} already exists at {target}; "
+                "pass force=True (--force) to replace it"
+            )
+        staging = make_temp_dir(reports, stem)
+        try:
+            _execute_report(
+                experiment, day, staging, method, timeout, progress, kernel_name, extra_parameters,
+                max_data_lag_days,
+            )  # fmt: skip
+            replace_dir(staging, target, overwrite=force)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        (reports / f"{stem}.failed.ipynb").unlink(missing_ok=True)
+    return ReportRun(
+        experiment=experiment.name,
+        as_of=day,
+        notebook=target / f"{stem}.ipynb",
+        html=target / f"{stem}.html",
+        folder=target,
+        files=tuple(sorted(p for p in target.iterdir() if not p.name.startswith("."))),
+    )
+
+
+def _execute_report(
+    experiment: Experiment,
+    day: dt.date,
+    staging: Path,
+    method: str | None,
+    timeout: float,
+    progress: bool,
+    kernel_name: str,
+    extra_parameters: Mapping[str, Any] | None,
+    max_data_lag_days: int | None = None,
+) -> None:
+    """Execute the report notebook into ``staging`` and render its HTML there; raise on failure."""
+    folder = Path(experiment.folder)
+    stem = f"{experiment.name}-{day.isoformat()}"
+    parameters: dict[str, Any] = {
+        "experiment_dir": str(folder.resolve()),
+        "as_of": day.isoformat(),
+        "output_dir": str(staging.resolve()),
+    }
     if method is not None:
         parameters["method"] = method
     parameters["max_data_lag_days"] = (
         experiment.report.max_data_lag_days if max_data_lag_days is None else max_data_lag_days
     )
     parameters.update(extra_parameters or {})
-    reports.mkdir(parents=True, exist_ok=True)
-    fd, staged_name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".ipynb", dir=reports)
-    os.close(fd)
-    staged = Path(staged_name)
+    notebook = staging / f"{stem}.ipynb"
     try:
-        try:
-            run_notebook(
-                notebook_path("report"),
-                staged,
-                parameters,
-                timeout=timeout,
-                kernel_name=kernel_name,
-                progress=progress,
-                cwd=folder,
-            )
-        except NotebookError as err:
-            staged_failure = staged.with_name(f"{staged.stem}.failed.ipynb")
-            kept = reports / f"{stem}.failed.ipynb"
-            if staged_failure.exists():
-                os.replace(staged_failure, kept)
-            raise NotebookError(
-                f"report for {experiment.name} as of {day.isoformat()} failed and nothing was published: "
-                + str(err).replace(str(staged_failure), str(kept))
-            ) from err
-        html = render_html(staged)
-        os.replace(staged, nb_path)
-        write_text(html_path, html)
-    finally:
-        staged.unlink(missing_ok=True)
-    (reports / f"{stem}.failed.ipynb").unlink(missing_ok=True)
-    return ReportRun(experiment=experiment.name, as_of=day, notebook=nb_path, html=html_path)
+        run_notebook(
+            notebook_path("report"),
+            notebook,
+            parameters,
+            timeout=timeout,
+            kernel_name=kernel_name,
+            progress=progress,
+            cwd=folder,
+        )
+    except NotebookError as err:
+        staged_failure = staging / f"{stem}.failed.ipynb"
+        kept = staging.parent / f"{stem}.failed.ipynb"
+        if staged_failure.exists():
+            os.replace(staged_failure, kept)
+        raise NotebookError(
+            f"report for {experiment.name} as of {day.isoformat()} failed and nothing was published: "
+            + str(err).replace(str(staged_failure), str(kept))
+        ) from err
+    write_text(staging / f"{stem}.html", render_html(notebook))

@@ -38,7 +38,7 @@ def test_init_then_refuse_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFix
     assert (tmp_path / "spring" / "experiment.toml").exists()
     assert main(["init", "spring", "--parent", str(tmp_path)]) == EXIT_INPUT
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "overwrite" in err[0]
+    assert len(err) == 1 and "--force" in err[0] and "overwrite=True" not in err[0]
 
 
 def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
@@ -61,6 +61,7 @@ def test_plan_and_report_from_the_shell(demo_experiment: Path) -> None:
     assert good.returncode == 0, good.stderr
     html = Path(good.stdout.strip())
     assert html.name == "winback-demo-2026-06-20.html" and html.exists()
+    assert html.parent == demo_experiment / "reports" / "winback-demo-2026-06-20"
 
     again = run("report", str(demo_experiment), "--as-of", "2026-06-20")
     assert again.returncode == EXIT_INPUT and "--force" in again.stderr
@@ -79,8 +80,13 @@ def test_a_failed_report_exits_non_zero_and_keeps_the_last_good_one(demo_experim
     assert "nothing was published" in failed.stderr and "has no rows" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert html.read_bytes() == before
-    assert (html.parent / "winback-demo-2026-06-20.failed.ipynb").exists()
-    assert not [p for p in html.parent.iterdir() if p.name.startswith(".")]
+    reports = html.parent.parent
+    assert (reports / "winback-demo-2026-06-20.failed.ipynb").exists()
+    assert not [p for p in reports.iterdir() if p.name.startswith(".")]
+    assert sorted(p.name for p in html.parent.iterdir()) == [
+        "winback-demo-2026-06-20.html",
+        "winback-demo-2026-06-20.ipynb",
+    ]
 
 
 def test_assign_refuses_to_replace_an_assignment(demo_experiment: Path) -> None:
@@ -120,7 +126,7 @@ def test_bad_specs_and_sources_exit_non_zero_and_publish_nothing(
     assert re.search(message, out.stderr), out.stderr
     assert "Traceback" not in out.stderr
     reports = demo_experiment / "reports"
-    assert not reports.exists() or not list(reports.glob("*.html"))
+    assert not reports.exists() or not list(reports.rglob("*.html"))
 
 
 def test_a_table_that_is_not_a_table_is_refused(demo_experiment: Path) -> None:
@@ -316,3 +322,164 @@ def test_init_works_in_an_empty_folder(tmp_path: Path) -> None:
     out = run("init", "spring", cwd=tmp_path)
     assert out.returncode == EXIT_OK, out.stderr
     assert (tmp_path / "experiments" / "spring" / "experiment.toml").exists()
+
+
+# ------------------------------------------------------------------ unattended runs a scheduler can trust
+HOLD_LOCK = """\
+import sys, time
+from abkit._io import experiment_lock
+with experiment_lock(sys.argv[1], name="winback-demo"):
+    print("locked", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_second_run_on_a_locked_experiment_exits_1_naming_it(demo_experiment: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(demo_experiment)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        for args in (("report", "--as-of", "2026-06-20"), ("assign", "--force")):
+            out = run(args[0], str(demo_experiment), *args[1:])
+            assert out.returncode == EXIT_INPUT, out.stderr
+            lines = out.stderr.strip().splitlines()
+            assert "another abkit run holds its lock" in lines[-1] and "'winback-demo'" in lines[-1]
+            assert "Traceback" not in out.stderr
+        assert not (demo_experiment / "reports").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run("report", str(demo_experiment), "--as-of", "2026-06-20").returncode == EXIT_OK
+
+
+def _edit(folder: Path, old: str, new: str) -> None:
+    spec = folder / "experiment.toml"
+    text = spec.read_text(encoding="utf-8")
+    assert old in text
+    spec.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _mixed_offsets(folder: Path) -> None:
+    path = folder / "data" / "transactions.parquet"
+    tx = pd.read_parquet(path)
+    stamps = tx["order_date"].dt.strftime("%Y-%m-%dT%H:%M:%S")
+    tx["order_date"] = stamps + ["+02:00" if i % 2 else "+05:00" for i in range(len(tx))]
+    tx.to_parquet(path)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("demo into a file", r"is a file, not a folder"),
+        ("over-long name", r"not a valid experiment name; use up to 100"),
+        ("year 9999", r"outside the dates abkit can compute with"),
+        ("mixed time-zone offsets", r"mixes time-zone offsets"),
+        ("as-of before the send date", r"before the send date 2026-06-01"),
+        ("as-of in the future", r"is in the future"),
+        ("timeout zero", r"--timeout"),
+    ],
+)
+def test_bad_input_exits_1_with_one_line_never_3_or_4(demo_experiment: Path, case: str, message: str) -> None:
+    folder = str(demo_experiment)
+    if case == "demo into a file":
+        target = demo_experiment.parent / "notes.txt"
+        target.write_text("mine")
+        args: tuple[str, ...] = ("demo", str(target), "--customers", "2000")
+    elif case == "over-long name":
+        args = ("init", "a" * 300, "--parent", str(demo_experiment.parent))
+    elif case == "year 9999":
+        _edit(demo_experiment, "send_date = 2026-06-01", "send_date = 9999-12-01")
+        _edit(demo_experiment, "planned_end = 2026-06-15", "planned_end = 9999-12-31")
+        args = ("assign", folder, "--force")
+    elif case == "mixed time-zone offsets":
+        _mixed_offsets(demo_experiment)
+        args = ("assign", folder, "--force")
+    elif case == "as-of before the send date":
+        args = ("report", folder, "--as-of", "2026-05-20")
+    elif case == "as-of in the future":
+        args = ("report", folder, "--as-of", "2999-01-01")
+    else:
+        args = ("report", folder, "--as-of", "2026-06-20", "--timeout", "0")
+    out = run(*args)
+    assert out.returncode == EXIT_INPUT, out.stderr
+    lines = [line for line in out.stderr.splitlines() if not line.startswith("abkit: running")]
+    assert len(lines) == 1 and re.search(message, lines[0]), out.stderr
+    assert "force=True" not in lines[0] and "overwrite=True" not in lines[0]  # CLI flags, not arguments
+
+
+def test_init_refuses_a_name_ending_in_a_newline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", "spring\n", "--parent", str(tmp_path)]) == EXIT_INPUT
+    assert not list(tmp_path.iterdir())
+    assert "not a valid experiment name" in capsys.readouterr().err
+
+
+def test_messages_name_cli_flags(demo_experiment: Path) -> None:
+    out = run("assign", str(demo_experiment))
+    assert out.returncode == EXIT_INPUT
+    assert "--force" in out.stderr and "force=True" not in out.stderr and "overwrite=True" not in out.stderr
+
+
+FAST_CLI = """\
+import sys
+from pathlib import Path
+import nbformat
+import abkit.report
+from abkit.cli import main
+
+nb = nbformat.v4.new_notebook()
+params = nbformat.v4.new_code_cell(
+    'experiment_dir = ""\\nas_of = ""\\nmethod = ""\\nmax_data_lag_days = 2\\noutput_dir = ""'
+)
+params.metadata["tags"] = ["parameters"]
+nb.cells = [params, nbformat.v4.new_code_cell(sys.argv[1])]
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+path = Path(sys.argv[2]) / "fast.ipynb"
+nbformat.write(nb, str(path))
+abkit.report.notebook_path = lambda name: path
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("cell", "reason"),
+    [
+        ("import time\ntime.sleep(30)", "a cell ran longer than the 2-second timeout"),
+        ("raise RuntimeError('the events table is empty')", "RuntimeError: the events table is empty"),
+    ],
+    ids=["timeout", "exception"],
+)
+def test_notebook_failures_are_one_clean_line(
+    demo_experiment: Path, tmp_path: Path, cell: str, reason: str
+) -> None:
+    args = ["report", str(demo_experiment), "--as-of", "2026-06-20", "--timeout", "1.5"]
+    out = subprocess.run(
+        [sys.executable, "-c", FAST_CLI, cell, str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == EXIT_NOTEBOOK, out.stderr
+    lines = [line for line in out.stderr.splitlines() if not line.startswith("abkit: running")]
+    assert len(lines) == 1 and reason in lines[0] and "nothing was published" in lines[0], out.stderr
+    for noise in ("IPKernelApp", "KeyboardInterrupt", "Traceback", "ZMQ", "CellTimeoutError"):
+        assert noise not in out.stderr
+
+
+def test_debug_keeps_the_documented_exit_codes(
+    demo_experiment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import abkit.workflow
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(abkit.workflow, "plan_experiment", broken)
+    assert main(["--debug", "plan", str(demo_experiment)]) == 4
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.strip().splitlines()[-1].startswith("abkit plan: internal error")
+    assert main(["--debug", "report", str(demo_experiment), "--as-of", "2026-05-01"]) == EXIT_INPUT
+    assert "Traceback" in capsys.readouterr().err
+    (demo_experiment / "data" / "events.parquet").write_text("not parquet")
+    out = run("--debug", "report", str(demo_experiment), "--as-of", "2026-06-20")
+    assert out.returncode == EXIT_NOTEBOOK and "Traceback" in out.stderr

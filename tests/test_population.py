@@ -447,7 +447,7 @@ def _excl_data() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_exclusions_counted_by_first_reason() -> None:
     tx, cust = _excl_data()
-    pop = build_population(tx, as_of=AS_OF, customers=cust)
+    pop = build_population(tx, as_of=AS_OF, customers=cust, unknown_customers="keep")
     c = pop.customers.set_index("customer_id")
     assert c["exclusion_reason"].isna().tolist() == [True, False, False, False, False, True]
     assert c.loc[[2, 3, 4, 5], "exclusion_reason"].tolist() == [
@@ -481,6 +481,15 @@ def test_exclusions_counted_by_first_reason() -> None:
     assert dormant["eligible"].sum() == pop.n_eligible
 
 
+def test_customers_absent_from_the_customers_table_are_excluded_by_default() -> None:
+    # their opt-out status is unknown: never contact them unless asked to (unknown_customers="keep")
+    tx, cust = _excl_data()
+    pop = build_population(tx, as_of=AS_OF, customers=cust)
+    assert pop.eligible["customer_id"].tolist() == [1]
+    row = pop.exclusions.set_index("reason").loc["not_in_customers_table"]
+    assert row["count"] == 1 and row["effect"].endswith("excluded")
+
+
 def test_unknown_customers_policies() -> None:
     tx, cust = _excl_data()
     pop = build_population(tx, as_of=AS_OF, customers=cust, unknown_customers="exclude")
@@ -496,8 +505,10 @@ def test_unknown_customers_policies() -> None:
 def test_custom_and_empty_exclude() -> None:
     tx, cust = _excl_data()
     pop = build_population(tx, as_of=AS_OF, customers=cust, exclude="hard_bounced")
-    assert pop.eligible["customer_id"].tolist() == [1, 2, 3, 6]
-    pop = build_population(tx, as_of=AS_OF, customers=cust[["customer_id"]], exclude=None)
+    assert pop.eligible["customer_id"].tolist() == [1, 2, 3]  # 6 is not in the customers table
+    pop = build_population(
+        tx, as_of=AS_OF, customers=cust[["customer_id"]], exclude=None, unknown_customers="keep"
+    )
     assert pop.eligible["customer_id"].tolist() == [1, 2, 3, 4, 6]
 
 
@@ -518,7 +529,7 @@ def test_population_result_object() -> None:
     tx, cust = _excl_data()
     pop = build_population(tx, as_of="2024-06-30", customers=cust)
     assert isinstance(pop, Population)
-    assert repr(pop) == "Population(as_of=2024-06-30, customers=6, active=1, dormant=5, lapsed=0, eligible=2)"
+    assert repr(pop) == "Population(as_of=2024-06-30, customers=6, active=1, dormant=5, lapsed=0, eligible=1)"
     text = pop.summary()
     assert "dormant after 180 days" in text and "Exclusions" in text and "hard_bounced" in text
     assert "transactions_after_as_of: 1 transactions" in str(pop)
