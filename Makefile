@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lab bench calibrate lint clean
+.PHONY: test demo lab bench docs calibrate lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,18 @@ lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[lab]"
 	$(BIN)/jupyter lab notebooks/
 
+# every benchmark, then the side-by-side table against statsmodels, tea-tasting and bayesian-testing
 bench: $(STAMP)
-	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	@for f in benchmarks/bench_*.py; do \
+		[ "$$f" = benchmarks/bench_peers.py ] && continue; \
+		echo "== $$f"; $(BIN)/python $$f || exit 1; \
+	done
+	@echo "== benchmarks/bench_peers.py"; $(BIN)/python benchmarks/bench_peers.py
+
+# the API reference from the docstrings (pdoc) into docs/api/; fails on any warning
+docs: $(STAMP)
+	$(BIN)/python docs/build_api.py docs/api
 
 calibrate: $(STAMP)
 	$(BIN)/python benchmarks/calibrate.py
@@ -32,4 +42,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check abkit tests benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache docs/api

@@ -749,6 +749,10 @@ class LoadedAssignment(NamedTuple):
     metadata: dict[str, Any]
 
 
+# so that pdoc resolves the annotations of __new__ here (it names "namedtuple_<class>" otherwise)
+LoadedAssignment.__new__.__module__ = __name__
+
+
 def _meta_path(path: Path) -> Path:
     return path.with_name(path.name + ".meta.json")
 

@@ -75,6 +75,10 @@ class OutcomeData(NamedTuple):
     n_col: str | None
 
 
+# so that pdoc resolves the annotations of __new__ here (it names "namedtuple_<class>" otherwise)
+OutcomeData.__new__.__module__ = __name__
+
+
 @dataclass(frozen=True)
 class EventSource:
     """The events of one experiment, with the engine that reads them; make one with :func:`event_source`.

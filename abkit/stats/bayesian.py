@@ -76,6 +76,10 @@ class GroupSummary(NamedTuple):
     expected_loss: np.ndarray
 
 
+# so that pdoc resolves the annotations of __new__ here (it names "namedtuple_<class>" otherwise)
+GroupSummary.__new__.__module__ = __name__
+
+
 # --------------------------------------------------------------------------------------------------
 # posteriors
 # --------------------------------------------------------------------------------------------------

@@ -73,6 +73,10 @@ class Comparison(NamedTuple):
     small_counts: np.ndarray
 
 
+# so that pdoc resolves the annotations of __new__ here (it names "namedtuple_<class>" otherwise)
+Comparison.__new__.__module__ = __name__
+
+
 def _arrays(*values: object) -> list[np.ndarray]:
     return [
         np.asarray(v, dtype=float) for v in np.broadcast_arrays(*[np.asarray(v, dtype=float) for v in values])

@@ -92,6 +92,10 @@ class SequentialResult(NamedTuple):
     method: str
 
 
+# so that pdoc resolves the annotations of __new__ here (it names "namedtuple_<class>" otherwise)
+SequentialResult.__new__.__module__ = __name__
+
+
 def sequential_method_name(
     method: str = "asymptotic-cs", *, n_star: float = DEFAULT_N_STAR, tau: float | None = None
 ) -> str:
