@@ -235,7 +235,7 @@ class AssignmentRun(Displayable):
         if "unit" in ex.columns:
             ex = ex[ex["unit"] == "customers"]
         effect = ex["effect"].astype(str) if "effect" in ex.columns else pd.Series("", index=ex.index)
-        kept = effect.str.contains("kept")
+        kept = effect.str.contains(": kept", regex=False)  # kept and assigned (not "kept out of ...")
         left_out = ex[~kept & (ex["count"] > 0)]
         excluded = ", ".join(
             f"{_REASON_WORDS.get(r.reason, r.reason)}: {r.count:,}" for r in left_out.itertuples()
