@@ -367,12 +367,12 @@ def test_variant_rules(tmp_path):
     load_bad(
         tmp_path, case, "'Coupon' differs from 'coupon' only by case", line=line_of(case, "[variants.Coupon]")
     )
-    bad_name = replace(DEMO_TEXT, "[variants.reminder]", '[variants."re minder"]')
-    load_bad(tmp_path, bad_name, "variant name 're minder'")
-    channel = replace(DEMO_TEXT, 'channel = "email"', 'channel = "emial"')
-    load_bad(
-        tmp_path, channel, r"'emial' is not known \(did you mean 'email'\?\)", line=line_of(channel, "emial")
-    )
+    bad_name = replace(DEMO_TEXT, "[variants.reminder]", '[variants."re\\tminder"]')
+    load_bad(tmp_path, bad_name, r"variant name 're\\tminder' contains a control character \(U\+0009\)")
+    long_name = replace(DEMO_TEXT, "[variants.reminder]", f'[variants."{"x" * 65}"]')
+    load_bad(tmp_path, long_name, "is 65 characters long; at most 64")
+    channel = replace(DEMO_TEXT, 'channel = "email"', 'channel = ""')
+    load_bad(tmp_path, channel, r"variants\.coupon\.channel: must not be empty", line=line_of(channel, 'channel = ""'))
     contradiction = replace(DEMO_TEXT, 'channel = "none"', 'channel = "postal"')
     load_bad(
         tmp_path, contradiction, "contradicts contacted = false", line=line_of(contradiction, '"postal"')

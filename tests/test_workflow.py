@@ -18,7 +18,6 @@ from abkit.workflow import (
     demo_spec_text,
     init_experiment,
     plan_experiment,
-    read_table,
 )
 
 
@@ -41,32 +40,6 @@ def test_init_refuses_bad_names(tmp_path: Path, name: str) -> None:
 def test_init_refuses_a_missing_parent(tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="does not exist"):
         init_experiment("x", parent=tmp_path / "nope")
-
-
-# ------------------------------------------------------------------------------------ read_table
-def test_read_table_refuses_missing_empty_and_non_tables(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match=r"events source .*missing.csv does not exist"):
-        read_table(tmp_path / "missing.csv", what="events")
-    (tmp_path / "empty.csv").write_text("")
-    with pytest.raises(SourceError, match="is empty"):
-        read_table(tmp_path / "empty.csv")
-    (tmp_path / "header.csv").write_text("customer_id,event\n")
-    with pytest.raises(SourceError, match="has no rows"):
-        read_table(tmp_path / "header.csv")
-    (tmp_path / "junk.parquet").write_bytes(b"this is not parquet")
-    with pytest.raises(SourceError, match="is not a readable table"):
-        read_table(tmp_path / "junk.parquet")
-    (tmp_path / "table.json").write_text("{}")
-    with pytest.raises(SourceError, match=r"not a \.csv or \.parquet file"):
-        read_table(tmp_path / "table.json")
-
-
-def test_read_table_reads_csv_and_parquet(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"customer_id": [1, 2], "amount": [3.5, 4.0]})
-    frame.to_csv(tmp_path / "t.csv", index=False)
-    frame.to_parquet(tmp_path / "t.parquet", index=False)
-    pd.testing.assert_frame_equal(read_table(tmp_path / "t.csv"), frame)
-    pd.testing.assert_frame_equal(read_table(tmp_path / "t.parquet"), frame)
 
 
 # ----------------------------------------------------------------------------------- plan/assign
