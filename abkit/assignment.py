@@ -40,7 +40,6 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
@@ -53,6 +52,7 @@ import pandas as pd
 
 from abkit._validate import check_choice, check_columns
 from abkit.errors import ColumnError, DataError, FileExistsAbkitError, ParameterError, SourceError
+from abkit.names import slug
 
 __all__ = [
     "LoadedAssignment",
@@ -1056,10 +1056,6 @@ def extend_assignment(
 # ----------------------------------------------------------------------------------------------
 # send lists
 # ----------------------------------------------------------------------------------------------
-def _safe_file_part(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name).strip(".") or "variant"
-
-
 def export_send_lists(
     assigned: pd.DataFrame,
     directory: str | os.PathLike[str],
@@ -1075,7 +1071,8 @@ def export_send_lists(
 
     Only the variants named in ``contact_variants`` are written, so the holdout (and any other
     variant left out) is never exported. Files are named ``<prefix><variant>.csv`` (characters other
-    than letters, digits, ``.``, ``_`` and ``-`` become ``_``), written atomically; existing files
+    than ASCII letters, digits, ``.``, ``_`` and ``-`` give :func:`abkit.names.slug`'s collision-free
+    form), written atomically; existing files
     are refused unless ``overwrite=True`` (checked for every file before any is written). Pass
     ``segment_col=None`` if there are no segments. Returns a table with ``variant``, ``n`` and
     ``path``, one row per file.
@@ -1111,7 +1108,7 @@ def export_send_lists(
     if len(set(contact_variants)) != len(contact_variants):
         raise ParameterError(f"contact_variants {list(contact_variants)} names a variant twice")
     directory = Path(directory)
-    files = {v: directory / f"{prefix}{_safe_file_part(v)}.csv" for v in contact_variants}
+    files = {v: directory / f"{prefix}{slug(v)}.csv" for v in contact_variants}
     if len(set(files.values())) != len(files):
         raise ParameterError(
             f"contact_variants {list(contact_variants)} map to the same file name; rename them"

@@ -1032,7 +1032,7 @@ class _Reader:
             if not many and not raw.lower().endswith(suffixes):
                 raise self.fail(
                     f"data.{key}",
-                    f"{raw!r} must end in {' or '.join(suffixes)} ({'CSV or Parquet' if len(suffixes) == 2 else 'CSV, Parquet or Excel'}; "
+                    f"{raw!r} must end in {', '.join(suffixes[:-1])} or {suffixes[-1]} ({'CSV or Parquet' if len(suffixes) == 2 else 'CSV, Parquet or Excel'}; "
                     "a directory ends in '/', a glob holds '*')",
                 )
             if key == "events" and raw.lower().endswith(".xlsx") and engine not in (None, "pandas"):
