@@ -601,7 +601,10 @@ def customer_outcomes(
             assigned, {"no_outcome_row": ~has_row.to_numpy()}, what=where, max_share=data.max_bad_share,
             details={"no_outcome_row": "assigned customer has no row in the outcomes table"}, show=[id_col],
         )
-        parts += [diag, diag_missing]
+        counted = pd.DataFrame(
+            {"reason": ["counted"], "rows": [len(table)], "detail": ["outcome rows counted (one per customer)"]}
+        )
+        parts += [diag, diag_missing, counted]
     events_needed = data.events is not None
     if events_needed:
         ev, ev_diag = events if events is not None else read_events(exp)
@@ -678,11 +681,8 @@ def customer_outcomes(
             )
             frame[metric] = _metric_values(exp, frame, metric, column, kind, where_of[column])
     # dropped rows are listed when there are some; the event counts of abkit.outcomes always
-    parts = [p if p is parts[-1] and events_needed else p.loc[p["rows"] > 0] for p in parts]
-    diagnostics = pd.concat([p for p in parts if len(p)], ignore_index=True) if parts else pd.DataFrame(
-        {"reason": ["counted"], "rows": [0], "detail": ["no events: outcomes table only"]}
-    )
-    diagnostics = diagnostics.astype({"rows": "int64"})
+    parts = [p if (p["reason"] == "counted").any() else p.loc[p["rows"] > 0] for p in parts]
+    diagnostics = pd.concat([p for p in parts if len(p)], ignore_index=True).astype({"rows": "int64"})
     frame = frame.reset_index(drop=True)
     frame.attrs["abkit_window"] = window
     return OutcomeData(frame, diagnostics, None)

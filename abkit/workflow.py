@@ -324,7 +324,10 @@ def _check_weights(exp: Experiment, meta: Mapping[str, Any], file_name: str) -> 
         return
     raw = meta.get("weights") if isinstance(meta.get("weights"), Mapping) else saved
     total = sum(exp.weights.values())
-    for name, weight in exp.weights.items():
+    # name first the variant whose written weight changed (the others' shares moved with it)
+    order = sorted(exp.weights, key=lambda v: v in saved and v in raw and float(raw[v]) == exp.weights[v])
+    for name in order:
+        weight = exp.weights[name]
         if name not in saved:
             raise SpecError(
                 f"{exp.locate(f'variants.{name}')}: variant {name!r} was added after the assignment "

@@ -10,7 +10,7 @@ import pytest
 
 import abkit
 from abkit.assignment import load_assignment
-from abkit.errors import FileExistsAbkitError, ParameterError, SourceError, SpecError
+from abkit.errors import DataError, FileExistsAbkitError, ParameterError, SourceError, SpecError
 from abkit.experiment import Experiment
 from abkit.workflow import (
     analyse,
@@ -18,6 +18,7 @@ from abkit.workflow import (
     demo_spec_text,
     init_experiment,
     plan_experiment,
+    validate_experiment,
 )
 
 
@@ -175,3 +176,189 @@ def test_analyse_with_the_bayesian_method(demo_experiment: Path) -> None:
     assert table["method"].str.contains("Beta(1, 1)", regex=False).any()
     with pytest.raises(ParameterError, match="method='magic'"):
         analyse(demo_experiment, as_of="2026-06-20", method="magic")
+
+
+# ------------------------------------------------------------------------- bring your own data
+EXPORT_SPEC = """\
+name = "email-test"
+hypothesis = "An e-mail brings more site visits than none."
+owner = "crm@example.com"
+salt = "email-test-1"
+
+[dates]
+send_date = 2026-06-01
+window_days = 14
+
+[data]
+outcomes = "data/export.csv"
+assignment = "assignment.csv"
+
+[data.columns]
+customer_id = "id"
+
+[data.columns.outcomes]
+variant = "arm"
+
+[population]
+exclude = []
+lapsed_flags = []
+
+[variants."No E-Mail"]
+weight = 1
+contacted = false
+
+[variants."Mens E-Mail"]
+weight = 1
+
+[variants."女性向け E-Mail"]
+weight = 1
+channel = "line"
+
+[metrics]
+primary = "visit"
+secondary = ["conversion", "spend"]
+
+[metrics.define.visit]
+kind = "rate"
+label = "サイト訪問"
+
+[metrics.define.conversion]
+kind = "rate"
+
+[metrics.define.spend]
+kind = "mean"
+
+[analysis]
+breakdowns = ["history_segment"]
+"""
+ARMS = ("No E-Mail", "Mens E-Mail", "女性向け E-Mail")
+
+
+def write_export(folder: Path, n: int = 3000, *, seed: int = 1, encoding: str = "cp932") -> pd.DataFrame:
+    """An e-mail tool's per-customer export (CP932 CSV, zero-padded ids) and its assignment."""
+    from abkit.assignment import save_assignment
+
+    rng = np.random.default_rng(seed)
+    arm = np.array(ARMS)[np.arange(n) % 3]
+    visit_rate = np.select([arm == ARMS[0], arm == ARMS[1]], [0.10, 0.18], 0.15)
+    visit = rng.random(n) < visit_rate
+    conversion = visit & (rng.random(n) < 0.1)
+    table = pd.DataFrame(
+        {
+            "id": [f"{i:010d}" for i in range(1, n + 1)],
+            "arm": arm,
+            "history_segment": np.array(["1) $0 - $100", "2) $100 - $200", "3) $200+"])[rng.integers(0, 3, n)],
+            "visit": visit.astype(int),
+            "conversion": conversion.astype(int),
+            "spend": np.where(conversion, np.round(rng.gamma(2.0, 50.0, n), 2), 0.0),
+        }
+    )
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    (folder / "experiment.toml").write_text(EXPORT_SPEC, encoding="utf-8")
+    (folder / "data" / "export.csv").write_bytes(table.to_csv(index=False).encode(encoding))
+    save_assignment(
+        table[["id", "arm", "history_segment"]],
+        folder / "assignment.csv",
+        salt="email-test-1",
+        method="block",
+        weights={a: 1 for a in ARMS},
+        id_col="id",
+        variant_col="arm",
+    )
+    return table
+
+
+def test_per_customer_outcomes_with_declared_metrics_and_breakdowns(tmp_path: Path) -> None:
+    table = write_export(tmp_path)
+    readout = analyse(tmp_path)  # outcomes are final: no as_of, no events, no transactions
+    assert readout.as_of.isoformat() == "2026-06-14" and readout.status == "outcomes declared final"
+    assert readout.labels["visit"] == "サイト訪問"
+    ev = readout.evaluation.table
+    visit = ev[(ev["metric"] == "visit") & (ev["segment"] == "all")].set_index("variant")
+    assert set(visit.index) == {"Mens E-Mail", "女性向け E-Mail"}  # each against the no-e-mail holdout
+    by_arm = table.groupby("arm")["visit"].mean()
+    assert visit.loc["Mens E-Mail", "abs_lift"] == pytest.approx(by_arm["Mens E-Mail"] - by_arm["No E-Mail"])
+    assert visit.loc["Mens E-Mail", "significant"]
+    spend = ev[(ev["metric"] == "spend") & (ev["segment"] == "all")].set_index("variant")
+    assert spend.loc["Mens E-Mail", "variant_value"] == pytest.approx(
+        table.loc[table["arm"] == "Mens E-Mail", "spend"].mean()
+    )
+    # ids keep their zeros; the assignment's own column names (id, arm) are honoured
+    assert readout.outcomes["id"].iloc[0] == "0000000001"
+    breakdown = readout.breakdowns["history_segment"].table
+    assert set(breakdown["segment"]) == {"all", "1) $0 - $100", "2) $100 - $200", "3) $200+"}
+    assert readout.decisions["variant"].isin([*ARMS, None]).all() or len(readout.decisions)
+    assert np.isnan(readout.funnel["delivered_rate"]).all()  # not measured: missing, never zero
+    with pytest.raises(SourceError, match=r"`abkit plan` reads data.transactions, which is not declared"):
+        plan_experiment(tmp_path, baseline=0.1)
+
+
+def test_outcomes_from_an_xlsx_sheet(tmp_path: Path) -> None:
+    table = write_export(tmp_path)
+    with pd.ExcelWriter(tmp_path / "data" / "export.xlsx", engine="openpyxl") as writer:
+        pd.DataFrame({"note": ["summary"]}).to_excel(writer, sheet_name="summary", index=False)
+        table.to_excel(writer, sheet_name="customers", index=False)
+    spec = tmp_path / "experiment.toml"
+    spec.write_text(
+        EXPORT_SPEC.replace('outcomes = "data/export.csv"', 'outcomes = "data/export.xlsx"\nsheet = "customers"'),
+        encoding="utf-8",
+    )
+    readout = analyse(tmp_path)
+    assert readout.outcomes["id"].iloc[0] == "0000000001"
+    assert int(readout.outcomes["visit"].sum()) == int(table["visit"].sum())
+
+
+def test_a_contacted_population_metric_compares_contacted_arms_only(tmp_path: Path) -> None:
+    write_export(tmp_path)
+    spec = tmp_path / "experiment.toml"
+    spec.write_text(EXPORT_SPEC.replace('label = "サイト訪問"', 'label = "サイト訪問"\npopulation = "contacted"'),
+                    encoding="utf-8")
+    readout = analyse(tmp_path)
+    engaged = readout.engagement.table
+    assert set(engaged.loc[engaged["metric"] == "visit", "variant"]) == {"女性向け E-Mail"}
+    assert "visit" not in set(readout.evaluation.table["metric"])
+
+
+def test_outcome_rows_of_unknown_customers_are_counted_up_to_the_share(tmp_path: Path) -> None:
+    table = write_export(tmp_path)
+    extra = table.iloc[:2].assign(id=["9999999998", "9999999999"])
+    path = tmp_path / "data" / "export.csv"
+    path.write_bytes(pd.concat([table, extra]).to_csv(index=False).encode("cp932"))
+    readout = analyse(tmp_path)  # 2 of 3,002 rows: below 0.1% -> counted, dropped, reported
+    diag = readout.diagnostics.set_index("reason")
+    assert int(diag.loc["unknown_customer", "rows"]) == 2
+    assert "'9999999998'" in diag.loc["unknown_customer", "detail"]
+    many = table.iloc[:10].assign(id=[f"99999999{i:02d}" for i in range(10)])
+    path.write_bytes(pd.concat([table, many]).to_csv(index=False).encode("cp932"))
+    with pytest.raises(DataError, match=r"outcomes source data/export.csv: 10 of 3,010 rows \(0.33%\) are "
+                       r"malformed.*10 id in column 'id' is not in the assignment \(e.g. row 3001: id='9999999900'"):
+        analyse(tmp_path)
+
+
+def test_validate_experiment_lists_checks_and_raises_the_first_problem(tmp_path: Path) -> None:
+    write_export(tmp_path)
+    good = validate_experiment(tmp_path)
+    assert good.ok and good.problems == ()
+    assert [c.name for c in good.checks] == ["spec", "dates", "assignment", "outcomes", "breakdowns"]
+    assert good.to_pandas()["ok"].all() and "ok" in repr(good)
+    good.raise_for_problems()
+    spec = tmp_path / "experiment.toml"
+    spec.write_text(EXPORT_SPEC.replace('[variants."Mens E-Mail"]\nweight = 1', '[variants."Mens E-Mail"]\nweight = 2'),
+                    encoding="utf-8")
+    changed = validate_experiment(tmp_path)
+    assert not changed.ok and len(changed.problems) == 1
+    message = changed.problems[0]
+    assert "variants.Mens E-Mail.weight = 2 (50.0% of the split) differs from the weight 1 (33.3%)" in message
+    assert "line 29:" in message
+    with pytest.raises(SpecError, match="differs from the weight 1"):
+        changed.raise_for_problems()
+    with pytest.raises(SpecError, match="differs from the weight 1"):
+        analyse(tmp_path)
+    spec.write_text(EXPORT_SPEC.replace('primary = "visit"', 'primary = "visits"'), encoding="utf-8")
+    broken = validate_experiment(tmp_path)
+    assert [c.name for c in broken.checks] == ["spec"] and "'visits' is not a known metric" in broken.problems[0]
+    spec.write_text(EXPORT_SPEC.replace('kind = "mean"', 'kind = "mean"\ncolumn = "amount_spent"'), encoding="utf-8")
+    missing = validate_experiment(tmp_path)
+    assert "metric 'spend': column 'amount_spent' is not in the outcomes table" in missing.problems[0]
+    with pytest.raises(DataError, match="amount_spent"):
+        missing.raise_for_problems()
