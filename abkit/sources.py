@@ -396,22 +396,18 @@ def read_events(experiment: Experiment) -> tuple[pd.DataFrame, pd.DataFrame]:
     data, flat, own = exp.data, exp.data.columns, exp.data.columns_for("events")
     path = exp.data_path("events", needed_by="report")
     events = read_table(path, what="events", encoding=data.encoding, sheet=data.sheet, id_cols=[own.customer_id])
-    renames = {getattr(own, k): getattr(flat, k) for k in ("customer_id", "event", "timestamp", "amount")}
-    events = events.rename(columns={a: b for a, b in renames.items() if a != b})
-    required = [flat.customer_id, flat.event, flat.timestamp]
-    missing = [own_name for own_name, name in renames.items() if name in required and name not in events.columns]
+    missing = [c for c in (own.customer_id, own.event, own.timestamp) if c not in events.columns]
     if missing:
         raise SourceError(
             f"events source {path.name} lacks column(s) {', '.join(map(repr, missing))}; it has: "
             f"{', '.join(map(str, events.columns[:20]))}; map yours in [data.columns] (or [data.columns.events])"
         )
-    raw_times = events[flat.timestamp]
-    stamps = utc_naive(raw_times, timezone=data.timezone, format=data.timestamp_format)
-    if flat.amount in events.columns:
-        raw_amount = events[flat.amount]
-        amount = pd.to_numeric(raw_amount, errors="coerce") if not pd.api.types.is_bool_dtype(raw_amount) else None
-        if amount is None:
-            raise DataError(f"events source {path.name}: column {flat.amount!r} holds true/false, not amounts")
+    stamps = utc_naive(events[own.timestamp], timezone=data.timezone, format=data.timestamp_format)
+    if own.amount in events.columns:
+        raw_amount = events[own.amount]
+        if pd.api.types.is_bool_dtype(raw_amount.dtype):
+            raise DataError(f"events source {path.name}: column {own.amount!r} holds true/false, not amounts")
+        amount = pd.to_numeric(raw_amount, errors="coerce")
         bad_amount = (amount.isna() & raw_amount.notna()).to_numpy()
         negative = (amount < 0).fillna(False).to_numpy()
     else:
@@ -419,9 +415,9 @@ def read_events(experiment: Experiment) -> tuple[pd.DataFrame, pd.DataFrame]:
         bad_amount = negative = np.zeros(len(events), dtype=bool)
     fmt = f" (format {data.timestamp_format!r})" if data.timestamp_format else " (ISO 8601)"
     kept, diagnostics = screen_rows(
-        events.assign(**{flat.timestamp: raw_times}),
+        events,
         {
-            "missing_customer_id": events[flat.customer_id].isna().to_numpy(),
+            "missing_customer_id": events[own.customer_id].isna().to_numpy(),
             "bad_timestamp": stamps.isna().to_numpy(),
             "bad_amount": bad_amount,
             "negative_amount": negative,
@@ -430,15 +426,17 @@ def read_events(experiment: Experiment) -> tuple[pd.DataFrame, pd.DataFrame]:
         max_share=data.max_bad_share,
         details={
             **_ROW_REASONS,
-            "bad_timestamp": f"timestamp in column {flat.timestamp!r} is missing or not a time{fmt}",
-            "bad_amount": f"amount in column {flat.amount!r} is not a number",
-            "negative_amount": f"amount in column {flat.amount!r} is negative",
+            "bad_timestamp": f"timestamp in column {own.timestamp!r} is missing or not a time{fmt}",
+            "bad_amount": f"amount in column {own.amount!r} is not a number",
+            "negative_amount": f"amount in column {own.amount!r} is negative",
         },
-        show=[flat.customer_id, flat.timestamp, flat.amount],
+        show=[own.customer_id, own.timestamp, own.amount],
     )
     kept = kept.copy()
-    kept[flat.timestamp] = stamps.loc[kept.index]
-    kept[flat.amount] = amount.loc[kept.index].astype("float64")
+    kept[own.timestamp] = stamps.loc[kept.index]
+    kept[own.amount] = amount.loc[kept.index].astype("float64")
+    renames = {getattr(own, k): getattr(flat, k) for k in ("customer_id", "event", "timestamp", "amount")}
+    kept = kept.rename(columns={a: b for a, b in renames.items() if a != b})
     return kept.reset_index(drop=True), diagnostics
 
 

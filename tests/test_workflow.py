@@ -12,6 +12,7 @@ import abkit
 from abkit.assignment import load_assignment
 from abkit.errors import DataError, FileExistsAbkitError, ParameterError, SourceError, SpecError
 from abkit.experiment import Experiment
+from abkit.sources import read_events
 from abkit.workflow import (
     analyse,
     assign_experiment,
@@ -362,3 +363,170 @@ def test_validate_experiment_lists_checks_and_raises_the_first_problem(tmp_path:
     assert "metric 'spend': column 'amount_spent' is not in the outcomes table" in missing.problems[0]
     with pytest.raises(DataError, match="amount_spent"):
         missing.raise_for_problems()
+
+
+SHOP_SPEC = """\
+name = "shop-test"
+hypothesis = "A LINE coupon brings dormant customers back."
+owner = "crm@example.com"
+salt = "shop-test-1"
+
+[dates]
+send_date = 2026-06-01
+window_days = 14
+
+[data]
+transactions = "data/transactions.csv"
+events = "data/events.csv"
+outcomes = "data/opens.csv"
+assignment = "assignment.csv"
+timezone = "Asia/Tokyo"
+timestamp_format = "%d/%m/%Y %H:%M"
+
+[data.columns]
+customer_id = "会員番号"
+
+[data.columns.events]
+event = "種別"
+timestamp = "日時"
+amount = "金額"
+
+[population]
+exclude = []
+lapsed_flags = []
+
+[variants."No contact"]
+weight = 1
+contacted = false
+
+[variants."クーポン (LINE)"]
+weight = 1
+channel = "line"
+
+[variants."Reminder, e-mail"]
+weight = 1
+
+[metrics]
+primary = "repurchased"
+secondary = ["revenue", "opened"]
+"""
+SHOP_ARMS = ("No contact", "クーポン (LINE)", "Reminder, e-mail")
+
+
+def write_shop(folder: Path, n: int = 1500) -> None:
+    rng = np.random.default_rng(5)
+    ids = [f"{i:010d}" for i in range(1, n + 1)]
+    days = rng.integers(200, 600, n)
+    orders = pd.DataFrame(
+        {
+            "会員番号": ids,
+            "order_date": [(pd.Timestamp("2026-06-01") - pd.Timedelta(days=int(d))).date().isoformat() for d in days],
+            "amount": np.round(rng.gamma(2.0, 30.0, n), 0),
+        }
+    )
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    (folder / "experiment.toml").write_text(SHOP_SPEC, encoding="utf-8")
+    (folder / "data" / "transactions.csv").write_bytes(orders.to_csv(index=False).encode("cp932"))
+
+
+def test_names_with_spaces_and_japanese_and_zero_padded_ids_from_assign_to_report(tmp_path: Path) -> None:
+    write_shop(tmp_path)
+    run = assign_experiment(tmp_path)
+    assigned = load_assignment(tmp_path / "assignment.csv").frame
+    assert assigned["会員番号"].iloc[0].startswith("000000")
+    assert set(assigned["variant"]) == set(SHOP_ARMS)
+    files = sorted(Path(p).name for p in run.send_lists["path"])
+    assert len(files) == 2 and all(" " not in f and "," not in f for f in files)
+    for path in run.send_lists["path"]:
+        sent = pd.read_csv(path, dtype=str)
+        assert sent["会員番号"].str.fullmatch(r"\d{10}").all()  # 0000000003 stays 0000000003
+    # the shop's events: day-first local (JST) times, CP932; one purchase 30 minutes after midnight JST
+    # of the send day (still 31 May in UTC) counts only because the time zone is declared
+    coupon = assigned.loc[assigned["variant"] == "クーポン (LINE)", "会員番号"].tolist()
+    holdout = assigned.loc[assigned["variant"] == "No contact", "会員番号"].tolist()
+    rows = [(c, "purchased", "01/06/2026 00:30", 40.0) for c in coupon[:1]]
+    rows += [(c, "purchased", f"{(i % 13) + 2:02d}/06/2026 12:00", 25.0) for i, c in enumerate(coupon[1:120])]
+    rows += [(c, "purchased", f"{(i % 13) + 2:02d}/06/2026 12:00", 25.0) for i, c in enumerate(holdout[:40])]
+    rows += [(c, "delivered", "01/06/2026 09:00", None) for c in coupon]
+    rows += [("0000000001", "purchased", "not a date", 10.0)]  # one malformed row among ~700: counted
+    events = pd.DataFrame(rows, columns=["会員番号", "種別", "日時", "金額"])
+    (tmp_path / "data" / "events.csv").write_bytes(events.to_csv(index=False).encode("cp932"))
+    opens = assigned[["会員番号"]].assign(opened=assigned["variant"].ne("No contact") & (np.arange(len(assigned)) % 4 == 0))
+    opens.to_csv(tmp_path / "data" / "opens.csv", index=False, encoding="utf-8-sig")
+    spec = tmp_path / "experiment.toml"
+    spec.write_text(SHOP_SPEC.replace("[data]\n", "[data]\nmax_bad_share = 0.002\n"), encoding="utf-8")
+    readout = analyse(tmp_path, as_of="2026-06-20")
+    funnel = readout.funnel.set_index("variant")
+    assert int(funnel.loc["クーポン (LINE)", "repurchased"]) == 120
+    assert int(funnel.loc["No contact", "repurchased"]) == 40
+    diag = readout.diagnostics.set_index("reason")
+    assert int(diag.loc["bad_timestamp", "rows"]) == 1 and "'not a date'" in diag.loc["bad_timestamp", "detail"]
+    ev = readout.evaluation.table
+    assert set(ev.loc[ev["metric"] == "repurchased", "variant"]) == {"クーポン (LINE)", "Reminder, e-mail"}
+    # opens come from the e-mail tool's table, compared among the contacted arms
+    assert set(readout.engagement.table["metric"]) == {"opened"}
+    assert readout.outcomes["opened"].sum() == opens["opened"].sum()
+    # local times are converted to UTC, and so is the window: it starts at midnight in Tokyo
+    assert readout.outcomes.attrs["abkit_window"]["start"] == "2026-05-31T15:00:00"
+    stamps = read_events(Experiment.load(tmp_path))[0]["timestamp"]
+    assert stamps.min() == pd.Timestamp("2026-05-31 15:30")  # 01/06/2026 00:30 JST
+    assert "(Asia/Tokyo)" in readout.notes[0]
+    # above the share of malformed rows: refused with the counts and the first example
+    spec.write_text(SHOP_SPEC, encoding="utf-8")
+    with pytest.raises(DataError, match=r"events source events.csv: 1 of [\d,]+ rows .* more than \[data\] "
+                       r"max_bad_share = 0.10%: 1 timestamp in column '日時' is missing or not a time \(format "
+                       r"'%d/%m/%Y %H:%M'\) \(e.g. row \d+: 会員番号='0000000001', 日時='not a date'"):
+        analyse(tmp_path, as_of="2026-06-20")
+
+
+# ----------------------------------------------------------------- events that cannot be reported
+def test_renamed_events_fail_with_a_suggestion(demo_experiment: Path) -> None:
+    exp = Experiment.load(demo_experiment)
+    events = pd.read_parquet(exp.data_path("events"))
+    events["event"] = events["event"].replace({"purchased": "Purchased"})
+    events.to_parquet(exp.data_path("events"), index=False)
+    with pytest.raises(DataError, match=r"metric 'repurchased' counts 'purchased' events, and there are none, but "
+                       r"[\d,]+ rows are named 'Purchased': 'Purchased' looks like 'purchased'.*"
+                       r"\[data.event_names\] purchased = 'Purchased'"):
+        analyse(demo_experiment, as_of="2026-06-20")
+    spec = demo_experiment / "experiment.toml"  # the fix the message names
+    text = spec.read_text().replace('assignment = "assignment.parquet"',
+                                    'assignment = "assignment.parquet"\nevent_names = { purchased = "Purchased" }')
+    spec.write_text(text, encoding="utf-8")
+    assert analyse(demo_experiment, as_of="2026-06-20").funnel["repurchased"].sum() > 0
+
+
+def test_a_report_where_no_event_matches_an_assigned_customer_fails(demo_experiment: Path) -> None:
+    exp = Experiment.load(demo_experiment)
+    events = pd.read_parquet(exp.data_path("events"))
+    events["customer_id"] = "C-" + events["customer_id"].astype(str)
+    events.to_parquet(exp.data_path("events"), index=False)
+    with pytest.raises(DataError, match=r"no event row matched an assigned customer inside the window .*unknown "
+                       r"customer\); no customer id matched: assigned ids look like 'C\d+' \(text\), event ids like 'C-C\d+'"):
+        analyse(demo_experiment, as_of="2026-06-20")
+
+
+def test_weights_changed_after_the_assignment_are_refused(demo_experiment: Path) -> None:
+    spec = demo_experiment / "experiment.toml"
+    text = spec.read_text()
+    spec.write_text(text.replace("[variants.coupon]\nweight = 0.3", "[variants.coupon]\nweight = 0.4"))
+    with pytest.raises(SpecError, match=r"variants.coupon.weight = 0.4 \(36.4% of the split\) differs from the "
+                       r"weight 0.3 \(30.0%\) the assignment assignment.parquet was made with; restore 0.3"):
+        analyse(demo_experiment, as_of="2026-06-20")
+
+
+def test_the_tolerated_lag_comes_from_the_spec_and_never_exceeds_the_window(demo_experiment: Path) -> None:
+    exp = Experiment.load(demo_experiment)
+    events = pd.read_parquet(exp.data_path("events"))
+    stamps = pd.to_datetime(events["timestamp"])
+    events.loc[stamps < pd.Timestamp("2026-06-11")].to_parquet(exp.data_path("events"), index=False)
+    with pytest.raises(SourceError, match=r"more than 2 days .*raise \[report\] max_data_lag_days"):
+        analyse(demo_experiment, as_of="2026-06-20")
+    spec = demo_experiment / "experiment.toml"
+    spec.write_text(spec.read_text() + "\n[report]\nmax_data_lag_days = 5\n")
+    assert analyse(demo_experiment, as_of="2026-06-20").status == "attribution window closed"
+    with pytest.raises(SourceError, match="more than 3 days"):
+        analyse(demo_experiment, as_of="2026-06-20", max_data_lag_days=3)
+    # a report long after the window closed needs data up to the window's end only
+    events.loc[stamps < pd.Timestamp("2026-06-14 12:00")].to_parquet(exp.data_path("events"), index=False)
+    assert analyse(demo_experiment, as_of="2026-09-30", max_data_lag_days=1).status == "attribution window closed"
