@@ -604,6 +604,7 @@ def customer_outcomes(
         )
         parts += [diag, diag_missing, counted]
     events_needed = data.events is not None
+    from_events: dict[str, str] = {}
     if events_needed:
         ev, ev_diag = events if events is not None else read_events(exp)
         ev = ev.copy()
@@ -612,10 +613,23 @@ def customer_outcomes(
             ev[flat.amount] = np.nan
         names = {**{n: n for n in EVENT_NAMES}, **dict(data.event_names)}
         own = {
-            m: c for m, c in columns.items()
-            if c not in OUTCOME_COLUMNS and c not in table_cols and c not in names.values()
+            m: c
+            for m, c in columns.items()
+            if c not in OUTCOME_COLUMNS and c not in table_cols and c not in names.values() and c not in frame
         }
         custom_names = set(own.values())
+        from_events = own
+        present = set(ev[flat.event].dropna().astype(str))
+        for metric, column in own.items():
+            if column not in present:
+                unknown = _unknown_names(ev, flat.event, set(names.values()) | custom_names)
+                close = difflib.get_close_matches(column, [str(n) for n in unknown.index], n=1, cutoff=0.75)
+                hint = f"; {close[0]!r} looks like {column!r}" if close else ""
+                raise DataError(
+                    f"metric {metric!r}: no event named {column!r} in events source {data.events}"
+                    + (f" and no column {column!r} in outcomes source {data.outcomes}" if table is not None else "")
+                    + f"{hint}; rename the events or set column = \"...\" in [metrics.define.{metric}]"
+                )
         is_custom = ev[flat.event].isin(custom_names).to_numpy()
         standard = ev.loc[~is_custom]
         base = frame.drop(columns=[c for c in OUTCOME_COLUMNS if c in frame.columns])
@@ -664,14 +678,12 @@ def customer_outcomes(
     where_of = {c: (f"outcomes source {data.outcomes}" if c in table_cols else f"events source {data.events}")
                 for c in columns.values()}
     for metric, column in columns.items():
+        if metric in from_events:  # counted from the events above
+            continue
         if column not in frame.columns:
-            sources = " or ".join(
-                [f"the outcomes table ({data.outcomes})"] * (table is not None)
-                + [f"an event name in the events ({data.events})"] * events_needed
-            )
             raise DataError(
-                f"metric {metric!r}: column {column!r} is not in {sources}; set column = \"...\" in "
-                f"[metrics.define.{metric}] to the column that holds it"
+                f"metric {metric!r}: column {column!r} is not in the outcomes table ({data.outcomes}); set "
+                f"column = \"...\" in [metrics.define.{metric}] to the column that holds it"
             )
         if metric in definitions or column in table_cols:
             kind = definitions[metric].kind if metric in definitions else (
