@@ -210,7 +210,9 @@ class DataSources:
         'uid'
         """
         if table not in TABLES:
-            raise ParameterError(f"table={table!r} is not known{_suggest(table, TABLES)}; use one of {TABLES}")
+            raise ParameterError(
+                f"table={table!r} is not known{_suggest(table, TABLES)}; use one of {TABLES}"
+            )
         return dataclasses.replace(self.columns, **dict(self.table_columns.get(table, {})))
 
 
@@ -482,7 +484,7 @@ class Experiment(Displayable):
         }
 
     def data_path(self, source: str, *, must_exist: bool = False, needed_by: str | None = None) -> Path:
-        """Resolved path of ``source`` (``customers``, ``transactions``, ``events``, ``outcomes``, ``assignment``).
+        """Resolved path of ``source`` (customers, transactions, events, outcomes or assignment).
 
         With ``must_exist=True`` a missing or empty file raises :class:`~abkit.errors.SourceError`
         naming the key, the line and the file. An undeclared source raises SourceError naming the
@@ -628,7 +630,8 @@ class Experiment(Displayable):
         if m.custom:
             out.append(f"custom = {_list(m.custom)}")
         for d in m.define.values():
-            out += ["", f"[metrics.define.{_key(d.name)}]", f"kind = {_q(d.kind)}", f"column = {_q(d.column)}"]
+            out += ["", f"[metrics.define.{_key(d.name)}]", f"kind = {_q(d.kind)}"]
+            out.append(f"column = {_q(d.column)}")
             out += [f"label = {_q(d.label)}", f"population = {_q(d.population)}"]
         a = self.analysis
         out += ["", "[analysis]", f"method = {_q(a.method)}", f"alpha = {_value(a.alpha)}"]
@@ -1029,10 +1032,11 @@ class _Reader:
             if key == "outcomes" and many:
                 raise self.fail("data.outcomes", f"{raw!r} must be one file (one row per customer)")
             suffixes = DATA_SUFFIXES if key != "assignment" else (".csv", ".parquet")
+            kinds = "CSV or Parquet" if len(suffixes) == 2 else "CSV, Parquet or Excel"
             if not many and not raw.lower().endswith(suffixes):
                 raise self.fail(
                     f"data.{key}",
-                    f"{raw!r} must end in {', '.join(suffixes[:-1])} or {suffixes[-1]} ({'CSV or Parquet' if len(suffixes) == 2 else 'CSV, Parquet or Excel'}; "
+                    f"{raw!r} must end in {', '.join(suffixes[:-1])} or {suffixes[-1]} ({kinds}; "
                     "a directory ends in '/', a glob holds '*')",
                 )
             if key == "events" and raw.lower().endswith(".xlsx") and engine not in (None, "pandas"):
@@ -1047,7 +1051,8 @@ class _Reader:
         if paths["outcomes"] is not None and engine not in (None, "pandas"):
             raise self.fail(
                 "data.outcomes",
-                f"a per-customer outcomes table is combined with engine = 'pandas' only (engine is {engine!r})",
+                "a per-customer outcomes table is combined with engine = 'pandas' only "
+                f"(engine is {engine!r})",
             )
         if paths["events"] is None and engine not in (None, "pandas"):
             raise self.fail("data.engine", f"engine = {engine!r} reads data.events, which is not declared")
@@ -1085,7 +1090,8 @@ class _Reader:
         if "events" in cols_t and engine != "pandas":
             raise self.fail(
                 "data.columns.events",
-                f"applies to engine = 'pandas'; with engine = {engine!r} name the events' columns in [data.columns]",
+                f"applies to engine = 'pandas'; with engine = {engine!r} name the events' columns in "
+                "[data.columns]",
             )
         for table in TABLES:
             if table in cols_t:
@@ -1096,7 +1102,9 @@ class _Reader:
         used = list(event_names.values())
         clash = sorted({v for v in used if used.count(v) > 1})
         if clash:
-            raise self.fail("data.event_names", f"maps several standard events to {clash[0]!r}; each needs its own")
+            raise self.fail(
+                "data.event_names", f"maps several standard events to {clash[0]!r}; each needs its own"
+            )
         encoding = self.get(t, "data", "encoding", "str", None)
         if encoding is not None:
             try:
@@ -1127,7 +1135,8 @@ class _Reader:
         if not 0 <= max_bad < 0.5:
             raise self.fail(
                 "data.max_bad_share",
-                f"must be a share in [0, 0.5) of malformed rows that may be dropped (e.g. 0.001), got {max_bad!r}",
+                "must be a share in [0, 0.5) of malformed rows that may be dropped (e.g. 0.001), "
+                f"got {max_bad!r}",
             )
         return DataSources(
             transactions=paths["transactions"],
@@ -1288,7 +1297,9 @@ class _Reader:
         for name, spec in define_t.items():
             key = f"metrics.define.{name}"
             if not isinstance(spec, dict):
-                raise self.fail(key, f'must be a table [metrics.define.{_key(name)}] with kind = "rate" or "mean"')
+                raise self.fail(
+                    key, f'must be a table [metrics.define.{_key(name)}] with kind = "rate" or "mean"'
+                )
             problem = label_problem(name)
             if problem is not None:
                 raise self.fail(key, f"metric name {name!r} {problem}")
@@ -1304,7 +1315,8 @@ class _Reader:
             if population not in METRIC_POPULATIONS:
                 raise self.fail(
                     f"{key}.population",
-                    f"{population!r} is not known{_suggest(population, METRIC_POPULATIONS)}; use \"assigned\" "
+                    f"{population!r} is not known{_suggest(population, METRIC_POPULATIONS)}; "
+                    "use \"assigned\" "
                     "(every customer, against the holdout) or \"contacted\" (contacted arms only)",
                 )
             column = self.get(spec, key, "column", "str", name)
@@ -1321,7 +1333,8 @@ class _Reader:
                     "metrics.custom", f"{c!r} is a built-in metric; list only your own outcome columns"
                 )
         define = self._define(t)
-        allowed = (*KNOWN_METRICS, *custom, *(d for d in define if d not in KNOWN_METRICS and d not in custom))
+        declared = [d for d in define if d not in KNOWN_METRICS and d not in custom]
+        allowed = (*KNOWN_METRICS, *custom, *declared)
         primary = self.get(t, "metrics", "primary", "str")
         secondary = self.get(t, "metrics", "secondary", "str_list", ())
         guardrails = self.get(t, "metrics", "guardrails", "str_list", ())

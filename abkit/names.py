@@ -73,7 +73,11 @@ def slug(name: str) -> str:
     """
     if not isinstance(name, str) or not name:
         raise ParameterError(f"name={name!r} must be non-empty text to make a file name from it")
-    if name.isascii() and not name.startswith(".") and all(ch.isalnum() or ch in _SAFE_PUNCTUATION for ch in name):
+    if (
+        name.isascii()
+        and not name.startswith(".")
+        and all(ch.isalnum() or ch in _SAFE_PUNCTUATION for ch in name)
+    ):
         return name
     text = unicodedata.normalize("NFC", name)
     safe = "".join(ch if (ch.isalnum() or ch in "_-") else "_" for ch in text).strip("_")[:48] or "name"

@@ -379,7 +379,9 @@ def match_ids(ids: pd.Series, like: pd.Series) -> pd.Series:
     text = ids.astype("string")
     plain = text.str.fullmatch(r"-?(?:0|[1-9][0-9]*)").fillna(False)
     if bool(plain.all()):
-        return pd.to_numeric(text).astype(like.dtype if pd.api.types.is_integer_dtype(like.dtype) else "int64")
+        return pd.to_numeric(text).astype(
+            like.dtype if pd.api.types.is_integer_dtype(like.dtype) else "int64"
+        )
     return ids
 
 
@@ -395,12 +397,15 @@ def read_events(experiment: Experiment) -> tuple[pd.DataFrame, pd.DataFrame]:
     exp = experiment
     data, flat, own = exp.data, exp.data.columns, exp.data.columns_for("events")
     path = exp.data_path("events", needed_by="report")
-    events = read_table(path, what="events", encoding=data.encoding, sheet=data.sheet, id_cols=[own.customer_id])
+    events = read_table(
+        path, what="events", encoding=data.encoding, sheet=data.sheet, id_cols=[own.customer_id]
+    )
     missing = [c for c in (own.customer_id, own.event, own.timestamp) if c not in events.columns]
     if missing:
         raise SourceError(
             f"events source {path.name} lacks column(s) {', '.join(map(repr, missing))}; it has: "
-            f"{', '.join(map(str, events.columns[:20]))}; map yours in [data.columns] (or [data.columns.events])"
+            f"{', '.join(map(str, events.columns[:20]))}; map yours in [data.columns] "
+            "(or [data.columns.events])"
         )
     stamps = utc_naive(events[own.timestamp], timezone=data.timezone, format=data.timestamp_format)
     if own.amount in events.columns:
@@ -450,7 +455,9 @@ def read_outcomes(experiment: Experiment) -> pd.DataFrame:
     exp = experiment
     data, flat, own = exp.data, exp.data.columns, exp.data.columns_for("outcomes")
     path = exp.data_path("outcomes", needed_by="report")
-    table = read_table(path, what="outcomes", encoding=data.encoding, sheet=data.sheet, id_cols=[own.customer_id])
+    table = read_table(
+        path, what="outcomes", encoding=data.encoding, sheet=data.sheet, id_cols=[own.customer_id]
+    )
     renames = {own.customer_id: flat.customer_id, own.variant: "variant", own.segment: "segment"}
     table = table.rename(columns={a: b for a, b in renames.items() if a != b and a in table.columns})
     if flat.customer_id not in table.columns:
@@ -464,8 +471,13 @@ def _unknown_names(events: pd.DataFrame, event_col: str, known: set[str]) -> pd.
 
 
 def _check_event_metrics(
-    exp: Experiment, frame: pd.DataFrame, events: pd.DataFrame, diagnostics: pd.DataFrame, metrics: Sequence[str],
-    known: set[str], replaced: set[str],
+    exp: Experiment,
+    frame: pd.DataFrame,
+    events: pd.DataFrame,
+    diagnostics: pd.DataFrame,
+    metrics: Sequence[str],
+    known: set[str],
+    replaced: set[str],
 ) -> None:
     """Refuse results that would be empty because event names or ids do not match the assignment."""
     flat = exp.data.columns
@@ -473,16 +485,17 @@ def _check_event_metrics(
     counts = dict(zip(diagnostics["reason"], diagnostics["rows"], strict=True))
     unknown = _unknown_names(events, flat.event, known)
     if len(events) and counts.get("counted", 0) == 0:
-        reasons = [
-            f"{int(n):,} {r.replace('_', ' ')}" for r, n in counts.items() if r != "counted" and n
-        ]
+        reasons = [f"{int(n):,} {r.replace('_', ' ')}" for r, n in counts.items() if r != "counted" and n]
         why = ""
-        if counts.get("unknown_customer", 0) and counts.get("unknown_customer", 0) >= counts.get("unknown_event", 0):
+        if counts.get("unknown_customer", 0) and counts.get("unknown_customer", 0) >= counts.get(
+            "unknown_event", 0
+        ):
             ids, eids = frame[flat.customer_id], events[flat.customer_id]
             why = (
                 f"; no customer id matched: assigned ids look like {ids.iloc[0]!r} "
                 f"({'text' if _is_text(ids) else 'numbers'}), event ids like {eids.iloc[0]!r} "
-                f"({'text' if _is_text(eids) else 'numbers'}): check data.columns.customer_id and the ids' format"
+                f"({'text' if _is_text(eids) else 'numbers'}): check data.columns.customer_id and the "
+                "ids' format"
             )
         elif len(unknown):
             shown = ", ".join(f"{n!r}" for n in unknown.index[:5])
@@ -519,17 +532,22 @@ def _check_event_metrics(
             )
 
 
-def _metric_values(exp: Experiment, frame: pd.DataFrame, metric: str, column: str, kind: str, where: str) -> pd.Series:
+def _metric_values(
+    exp: Experiment, frame: pd.DataFrame, metric: str, column: str, kind: str, where: str
+) -> pd.Series:
     values = frame[column]
     missing = int(values.isna().sum())
     if missing:
         raise DataError(
-            f"{where}: column {column!r} (metric {metric!r}) has {missing:,} empty value(s) among the assigned "
+            f"{where}: column {column!r} (metric {metric!r}) has {missing:,} empty value(s) among the "
+            "assigned "
             "customers; write 0 (or false) where nothing happened"
         )
     if pd.api.types.is_bool_dtype(values.dtype):
         return values.astype(bool) if kind == "rate" else values.astype("float64")
-    numeric = pd.to_numeric(values, errors="coerce") if not pd.api.types.is_numeric_dtype(values.dtype) else values
+    numeric = (
+        pd.to_numeric(values, errors="coerce") if not pd.api.types.is_numeric_dtype(values.dtype) else values
+    )
     if numeric.isna().any():
         text = values.astype("string").str.strip().str.lower()
         truth = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
@@ -545,8 +563,9 @@ def _metric_values(exp: Experiment, frame: pd.DataFrame, metric: str, column: st
         odd = ~numeric.isin([0, 1])
         if odd.any():
             raise DataError(
-                f"{where}: column {column!r} (metric {metric!r}, kind = \"rate\") holds {numeric[odd].iloc[0]!r}; "
-                "a rate column holds 0/1 or true/false: declare kind = \"mean\" for amounts or counts"
+                f'{where}: column {column!r} (metric {metric!r}, kind = "rate") holds '
+                f"{numeric[odd].iloc[0]!r}; "
+                'a rate column holds 0/1 or true/false: declare kind = "mean" for amounts or counts'
             )
         return numeric.astype(bool)
     return numeric.astype("float64")
@@ -591,16 +610,28 @@ def customer_outcomes(
             )
         known = table[id_col].isin(assigned[id_col])
         table, diag = screen_rows(
-            table, {"unknown_customer": ~known.to_numpy()}, what=where, max_share=data.max_bad_share,
-            details={"unknown_customer": f"id in column {id_col!r} is not in the assignment"}, show=[id_col],
+            table,
+            {"unknown_customer": ~known.to_numpy()},
+            what=where,
+            max_share=data.max_bad_share,
+            details={"unknown_customer": f"id in column {id_col!r} is not in the assignment"},
+            show=[id_col],
         )
         has_row = assigned[id_col].isin(table[id_col])
         frame, diag_missing = screen_rows(
-            assigned, {"no_outcome_row": ~has_row.to_numpy()}, what=where, max_share=data.max_bad_share,
-            details={"no_outcome_row": "assigned customer has no row in the outcomes table"}, show=[id_col],
+            assigned,
+            {"no_outcome_row": ~has_row.to_numpy()},
+            what=where,
+            max_share=data.max_bad_share,
+            details={"no_outcome_row": "assigned customer has no row in the outcomes table"},
+            show=[id_col],
         )
         counted = pd.DataFrame(
-            {"reason": ["counted"], "rows": [len(table)], "detail": ["outcome rows counted (one per customer)"]}
+            {
+                "reason": ["counted"],
+                "rows": [len(table)],
+                "detail": ["outcome rows counted (one per customer)"],
+            }
         )
         parts += [diag, diag_missing, counted]
     events_needed = data.events is not None
@@ -627,24 +658,38 @@ def customer_outcomes(
                 hint = f"; {close[0]!r} looks like {column!r}" if close else ""
                 raise DataError(
                     f"metric {metric!r}: no event named {column!r} in events source {data.events}"
-                    + (f" and no column {column!r} in outcomes source {data.outcomes}" if table is not None else "")
-                    + f"{hint}; rename the events or set column = \"...\" in [metrics.define.{metric}]"
+                    + (
+                        f" and no column {column!r} in outcomes source {data.outcomes}"
+                        if table is not None
+                        else ""
+                    )
+                    + f'{hint}; rename the events or set column = "..." in [metrics.define.{metric}]'
                 )
         is_custom = ev[flat.event].isin(custom_names).to_numpy()
         standard = ev.loc[~is_custom]
         base = frame.drop(columns=[c for c in OUTCOME_COLUMNS if c in frame.columns])
         common = {
-            "send_date": start, "window_days": window_days, "id_col": id_col, "event_col": flat.event,
-            "time_col": flat.timestamp, "amount_col": flat.amount,
+            "send_date": start,
+            "window_days": window_days,
+            "id_col": id_col,
+            "event_col": flat.event,
+            "time_col": flat.timestamp,
+            "amount_col": flat.amount,
         }
-        out, diag = outcomes(base, standard, event_names=dict(data.event_names), return_diagnostics=True, **common)
+        out, diag = outcomes(
+            base, standard, event_names=dict(data.event_names), return_diagnostics=True, **common
+        )
         for name in sorted(custom_names):
             sub = ev.loc[ev[flat.event] == name]
             kinds = {definitions[m].kind if m in definitions else "rate" for m, c in own.items() if c == name}
             if "mean" not in kinds:
                 sub = sub.assign(**{flat.amount: sub[flat.amount].fillna(0.0)})
             o, d = outcomes(
-                base[[id_col, "variant"]], sub, event_names={"purchased": name}, return_diagnostics=True, **common
+                base[[id_col, "variant"]],
+                sub,
+                event_names={"purchased": name},
+                return_diagnostics=True,
+                **common,
             )
             for metric, column in own.items():
                 if column == name:
@@ -671,23 +716,29 @@ def customer_outcomes(
         }
     frame = frame.copy()
     if table is not None:
-        extra = table.drop(columns=[c for c in ("variant", "segment") if c in table.columns]).set_index(id_col)
+        extra = table.drop(columns=[c for c in ("variant", "segment") if c in table.columns]).set_index(
+            id_col
+        )
         aligned = extra.reindex(frame[id_col].to_numpy())
         for col in aligned.columns:
             frame[col] = aligned[col].to_numpy()
-    where_of = {c: (f"outcomes source {data.outcomes}" if c in table_cols else f"events source {data.events}")
-                for c in columns.values()}
+    where_of = {
+        c: (f"outcomes source {data.outcomes}" if c in table_cols else f"events source {data.events}")
+        for c in columns.values()
+    }
     for metric, column in columns.items():
         if metric in from_events:  # counted from the events above
             continue
         if column not in frame.columns:
             raise DataError(
                 f"metric {metric!r}: column {column!r} is not in the outcomes table ({data.outcomes}); set "
-                f"column = \"...\" in [metrics.define.{metric}] to the column that holds it"
+                f'column = "..." in [metrics.define.{metric}] to the column that holds it'
             )
         if metric in definitions or column in table_cols:
-            kind = definitions[metric].kind if metric in definitions else (
-                "rate" if column not in ("revenue", "n_purchases") else "mean"
+            kind = (
+                definitions[metric].kind
+                if metric in definitions
+                else ("rate" if column not in ("revenue", "n_purchases") else "mean")
             )
             frame[metric] = _metric_values(exp, frame, metric, column, kind, where_of[column])
     # dropped rows are listed when there are some; the event counts of abkit.outcomes always

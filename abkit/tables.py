@@ -53,7 +53,7 @@ def check_encoding(encoding: str) -> str:
         return codecs.lookup(encoding).name
     except (LookupError, TypeError):
         raise ParameterError(
-            f"encoding {encoding!r} is not known; use e.g. \"utf-8\", \"utf-8-sig\", \"cp932\" or \"shift_jis\""
+            f'encoding {encoding!r} is not known; use e.g. "utf-8", "utf-8-sig", "cp932" or "shift_jis"'
         ) from None
 
 
@@ -67,8 +67,8 @@ def check_timezone(name: str) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(str(name))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
         raise ParameterError(
-            f"time zone {name!r} is not an IANA time zone name; use e.g. \"UTC\", \"Asia/Tokyo\" or "
-            "\"Europe/Paris\""
+            f'time zone {name!r} is not an IANA time zone name; use e.g. "UTC", "Asia/Tokyo" or '
+            '"Europe/Paris"'
         ) from None
 
 
@@ -122,7 +122,9 @@ def _read_xlsx(path: Path, what: str, sheet: str | None, dtypes: dict[str, str])
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
-        raise SourceError(f"{_where(path, what)} is not a readable .xlsx workbook: {type(exc).__name__}") from None
+        raise SourceError(
+            f"{_where(path, what)} is not a readable .xlsx workbook: {type(exc).__name__}"
+        ) from None
     try:
         names = list(book.sheetnames)
     finally:
@@ -132,7 +134,9 @@ def _read_xlsx(path: Path, what: str, sheet: str | None, dtypes: dict[str, str])
             f"{_where(path, what)} has no sheet {sheet!r}; its sheets: {', '.join(map(repr, names))} "
             "(set [data] sheet in experiment.toml)"
         )
-    return pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=dtypes or None, engine="openpyxl")
+    return pd.read_excel(
+        path, sheet_name=sheet if sheet is not None else 0, dtype=dtypes or None, engine="openpyxl"
+    )
 
 
 def read_table(
@@ -143,7 +147,7 @@ def read_table(
     sheet: str | None = None,
     id_cols: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Read a CSV, Parquet or ``.xlsx`` table; a missing, empty or unreadable file raises :class:`SourceError`.
+    """Read a CSV, Parquet or ``.xlsx`` table; a missing, empty or unreadable one raises :class:`SourceError`.
 
     CSV text is decoded with ``encoding``, else the first of UTF-8 (with or without BOM) and CP932
     that fits. ``.xlsx`` files are read from ``sheet`` (default: the first sheet). The ``id_cols``
@@ -309,7 +313,6 @@ def screen_rows(
         )
     kept = frame.loc[remaining] if bad else frame
     return kept, diagnostics
-
 
 
 def _plain(value: object) -> object:

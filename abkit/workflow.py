@@ -370,7 +370,9 @@ def load_assigned(exp: Experiment, *, command: str = "report") -> tuple[pd.DataF
     strata = meta.get("strata") or []
     id_src = explicit.get("customer_id") or meta.get("id_col") or own.customer_id
     var_src = explicit.get("variant") or meta.get("variant_col") or own.variant
-    seg_src = explicit.get("segment") or exp.strata or (strata[0] if len(strata) == 1 else None) or own.segment
+    seg_src = (
+        explicit.get("segment") or exp.strata or (strata[0] if len(strata) == 1 else None) or own.segment
+    )
     for key, column in (("customer_id", id_src), ("variant", var_src)):
         if column not in frame.columns:
             raise SourceError(
@@ -503,7 +505,7 @@ def analyse(
     # the events are read by the spec's engine (abkit.sources): per-customer outcomes with pandas,
     # aggregated rows (unit counts in n_col) from DuckDB, PostgreSQL or Spark; an outcomes table is
     # per customer and final
-    start, cutoff, window_days = _window(exp, day)
+    _, cutoff, window_days = _window(exp, day)
     metrics = exp.metrics.all
     if exp.data.events is not None:
         source = event_source(exp)
@@ -594,8 +596,9 @@ def analyse(
     primary_result = evaluation if exp.metrics.primary in assigned_pop else engagement
     if primary_result is None:
         raise SpecError(
-            f"{exp.locate('metrics.primary')}: the primary metric {exp.metrics.primary!r} compares the contacted "
-            "arms only (population = \"contacted\"), which needs at least two contacted variants; use "
+            f"{exp.locate('metrics.primary')}: the primary metric {exp.metrics.primary!r} compares the "
+            "contacted "
+            'arms only (population = "contacted"), which needs at least two contacted variants; use '
             'population = "assigned"'
         )
     if evaluation is None:
@@ -629,8 +632,7 @@ def analyse(
     end_shown = (cutoff - pd.Timedelta(seconds=1)).tz_localize("UTC").tz_convert(exp.data.timezone)
     notes: tuple[str, ...] = (
         f"Attribution window [{send.isoformat()}, {exp.dates.window_end.isoformat()}); events counted up to "
-        f"{end_shown:%Y-%m-%d}"
-        + (f" ({exp.data.timezone})." if exp.data.timezone != "UTC" else "."),
+        f"{end_shown:%Y-%m-%d}" + (f" ({exp.data.timezone})." if exp.data.timezone != "UTC" else "."),
     )
     if exp.data.events is None:
         notes += (
@@ -750,7 +752,7 @@ class _Checks:
 def validate_experiment(
     experiment: Experiment | str | Path, *, as_of: str | dt.date | None = None, command: str = "report"
 ) -> Validation:
-    """Check the spec and every source ``abkit COMMAND`` reads, without computing results (seconds, no kernel).
+    """Check the spec and every source ``abkit COMMAND`` reads, without computing results (no kernel).
 
     ``command`` is ``"report"`` (assignment, events and/or outcomes, customers for breakdowns),
     ``"assign"`` or ``"plan"`` (transactions, customers). The checks: the spec loads; the files exist
@@ -781,7 +783,9 @@ def validate_experiment(
 
         def population() -> tuple[str, int | None]:
             pop = _population(exp, command=command)
-            return f"{len(pop.eligible):,} eligible dormant customers at {exp.dates.send_date}", len(pop.eligible)
+            return f"{len(pop.eligible):,} eligible dormant customers at {exp.dates.send_date}", len(
+                pop.eligible
+            )
 
         checks.run("transactions", population)
         return Validation(exp.name, command, tuple(checks.items))
@@ -832,8 +836,12 @@ def validate_experiment(
         def breakdowns() -> tuple[str, int | None]:
             frame = assigned
             if exp.data.outcomes:
-                frame = frame.merge(read_outcomes(exp), how="left", on=exp.data.columns.customer_id,
-                                    suffixes=("", "_outcomes"))
+                frame = frame.merge(
+                    read_outcomes(exp),
+                    how="left",
+                    on=exp.data.columns.customer_id,
+                    suffixes=("", "_outcomes"),
+                )
             _breakdown_frame(exp, frame)
             return f"breakdowns {', '.join(exp.analysis.breakdowns)} found", len(exp.analysis.breakdowns)
 

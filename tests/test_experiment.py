@@ -372,7 +372,8 @@ def test_variant_rules(tmp_path):
     long_name = replace(DEMO_TEXT, "[variants.reminder]", f'[variants."{"x" * 65}"]')
     load_bad(tmp_path, long_name, "is 65 characters long; at most 64")
     channel = replace(DEMO_TEXT, 'channel = "email"', 'channel = ""')
-    load_bad(tmp_path, channel, r"variants\.coupon\.channel: must not be empty", line=line_of(channel, 'channel = ""'))
+    empty = line_of(channel, 'channel = ""')
+    load_bad(tmp_path, channel, r"variants\.coupon\.channel: must not be empty", line=empty)
     contradiction = replace(DEMO_TEXT, 'channel = "none"', 'channel = "postal"')
     load_bad(
         tmp_path, contradiction, "contradicts contacted = false", line=line_of(contradiction, '"postal"')
@@ -935,7 +936,7 @@ def test_a_per_customer_export_spec_loads_and_round_trips(tmp_path: Path) -> Non
     assert exp.analysis.breakdowns == ("history_segment",)
     again = Experiment.from_toml(exp.to_toml(), path=exp.path)
     assert again == exp
-    with pytest.raises(SourceError, match=r"line 10: `abkit plan` reads data.transactions, which is not declared"):
+    with pytest.raises(SourceError, match=r"line 10: `abkit plan` reads data.transactions, which is not"):
         exp.data_path("transactions", needed_by="plan")
 
 
@@ -946,22 +947,21 @@ def test_a_per_customer_export_spec_loads_and_round_trips(tmp_path: Path) -> Non
         ('timezone = "Asia/Tokyo"', 'timezone = "JST"', r"data\.timezone: 'JST' is not an IANA", '"JST"'),
         ('timestamp_format = "%d/%m/%Y %H:%M"', 'timestamp_format = "dd/mm/yyyy"',
          r"data\.timestamp_format: 'dd/mm/yyyy' is not a strptime format", "dd/mm"),
-        ("max_bad_share = 0.01", "max_bad_share = 0.9", r"data\.max_bad_share: must be a share in \[0, 0\.5\)",
+        ("max_bad_share = 0.01", "max_bad_share = 0.9", r"data\.max_bad_share: must be a share in \[0",
          "0.9"),
         ('variant = "arm"', 'varient = "arm"', r"data\.columns\.outcomes\.varient: unknown key 'varient' "
          r"\(did you mean 'variant'\?\)", "varient"),
         ('kind = "rate"', 'kind = "ratio"', r"metrics\.define\.visit\.kind: 'ratio' is not known", "ratio"),
         ('label = "サイト訪問"', 'label = "サイト訪問"\npopulation = "everyone"',
          r"metrics\.define\.visit\.population: 'everyone' is not known", "everyone"),
-        ('label = "サイト訪問"', 'label = "サイト訪問"\nunit = "%"', r"metrics\.define\.visit\.unit: unknown key",
-         "unit"),
-        ('primary = "visit"', 'primary = "visits"', r"metrics\.primary: 'visits' is not a known metric \(did you "
-         r"mean 'visit'\?\).*\[metrics\.define\.visits\]", 'primary = "visits"'),
+        ('label = "サイト訪問"', 'label = "サイト訪問"\nunit = "%"', r"visit\.unit: unknown key", "unit"),
+        ('primary = "visit"', 'primary = "visits"', r"metrics\.primary: 'visits' is not a known metric "
+         r"\(did you mean 'visit'\?\).*\[metrics\.define\.visits\]", 'primary = "visits"'),
         ('outcomes = "data/export.csv"', 'outcomes = "data/export.json"',
          r"data\.outcomes: 'data/export.json' must end in \.csv, \.parquet or \.xlsx", "export.json"),
         ('outcomes = "data/export.csv"', "", r"data\.events: missing required key 'events' \(or 'outcomes'\)",
          "[data]"),
-        ('[variants."Mens E-Mail"]', '[variants."Mens\\u0007Mail"]', r"contains a control character \(U\+0007\)",
+        ('[variants."Mens E-Mail"]', '[variants."Mens\\u0007Mail"]', r"a control character \(U\+0007\)",
          '[variants."No E-Mail"]'),
         ('channel = "line"', 'channel = "none"', "a contacted variant needs a channel", '"none"'),
         ('breakdowns = ["history_segment"]', 'breakdowns = "history_segment"',
@@ -977,7 +977,8 @@ def test_per_table_event_columns_and_timezones_need_the_pandas_engine(tmp_path: 
     spec = scaffold("w", send_date="2026-06-01").replace('"data/events.parquet"', '"data/events/*.parquet"')
     load_bad(tmp_path, spec.replace('timezone = "UTC"', 'timezone = "Asia/Tokyo"'),
              r"data\.timezone: applies to engine = 'pandas' \(engine is 'duckdb'\)")
-    load_bad(tmp_path, spec + '\n[data.columns.events]\ncustomer_id = "uid"\n', r"data\.columns\.events: applies")
+    events_cols = spec + '\n[data.columns.events]\ncustomer_id = "uid"\n'
+    load_bad(tmp_path, events_cols, r"data\.columns\.events: applies")
     load_bad(tmp_path, spec.replace('assignment = "assignment.parquet"',
                                     'assignment = "assignment.parquet"\noutcomes = "o.csv"'),
              r"data\.outcomes: a per-customer outcomes table is combined with engine = 'pandas' only")

@@ -15,8 +15,14 @@ def test_any_text_is_a_label(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "problem"),
-    [("", "must not be empty"), ("  ", "must not be empty"), ("x" * 65, "65 characters long"),
-     ("a\nb", "control character"), ("a\u202eb", "control character"), (3, "must be text")],
+    [
+        ("", "must not be empty"),
+        ("  ", "must not be empty"),
+        ("x" * 65, "65 characters long"),
+        ("a\nb", "control character"),
+        ("a\u202eb", "control character"),
+        (3, "must be text"),
+    ],
 )
 def test_bad_labels_are_named(name: object, problem: str) -> None:
     assert problem in str(label_problem(name))
@@ -26,7 +32,18 @@ def test_bad_labels_are_named(name: object, problem: str) -> None:
 
 def test_slug_keeps_safe_names_and_separates_the_others() -> None:
     assert slug("coupon") == "coupon" and slug("v1.2_b-c") == "v1.2_b-c"
-    names = ["No E-Mail", "No_E-Mail", "No E_Mail", "no e-mail", "クーポン", "クーポン ", "../x", ".hidden", "a/b", "a\\b"]
+    names = [
+        "No E-Mail",
+        "No_E-Mail",
+        "No E_Mail",
+        "no e-mail",
+        "クーポン",
+        "クーポン ",
+        "../x",
+        ".hidden",
+        "a/b",
+        "a\\b",
+    ]
     slugs = [slug(n) for n in names]
     assert len(set(slugs)) == len(names)  # collision-free
     for s in slugs:

@@ -77,7 +77,9 @@ def test_a_declared_encoding_wins_and_a_wrong_one_names_the_fix(tmp_path: Path) 
 def test_xlsx_first_sheet_named_sheet_and_text_ids(tmp_path: Path) -> None:
     path = tmp_path / "export.xlsx"
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        pd.DataFrame({"id": ["0007", "0012"], "visit": [1, 0]}).to_excel(writer, sheet_name="結果", index=False)
+        pd.DataFrame({"id": ["0007", "0012"], "visit": [1, 0]}).to_excel(
+            writer, sheet_name="結果", index=False
+        )
         pd.DataFrame({"id": ["x"], "other": [2]}).to_excel(writer, sheet_name="memo", index=False)
     first = read_table(path, id_cols=["id"])
     assert first["id"].tolist() == ["0007", "0012"] and first["visit"].tolist() == [1, 0]
@@ -85,7 +87,7 @@ def test_xlsx_first_sheet_named_sheet_and_text_ids(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"has no sheet 'Sheet9'; its sheets: '結果', 'memo'"):
         read_table(path, sheet="Sheet9")
     (tmp_path / "broken.xlsx").write_bytes(b"not a zip")
-    with pytest.raises(SourceError, match="is not a readable .xlsx workbook"):
+    with pytest.raises(SourceError, match=r"is not a readable \.xlsx workbook"):
         read_table(tmp_path / "broken.xlsx")
 
 
@@ -126,15 +128,24 @@ def test_screen_rows_counts_drops_and_refuses_above_the_share() -> None:
     frame = pd.DataFrame({"id": [f"c{i}" for i in range(1000)], "amount": np.ones(1000)})
     frame.loc[[5, 7], "amount"] = -1.0
     kept, diag = screen_rows(
-        frame, {"negative_amount": (frame["amount"] < 0).to_numpy()}, what="events source e.csv",
-        max_share=0.002, show=["id", "amount"],
+        frame,
+        {"negative_amount": (frame["amount"] < 0).to_numpy()},
+        what="events source e.csv",
+        max_share=0.002,
+        show=["id", "amount"],
     )
     assert len(kept) == 998 and int(diag.loc[0, "rows"]) == 2
     assert "row 6: id='c5', amount=-1.0" in diag.loc[0, "detail"]
     with pytest.raises(
         DataError,
-        match=r"events source e.csv: 2 of 1,000 rows \(0.20%\) are malformed, more than \[data\] max_bad_share "
+        match=r"events source e.csv: 2 of 1,000 rows \(0.20%\) are malformed, more than \[data\] "
+        r"max_bad_share "
         r"= 0.10%: 2 negative amount \(e.g. row 6: id='c5', amount=-1.0; row 8",
     ):
-        screen_rows(frame, {"negative_amount": frame["amount"] < 0}, what="events source e.csv", max_share=0.001,
-                    show=["id", "amount"])
+        screen_rows(
+            frame,
+            {"negative_amount": frame["amount"] < 0},
+            what="events source e.csv",
+            max_share=0.001,
+            show=["id", "amount"],
+        )

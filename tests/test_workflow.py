@@ -248,7 +248,9 @@ def write_export(folder: Path, n: int = 3000, *, seed: int = 1, encoding: str = 
         {
             "id": [f"{i:010d}" for i in range(1, n + 1)],
             "arm": arm,
-            "history_segment": np.array(["1) $0 - $100", "2) $100 - $200", "3) $200+"])[rng.integers(0, 3, n)],
+            "history_segment": np.array(["1) $0 - $100", "2) $100 - $200", "3) $200+"])[
+                rng.integers(0, 3, n)
+            ],
             "visit": visit.astype(int),
             "conversion": conversion.astype(int),
             "spend": np.where(conversion, np.round(rng.gamma(2.0, 50.0, n), 2), 0.0),
@@ -301,7 +303,9 @@ def test_outcomes_from_an_xlsx_sheet(tmp_path: Path) -> None:
         table.to_excel(writer, sheet_name="customers", index=False)
     spec = tmp_path / "experiment.toml"
     spec.write_text(
-        EXPORT_SPEC.replace('outcomes = "data/export.csv"', 'outcomes = "data/export.xlsx"\nsheet = "customers"'),
+        EXPORT_SPEC.replace(
+            'outcomes = "data/export.csv"', 'outcomes = "data/export.xlsx"\nsheet = "customers"'
+        ),
         encoding="utf-8",
     )
     readout = analyse(tmp_path)
@@ -312,8 +316,10 @@ def test_outcomes_from_an_xlsx_sheet(tmp_path: Path) -> None:
 def test_a_contacted_population_metric_compares_contacted_arms_only(tmp_path: Path) -> None:
     write_export(tmp_path)
     spec = tmp_path / "experiment.toml"
-    spec.write_text(EXPORT_SPEC.replace('label = "サイト訪問"', 'label = "サイト訪問"\npopulation = "contacted"'),
-                    encoding="utf-8")
+    spec.write_text(
+        EXPORT_SPEC.replace('label = "サイト訪問"', 'label = "サイト訪問"\npopulation = "contacted"'),
+        encoding="utf-8",
+    )
     readout = analyse(tmp_path)
     engaged = readout.engagement.table
     assert set(engaged.loc[engaged["metric"] == "visit", "variant"]) == {"女性向け E-Mail"}
@@ -331,8 +337,11 @@ def test_outcome_rows_of_unknown_customers_are_counted_up_to_the_share(tmp_path:
     assert "'9999999998'" in diag.loc["unknown_customer", "detail"]
     many = table.iloc[:10].assign(id=[f"99999999{i:02d}" for i in range(10)])
     path.write_bytes(pd.concat([table, many]).to_csv(index=False).encode("cp932"))
-    with pytest.raises(DataError, match=r"outcomes source data/export.csv: 10 of 3,010 rows \(0.33%\) are "
-                       r"malformed.*10 id in column 'id' is not in the assignment \(e.g. row 3001: id='9999999900'"):
+    with pytest.raises(
+        DataError,
+        match=r"outcomes source data/export.csv: 10 of 3,010 rows \(0.33%\) are "
+        r"malformed.*10 id in column 'id' is not in the assignment \(e.g. row 3001: id='9999999900'",
+    ):
         analyse(tmp_path)
 
 
@@ -344,8 +353,10 @@ def test_validate_experiment_lists_checks_and_raises_the_first_problem(tmp_path:
     assert good.to_pandas()["ok"].all() and "ok" in repr(good)
     good.raise_for_problems()
     spec = tmp_path / "experiment.toml"
-    spec.write_text(EXPORT_SPEC.replace('[variants."Mens E-Mail"]\nweight = 1', '[variants."Mens E-Mail"]\nweight = 2'),
-                    encoding="utf-8")
+    spec.write_text(
+        EXPORT_SPEC.replace('[variants."Mens E-Mail"]\nweight = 1', '[variants."Mens E-Mail"]\nweight = 2'),
+        encoding="utf-8",
+    )
     changed = validate_experiment(tmp_path)
     assert not changed.ok and len(changed.problems) == 1
     message = changed.problems[0]
@@ -357,8 +368,12 @@ def test_validate_experiment_lists_checks_and_raises_the_first_problem(tmp_path:
         analyse(tmp_path)
     spec.write_text(EXPORT_SPEC.replace('primary = "visit"', 'primary = "visits"'), encoding="utf-8")
     broken = validate_experiment(tmp_path)
-    assert [c.name for c in broken.checks] == ["spec"] and "'visits' is not a known metric" in broken.problems[0]
-    spec.write_text(EXPORT_SPEC.replace('kind = "mean"', 'kind = "mean"\ncolumn = "amount_spent"'), encoding="utf-8")
+    assert [c.name for c in broken.checks] == [
+        "spec"
+    ] and "'visits' is not a known metric" in broken.problems[0]
+    spec.write_text(
+        EXPORT_SPEC.replace('kind = "mean"', 'kind = "mean"\ncolumn = "amount_spent"'), encoding="utf-8"
+    )
     missing = validate_experiment(tmp_path)
     assert "metric 'spend': column 'amount_spent' is not in the outcomes table" in missing.problems[0]
     with pytest.raises(DataError, match="amount_spent"):
@@ -420,7 +435,9 @@ def write_shop(folder: Path, n: int = 1500) -> None:
     orders = pd.DataFrame(
         {
             "会員番号": ids,
-            "order_date": [(pd.Timestamp("2026-06-01") - pd.Timedelta(days=int(d))).date().isoformat() for d in days],
+            "order_date": [
+                (pd.Timestamp("2026-06-01") - pd.Timedelta(days=int(d))).date().isoformat() for d in days
+            ],
             "amount": np.round(rng.gamma(2.0, 30.0, n), 0),
         }
     )
@@ -451,7 +468,9 @@ def test_names_with_spaces_and_japanese_and_zero_padded_ids_from_assign_to_repor
     rows += [("0000000001", "purchased", "not a date", 10.0)]  # one malformed row among ~700: counted
     events = pd.DataFrame(rows, columns=["会員番号", "種別", "日時", "金額"])
     (tmp_path / "data" / "events.csv").write_bytes(events.to_csv(index=False).encode("cp932"))
-    opens = assigned[["会員番号"]].assign(opened=assigned["variant"].ne("No contact") & (np.arange(len(assigned)) % 4 == 0))
+    opens = assigned[["会員番号"]].assign(
+        opened=assigned["variant"].ne("No contact") & (np.arange(len(assigned)) % 4 == 0)
+    )
     opens.to_csv(tmp_path / "data" / "opens.csv", index=False, encoding="utf-8-sig")
     spec = tmp_path / "experiment.toml"
     spec.write_text(SHOP_SPEC.replace("[data]\n", "[data]\nmax_bad_share = 0.002\n"), encoding="utf-8")
@@ -460,7 +479,9 @@ def test_names_with_spaces_and_japanese_and_zero_padded_ids_from_assign_to_repor
     assert int(funnel.loc["クーポン (LINE)", "repurchased"]) == 120
     assert int(funnel.loc["No contact", "repurchased"]) == 40
     diag = readout.diagnostics.set_index("reason")
-    assert int(diag.loc["bad_timestamp", "rows"]) == 1 and "'not a date'" in diag.loc["bad_timestamp", "detail"]
+    assert (
+        int(diag.loc["bad_timestamp", "rows"]) == 1 and "'not a date'" in diag.loc["bad_timestamp", "detail"]
+    )
     ev = readout.evaluation.table
     assert set(ev.loc[ev["metric"] == "repurchased", "variant"]) == {"クーポン (LINE)", "Reminder, e-mail"}
     # opens come from the e-mail tool's table, compared among the contacted arms
@@ -473,9 +494,12 @@ def test_names_with_spaces_and_japanese_and_zero_padded_ids_from_assign_to_repor
     assert "(Asia/Tokyo)" in readout.notes[0]
     # above the share of malformed rows: refused with the counts and the first example
     spec.write_text(SHOP_SPEC, encoding="utf-8")
-    with pytest.raises(DataError, match=r"events source events.csv: 1 of [\d,]+ rows .* more than \[data\] "
-                       r"max_bad_share = 0.10%: 1 timestamp in column '日時' is missing or not a time \(format "
-                       r"'%d/%m/%Y %H:%M'\) \(e.g. row \d+: 会員番号='0000000001', 日時='not a date'"):
+    with pytest.raises(
+        DataError,
+        match=r"events source events.csv: 1 of [\d,]+ rows .* more than \[data\] "
+        r"max_bad_share = 0.10%: 1 timestamp in column '日時' is missing or not a time \(format "
+        r"'%d/%m/%Y %H:%M'\) \(e.g. row \d+: 会員番号='0000000001', 日時='not a date'",
+    ):
         analyse(tmp_path, as_of="2026-06-20")
 
 
@@ -485,13 +509,18 @@ def test_renamed_events_fail_with_a_suggestion(demo_experiment: Path) -> None:
     events = pd.read_parquet(exp.data_path("events"))
     events["event"] = events["event"].replace({"purchased": "Purchased"})
     events.to_parquet(exp.data_path("events"), index=False)
-    with pytest.raises(DataError, match=r"metric 'repurchased' counts 'purchased' events, and there are none, but "
-                       r"[\d,]+ rows are named 'Purchased': 'Purchased' looks like 'purchased'.*"
-                       r"\[data.event_names\] purchased = 'Purchased'"):
+    with pytest.raises(
+        DataError,
+        match=r"metric 'repurchased' counts 'purchased' events, and there are none, but "
+        r"[\d,]+ rows are named 'Purchased': 'Purchased' looks like 'purchased'.*"
+        r"\[data.event_names\] purchased = 'Purchased'",
+    ):
         analyse(demo_experiment, as_of="2026-06-20")
     spec = demo_experiment / "experiment.toml"  # the fix the message names
-    text = spec.read_text().replace('assignment = "assignment.parquet"',
-                                    'assignment = "assignment.parquet"\nevent_names = { purchased = "Purchased" }')
+    text = spec.read_text().replace(
+        'assignment = "assignment.parquet"',
+        'assignment = "assignment.parquet"\nevent_names = { purchased = "Purchased" }',
+    )
     spec.write_text(text, encoding="utf-8")
     assert analyse(demo_experiment, as_of="2026-06-20").funnel["repurchased"].sum() > 0
 
@@ -501,8 +530,12 @@ def test_a_report_where_no_event_matches_an_assigned_customer_fails(demo_experim
     events = pd.read_parquet(exp.data_path("events"))
     events["customer_id"] = "C-" + events["customer_id"].astype(str)
     events.to_parquet(exp.data_path("events"), index=False)
-    with pytest.raises(DataError, match=r"no event row matched an assigned customer inside the window .*unknown "
-                       r"customer\); no customer id matched: assigned ids look like 'C\d+' \(text\), event ids like 'C-C\d+'"):
+    with pytest.raises(
+        DataError,
+        match=r"no event row matched an assigned customer inside the window .*unknown "
+        r"customer\); no customer id matched: assigned ids look like 'C\d+' \(text\), "
+        r"event ids like 'C-C\d+'",
+    ):
         analyse(demo_experiment, as_of="2026-06-20")
 
 
@@ -510,8 +543,11 @@ def test_weights_changed_after_the_assignment_are_refused(demo_experiment: Path)
     spec = demo_experiment / "experiment.toml"
     text = spec.read_text()
     spec.write_text(text.replace("[variants.coupon]\nweight = 0.3", "[variants.coupon]\nweight = 0.4"))
-    with pytest.raises(SpecError, match=r"variants.coupon.weight = 0.4 \(36.4% of the split\) differs from the "
-                       r"weight 0.3 \(30.0%\) the assignment assignment.parquet was made with; restore 0.3"):
+    with pytest.raises(
+        SpecError,
+        match=r"variants.coupon.weight = 0.4 \(36.4% of the split\) differs from the "
+        r"weight 0.3 \(30.0%\) the assignment assignment.parquet was made with; restore 0.3",
+    ):
         analyse(demo_experiment, as_of="2026-06-20")
 
 
@@ -529,4 +565,7 @@ def test_the_tolerated_lag_comes_from_the_spec_and_never_exceeds_the_window(demo
         analyse(demo_experiment, as_of="2026-06-20", max_data_lag_days=3)
     # a report long after the window closed needs data up to the window's end only
     events.loc[stamps < pd.Timestamp("2026-06-14 12:00")].to_parquet(exp.data_path("events"), index=False)
-    assert analyse(demo_experiment, as_of="2026-09-30", max_data_lag_days=1).status == "attribution window closed"
+    assert (
+        analyse(demo_experiment, as_of="2026-09-30", max_data_lag_days=1).status
+        == "attribution window closed"
+    )
