@@ -617,6 +617,17 @@ def customer_outcomes(
             details={"unknown_customer": f"id in column {id_col!r} is not in the assignment"},
             show=[id_col],
         )
+        if "variant" in table.columns:  # the export's own arm column must agree with the assignment
+            arms = assigned.set_index(id_col)["variant"].astype(str)
+            theirs = table.set_index(id_col)["variant"].astype(str)
+            differ = theirs.index[theirs.to_numpy() != arms.reindex(theirs.index).to_numpy()]
+            if len(differ):
+                first = differ[0]
+                raise DataError(
+                    f"{where}: {len(differ):,} customer(s) have another variant than in the assignment "
+                    f"(first: id {first!r}, {theirs[first]!r} here, {arms[first]!r} assigned); use the "
+                    "outcomes of this assignment, or map the variant column in [data.columns.outcomes]"
+                )
         has_row = assigned[id_col].isin(table[id_col])
         frame, diag_missing = screen_rows(
             assigned,

@@ -583,7 +583,7 @@ def analyse(
             return None
         return evaluate(
             data,
-            metrics=_metric_objects(exp, main or guards[:1]),
+            metrics=_metric_objects(exp, main or guards),
             guardrails=_metric_objects(exp, guards) if main and guards else None,
             control=control,
             segment_col=segments,

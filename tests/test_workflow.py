@@ -569,3 +569,15 @@ def test_the_tolerated_lag_comes_from_the_spec_and_never_exceeds_the_window(demo
         analyse(demo_experiment, as_of="2026-09-30", max_data_lag_days=1).status
         == "attribution window closed"
     )
+
+
+def test_an_export_whose_arms_disagree_with_the_assignment_is_refused(tmp_path: Path) -> None:
+    table = write_export(tmp_path)
+    table.loc[4, "arm"] = "Mens E-Mail" if table.loc[4, "arm"] != "Mens E-Mail" else "No E-Mail"
+    (tmp_path / "data" / "export.csv").write_bytes(table.to_csv(index=False).encode("cp932"))
+    with pytest.raises(
+        DataError,
+        match=r"outcomes source data/export.csv: 1 customer\(s\) have another variant "
+        r"than in the assignment \(first: id '0000000005'",
+    ):
+        analyse(tmp_path)
