@@ -385,6 +385,11 @@ def match_ids(ids: pd.Series, like: pd.Series) -> pd.Series:
     return ids
 
 
+def _among(values: pd.Series, unique: pd.Series) -> np.ndarray:
+    """Which ``values`` are in ``unique`` (distinct ids), by hashing (Arrow strings' isin loops in Python)."""
+    return pd.Index(unique).get_indexer(pd.Index(values)) >= 0
+
+
 def read_events(experiment: Experiment) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The events file (``engine = "pandas"``) with the spec's column names and timestamps in naive UTC.
 
@@ -608,7 +613,7 @@ def customer_outcomes(
                 f"{where}: {len(dup):,} duplicate id(s) in column {id_col!r} (first: {dup.iloc[0]!r}); "
                 "the outcomes table holds one row per customer"
             )
-        known = table[id_col].isin(assigned[id_col])
+        known = pd.Series(_among(table[id_col], assigned[id_col]), index=table.index)
         table, diag = screen_rows(
             table,
             {"unknown_customer": ~known.to_numpy()},
@@ -628,7 +633,7 @@ def customer_outcomes(
                     f"(first: id {first!r}, {theirs[first]!r} here, {arms[first]!r} assigned); use the "
                     "outcomes of this assignment, or map the variant column in [data.columns.outcomes]"
                 )
-        has_row = assigned[id_col].isin(table[id_col])
+        has_row = pd.Series(_among(assigned[id_col], table[id_col]), index=assigned.index)
         frame, diag_missing = screen_rows(
             assigned,
             {"no_outcome_row": ~has_row.to_numpy()},
