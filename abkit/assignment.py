@@ -40,7 +40,6 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import re
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from math import lcm
@@ -53,6 +52,7 @@ import pandas as pd
 from abkit._io import make_temp_file
 from abkit._validate import check_choice, check_columns
 from abkit.errors import ColumnError, DataError, FileExistsAbkitError, ParameterError, SourceError
+from abkit.names import slug
 
 __all__ = [
     "EXTERNAL",
@@ -1142,20 +1142,19 @@ def extend_assignment(
 # ----------------------------------------------------------------------------------------------
 # send lists
 # ----------------------------------------------------------------------------------------------
-def _safe_file_part(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name).strip(".") or "variant"
-
-
 def send_list_paths(
     directory: str | os.PathLike[str], contact_variants: Sequence[str], *, prefix: str = "send_list_"
 ) -> dict[str, Path]:
     """The file :func:`export_send_lists` writes for each contacted variant, by variant.
 
-    >>> [p.name for p in send_list_paths("lists", ["coupon", "reminder mail"]).values()]
-    ['send_list_coupon.csv', 'send_list_reminder_mail.csv']
+    File names use :func:`abkit.names.slug` (safe ASCII names are kept; any other name gets a safe
+    form plus a short hash, so no two variants share a file).
+
+    >>> [p.name for p in send_list_paths("lists", ["coupon", "reminder"]).values()]
+    ['send_list_coupon.csv', 'send_list_reminder.csv']
     """
     directory = Path(directory)
-    files = {v: directory / f"{prefix}{_safe_file_part(v)}.csv" for v in contact_variants}
+    files = {v: directory / f"{prefix}{slug(v)}.csv" for v in contact_variants}
     if len(set(files.values())) != len(files):
         raise ParameterError(
             f"contact_variants {list(contact_variants)} map to the same file name; rename them"
@@ -1206,13 +1205,13 @@ def export_send_lists(
 
     Only the variants named in ``contact_variants`` are written, so the holdout (and any other
     variant left out) is never exported. Files are named ``<prefix><variant>.csv`` (characters other
-    than letters, digits, ``.``, ``_`` and ``-`` become ``_``; see :func:`send_list_paths`), written
-    atomically; existing files are refused unless ``overwrite=True`` (checked for every file before
-    any is written). Pass ``segment_col=None`` if there are no segments. With ``customers`` (the
-    customers table) every exported id must be in it and carry no true flag in the ``suppress``
-    columns (e.g. ``opted_out``): otherwise :class:`~abkit.errors.DataError` is raised before any
-    file is written, so an opted-out customer never reaches a send list. Returns a table with
-    ``variant``, ``n`` and ``path``, one row per file.
+    than ASCII letters, digits, ``.``, ``_`` and ``-`` give :func:`abkit.names.slug`'s collision-free
+    form; see :func:`send_list_paths`), written atomically; existing files are refused unless
+    ``overwrite=True`` (checked for every file before any is written). Pass ``segment_col=None`` if
+    there are no segments. With ``customers`` (the customers table) every exported id must be in it
+    and carry no true flag in the ``suppress`` columns (e.g. ``opted_out``): otherwise
+    :class:`~abkit.errors.DataError` is raised before any file is written, so an opted-out customer
+    never reaches a send list. Returns a table with ``variant``, ``n`` and ``path``, one row per file.
 
     >>> import tempfile, pandas as pd
     >>> assigned = pd.DataFrame({"customer_id": [1, 2, 3], "segment": ["a", "a", "b"],

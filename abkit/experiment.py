@@ -28,19 +28,26 @@ import pandas as pd
 from abkit._display import Displayable
 from abkit._io import write_text
 from abkit._validate import check_columns
+from abkit.attribution import EVENT_NAMES
 from abkit.errors import ParameterError, SourceError, SpecError
+from abkit.names import MAX_LABEL_LENGTH, label_problem
+from abkit.tables import check_encoding, check_timezone
 
 __all__ = [
     "CHANNELS",
     "KNOWN_METRICS",
     "LANGUAGES",
+    "METRIC_KINDS",
+    "METRIC_POPULATIONS",
     "OBJECTIVES",
+    "TABLES",
     "Analysis",
     "Columns",
     "DataSources",
     "Dates",
     "DecisionSettings",
     "Experiment",
+    "MetricDefinition",
     "Metrics",
     "PopulationRules",
     "Prior",
@@ -53,12 +60,13 @@ __all__ = [
 ]
 
 SPEC_FILE = "experiment.toml"
-CHANNELS: tuple[str, ...] = ("email", "postal", "sms", "social", "none")
+#: Common channel labels (any label is accepted; ``"none"`` is reserved for a holdout).
+CHANNELS: tuple[str, ...] = ("email", "postal", "sms", "line", "push", "phone", "social", "none")
 METHODS: tuple[str, ...] = ("frequentist", "bayesian")
 SEQUENTIAL_METHODS: tuple[str, ...] = ("asymptotic-cs", "msprt")
 CORRECTIONS: tuple[str, ...] = ("holm", "bonferroni", "bh", "none")
 #: Outcome columns produced by ``abkit.outcomes``; other metric names must be declared in
-#: ``metrics.custom``.
+#: ``[metrics.define.NAME]`` (or listed in ``metrics.custom``).
 KNOWN_METRICS: tuple[str, ...] = (
     "delivered",
     "opened",
@@ -68,7 +76,16 @@ KNOWN_METRICS: tuple[str, ...] = (
     "unsubscribed",
     "complained",
 )
-DATA_SUFFIXES: tuple[str, ...] = (".csv", ".parquet")
+DATA_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".xlsx")
+#: Tables a spec can point at; ``[data.columns.TABLE]`` maps the columns of each.
+TABLES: tuple[str, ...] = ("events", "outcomes", "assignment", "customers", "transactions")
+#: ``[metrics.define.NAME] kind``: a rate (share of customers with a success) or a mean per customer.
+METRIC_KINDS: tuple[str, ...] = ("rate", "mean")
+#: ``[metrics.define.NAME] population``: every assigned customer against the holdout (intention to
+#: treat), or the contacted arms only (engagement: opens, clicks, visits from the message).
+METRIC_POPULATIONS: tuple[str, ...] = ("assigned", "contacted")
+#: Most breakdown values shown per ``[analysis] breakdowns`` column.
+MAX_BREAKDOWN_VALUES = 20
 #: Engines that read an experiment's events (``[data] engine``); see :mod:`abkit.sources`.
 ENGINES: tuple[str, ...] = ("pandas", "duckdb", "postgres", "spark")
 #: Environment variable holding the PostgreSQL URL when ``[data] url_env`` is not set.
@@ -94,17 +111,23 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "": ("name", "hypothesis", "owner", "salt", "dates", "data", "population", "strata", "variants",
          "metrics", "analysis", "decision", "report", "programme"),
     "dates": ("send_date", "window_days", "planned_end"),
-    "data": ("customers", "transactions", "events", "assignment", "columns", "engine", "url_env",
-             "spark_master"),
-    "data.columns": ("customer_id", "order_date", "amount", "event", "timestamp"),
+    "data": ("customers", "transactions", "events", "outcomes", "assignment", "columns", "engine", "url_env",
+             "spark_master", "encoding", "sheet", "timestamp_format", "timezone", "max_bad_share",
+             "event_names"),
+    "data.columns": ("customer_id", "order_date", "amount", "event", "timestamp", "variant", "segment",
+                     *TABLES),
+    "data.columns.table": ("customer_id", "order_date", "amount", "event", "timestamp", "variant", "segment"),
+    "data.event_names": EVENT_NAMES,
     "population": ("dormant_after", "lapsed_after", "exclude", "lapsed_flags", "segments", "cooldown_days"),
     "population.segments": ("high_value_quantile", "high_value_threshold", "value_measure",
                             "high_frequency_threshold", "high_frequency_quantile", "precedence"),
     "strata": ("column",),
     "variant": ("weight", "channel", "contacted", "contact_cost", "offer_cost", "description", "family"),
-    "metrics": ("primary", "secondary", "guardrails", "custom"),
+    "metrics": ("primary", "secondary", "guardrails", "custom", "define"),
+    "metric": ("kind", "column", "label", "population"),
     "analysis": ("method", "alpha", "correction", "prior", "sequential", "power", "control", "gross_margin",
-                 "baseline", "mde", "guardrail_margin", "n_star", "sequential_method", "tau", "covariates"),
+                 "baseline", "mde", "guardrail_margin", "n_star", "sequential_method", "tau", "covariates",
+                 "breakdowns"),
     "analysis.prior": ("alpha", "beta"),
     "decision": ("objective", "revenue", "redeemed"),
     "report": ("language", "currency", "max_data_lag_days"),
@@ -155,13 +178,15 @@ class Dates:
 
 @dataclass(frozen=True)
 class Columns:
-    """Column names of the data sources."""
+    """Column names of the data sources (``[data.columns]``; per table in ``[data.columns.TABLE]``)."""
 
     customer_id: str = "customer_id"
     order_date: str = "order_date"
     amount: str = "amount"
     event: str = "event"
     timestamp: str = "timestamp"
+    variant: str = "variant"
+    segment: str = "segment"
 
 
 @dataclass(frozen=True)
@@ -176,14 +201,43 @@ class DataSources:
     the session). Transactions, customers and the assignment are files in every engine.
     """
 
-    transactions: str
-    events: str
+    transactions: str | None
+    events: str | None
     assignment: str
     customers: str | None = None
     columns: Columns = field(default_factory=Columns)
     engine: str = "pandas"
     url_env: str | None = None
     spark_master: str | None = None
+    #: Per-customer outcomes (one row per customer: flags and amounts), declared final.
+    outcomes: str | None = None
+    #: Encoding of CSV files (None: UTF-8 with or without BOM, else CP932, detected).
+    encoding: str | None = None
+    #: Sheet of ``.xlsx`` files (None: the first sheet).
+    sheet: str | None = None
+    #: ``strptime`` format of timestamps (None: ISO 8601).
+    timestamp_format: str | None = None
+    #: IANA time zone of naive timestamps and of ``send_date``.
+    timezone: str = "UTC"
+    #: Largest share of malformed rows dropped (and counted) rather than refused.
+    max_bad_share: float = 0.001
+    #: ``[data.columns.TABLE]``: the columns of one table that differ from ``[data.columns]``.
+    table_columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: ``[data.event_names]``: standard event name → the name used in the events.
+    event_names: Mapping[str, str] = field(default_factory=dict)
+
+    def columns_for(self, table: str) -> Columns:
+        """The columns of ``table`` (one of :data:`TABLES`): ``[data.columns.TABLE]`` over ``[data.columns]``.
+
+        >>> DataSources(None, "e.csv", "a.csv", table_columns={"events": {"customer_id": "uid"}}
+        ...             ).columns_for("events").customer_id
+        'uid'
+        """
+        if table not in TABLES:
+            raise ParameterError(
+                f"table={table!r} is not known{_suggest(table, TABLES)}; use one of {TABLES}"
+            )
+        return dataclasses.replace(self.columns, **dict(self.table_columns.get(table, {})))
 
 
 @dataclass(frozen=True)
@@ -257,6 +311,27 @@ class Programme:
 
 
 @dataclass(frozen=True)
+class MetricDefinition:
+    """A metric declared in ``[metrics.define.NAME]``: its kind, column, label and population."""
+
+    name: str
+    #: ``"rate"`` (share of customers with a success) or ``"mean"`` (per customer, zeros included).
+    kind: str = "rate"
+    #: The outcome column (in the outcomes table, or an event name in the events); default: the name.
+    column: str = ""
+    #: Shown in reports instead of the name (any language).
+    label: str = ""
+    #: ``"assigned"``: every customer, against the holdout; ``"contacted"``: contacted arms only.
+    population: str = "assigned"
+
+    def __post_init__(self) -> None:
+        if not self.column:
+            object.__setattr__(self, "column", self.name)
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
+
+
+@dataclass(frozen=True)
 class Metrics:
     """Outcome columns: the primary metric, secondary metrics and guardrails."""
 
@@ -264,11 +339,18 @@ class Metrics:
     secondary: tuple[str, ...] = ()
     guardrails: tuple[str, ...] = ()
     custom: tuple[str, ...] = ()
+    #: ``[metrics.define.NAME]`` tables by name.
+    define: Mapping[str, MetricDefinition] = field(default_factory=dict)
 
     @property
     def all(self) -> tuple[str, ...]:
         """Primary, secondary and guardrail metrics in that order."""
         return (self.primary, *self.secondary, *self.guardrails)
+
+    def label(self, name: str) -> str:
+        """The label reports show for metric ``name`` (its declared label, else the name)."""
+        definition = self.define.get(name)
+        return definition.label if definition is not None else name
 
 
 @dataclass(frozen=True)
@@ -301,6 +383,8 @@ class Analysis:
     tau: float | None = None
     #: Pre-campaign population columns for CUPED regression adjustment (e.g. ``monetary_total``).
     covariates: tuple[str, ...] = ()
+    #: Pre-campaign columns giving per-value results besides the strata (each its own correction family).
+    breakdowns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, repr=False)
@@ -425,25 +509,32 @@ class Experiment(Displayable):
     @property
     def paths(self) -> dict[str, Path]:
         """Data source → resolved path (``customers`` only when declared)."""
-        keys = ("customers", "transactions", "events", "assignment")
+        keys = ("customers", "transactions", "events", "outcomes", "assignment")
         return {
             k: self.data_path(k)
             for k in keys
             if getattr(self.data, k) is not None and not (k == "events" and self.data.engine == "postgres")
         }
 
-    def data_path(self, source: str, *, must_exist: bool = False) -> Path:
-        """Resolved path of ``source`` (``customers``, ``transactions``, ``events``, ``assignment``).
+    def data_path(self, source: str, *, must_exist: bool = False, needed_by: str | None = None) -> Path:
+        """Resolved path of ``source`` (customers, transactions, events, outcomes or assignment).
 
         With ``must_exist=True`` a missing or empty file raises :class:`~abkit.errors.SourceError`
-        naming the key, the line and the file.
+        naming the key, the line and the file. An undeclared source raises SourceError naming the
+        key and, when given, the command that ``needed_by`` it.
         """
-        keys = ("customers", "transactions", "events", "assignment")
+        keys = ("customers", "transactions", "events", "outcomes", "assignment")
         if source not in keys:
             raise ParameterError(f"source={source!r} is not known{_suggest(source, keys)}; use one of {keys}")
         raw = getattr(self.data, source)
         if raw is None:
-            raise SourceError(f"{self.path}: data.{source} is not declared; add it to the [data] table")
+            lines = _line_map(self._text())
+            where = _where(self.path, lines.get("data"))
+            need = f"`abkit {needed_by}` reads data.{source}, which" if needed_by else f"data.{source}"
+            raise SourceError(
+                f"{where}: {need} is not declared; add `{source} = \"data/{source}.csv\"` "
+                "(CSV, Parquet or .xlsx) to the [data] table"
+            )
         if source == "events" and self.data.engine == "postgres":
             raise SourceError(
                 f"{self.path}: data.events is a PostgreSQL table or query (engine = 'postgres'), not a file"
@@ -457,6 +548,16 @@ class Experiment(Displayable):
             if p.stat().st_size == 0:
                 raise SourceError(f"{where}: data.{source} = {raw!r}: file {p} is empty")
         return p
+
+    def locate(self, key: str) -> str:
+        """``"PATH, line N"`` of the dotted ``key`` in the spec file (its table's line when absent)."""
+        lines = _line_map(self._text())
+        parts = key.split(".")
+        line = lines.get(key)
+        while line is None and len(parts) > 1:
+            parts = parts[:-1]
+            line = lines.get(".".join(parts))
+        return _where(self.path, line)
 
     @property
     def reports_dir(self) -> Path:
@@ -513,15 +614,21 @@ class Experiment(Displayable):
         out += [f"salt = {_q(self.salt)}", "", "[dates]"]
         out += [f"send_date = {self.dates.send_date.isoformat()}", f"window_days = {self.dates.window_days}"]
         out += [f"planned_end = {self.dates.planned_end.isoformat()}", "", "[data]"]
-        for key in ("customers", "transactions", "events", "assignment"):
-            if getattr(self.data, key) is not None:
-                out.append(f"{key} = {_q(getattr(self.data, key))}")
-        out.append(f"engine = {_q(self.data.engine)}")
-        for key in ("url_env", "spark_master"):
-            if getattr(self.data, key) is not None:
-                out.append(f"{key} = {_q(getattr(self.data, key))}")
+        data = self.data
+        for key in ("customers", "transactions", "events", "outcomes", "assignment"):
+            if getattr(data, key) is not None:
+                out.append(f"{key} = {_q(getattr(data, key))}")
+        out.append(f"engine = {_q(data.engine)}")
+        for key in ("url_env", "spark_master", "encoding", "sheet", "timestamp_format"):
+            if getattr(data, key) is not None:
+                out.append(f"{key} = {_q(getattr(data, key))}")
+        out += [f"timezone = {_q(data.timezone)}", f"max_bad_share = {_value(data.max_bad_share)}"]
         out += ["", "[data.columns]"]
-        out += [f"{f.name} = {_q(getattr(self.data.columns, f.name))}" for f in dataclasses.fields(Columns)]
+        out += [f"{f.name} = {_q(getattr(data.columns, f.name))}" for f in dataclasses.fields(Columns)]
+        for table, mapping in data.table_columns.items():
+            out += ["", f"[data.columns.{table}]"] + [f"{k} = {_q(v)}" for k, v in mapping.items()]
+        if data.event_names:
+            out += ["", "[data.event_names]"] + [f"{k} = {_q(v)}" for k, v in data.event_names.items()]
         pop = self.population
         out += [
             "",
@@ -555,6 +662,10 @@ class Experiment(Displayable):
         out += [f"guardrails = {_list(m.guardrails)}"]
         if m.custom:
             out.append(f"custom = {_list(m.custom)}")
+        for d in m.define.values():
+            out += ["", f"[metrics.define.{_key(d.name)}]", f"kind = {_q(d.kind)}"]
+            out.append(f"column = {_q(d.column)}")
+            out += [f"label = {_q(d.label)}", f"population = {_q(d.population)}"]
         a = self.analysis
         out += ["", "[analysis]", f"method = {_q(a.method)}", f"alpha = {_value(a.alpha)}"]
         out += [f"correction = {_q(a.correction)}", f"sequential = {_value(a.sequential)}"]
@@ -564,6 +675,8 @@ class Experiment(Displayable):
         if a.tau is not None:
             out.append(f"tau = {_value(a.tau)}")
         out.append(f"covariates = {_list(a.covariates)}")
+        if a.breakdowns:
+            out.append(f"breakdowns = {_list(a.breakdowns)}")
         out.append(f"power = {_value(a.power)}")
         if a.control is not None:
             out.append(f"control = {_q(a.control)}")
@@ -946,8 +1059,8 @@ class _Reader:
                 f"{engine!r} is not known{_suggest(engine, ENGINES)}; use one of {', '.join(ENGINES)}",
             )
         paths: dict[str, str | None] = {}
-        for key in ("customers", "transactions", "events", "assignment"):
-            raw = self.get(t, "data", key, "str", None if key == "customers" else ...)
+        for key in ("customers", "transactions", "events", "outcomes", "assignment"):
+            raw = self.get(t, "data", key, "str", ... if key == "assignment" else None)
             if raw is not None and _URL_RE.match(raw):
                 # never echo the value: it holds a database URL, possibly with its password
                 raise self.fail(
@@ -971,12 +1084,33 @@ class _Reader:
                 )
             if key == "assignment" and many:
                 raise self.fail("data.assignment", f"{raw!r} must be one file (abkit writes it once)")
-            if not many and not raw.lower().endswith(DATA_SUFFIXES):
+            if key == "outcomes" and many:
+                raise self.fail("data.outcomes", f"{raw!r} must be one file (one row per customer)")
+            suffixes = DATA_SUFFIXES if key != "assignment" else (".csv", ".parquet")
+            kinds = "CSV or Parquet" if len(suffixes) == 2 else "CSV, Parquet or Excel"
+            if not many and not raw.lower().endswith(suffixes):
                 raise self.fail(
                     f"data.{key}",
-                    f"{raw!r} must end in {' or '.join(DATA_SUFFIXES)} (CSV or Parquet; "
+                    f"{raw!r} must end in {', '.join(suffixes[:-1])} or {suffixes[-1]} ({kinds}; "
                     "a directory ends in '/', a glob holds '*')",
                 )
+            if key == "events" and raw.lower().endswith(".xlsx") and engine not in (None, "pandas"):
+                raise self.fail("data.events", f"{raw!r}: an .xlsx file is read with engine = 'pandas' only")
+        if paths["events"] is None and paths["outcomes"] is None:
+            raise self.fail(
+                "data.events",
+                "missing required key 'events' (or 'outcomes'): declare the campaign's results: "
+                "events = \"...\" (an event log: customer_id, event, "
+                "timestamp, amount) and/or outcomes = \"...\" (one row per customer with outcome columns)",
+            )
+        if paths["outcomes"] is not None and engine not in (None, "pandas"):
+            raise self.fail(
+                "data.outcomes",
+                "a per-customer outcomes table is combined with engine = 'pandas' only "
+                f"(engine is {engine!r})",
+            )
+        if paths["events"] is None and engine not in (None, "pandas"):
+            raise self.fail("data.engine", f"engine = {engine!r} reads data.events, which is not declared")
         engine = engine or "pandas"
         if engine == "postgres" and str(paths["events"]).strip().lower().endswith(DATA_SUFFIXES):
             raise self.fail(
@@ -1007,15 +1141,75 @@ class _Reader:
                 for f in dataclasses.fields(Columns)
             }
         )
+        table_columns: dict[str, dict[str, str]] = {}
+        if "events" in cols_t and engine != "pandas":
+            raise self.fail(
+                "data.columns.events",
+                f"applies to engine = 'pandas'; with engine = {engine!r} name the events' columns in "
+                "[data.columns]",
+            )
+        for table in TABLES:
+            if table in cols_t:
+                sub = self.table(cols_t, f"data.columns.{table}", "data.columns.table")
+                table_columns[table] = {k: self.get(sub, f"data.columns.{table}", k, "str") for k in sub}
+        names_t = self.table(t, "data.event_names", "data.event_names", required=False)
+        event_names = {k: self.get(names_t, "data.event_names", k, "str") for k in names_t}
+        used = list(event_names.values())
+        clash = sorted({v for v in used if used.count(v) > 1})
+        if clash:
+            raise self.fail(
+                "data.event_names", f"maps several standard events to {clash[0]!r}; each needs its own"
+            )
+        encoding = self.get(t, "data", "encoding", "str", None)
+        if encoding is not None:
+            try:
+                encoding = check_encoding(encoding)
+            except ParameterError as exc:
+                raise self.fail("data.encoding", str(exc).removeprefix("encoding ")) from None
+        sheet = self.get(t, "data", "sheet", "str", None)
+        timestamp_format = self.get(t, "data", "timestamp_format", "str", None)
+        if timestamp_format is not None and "%" not in timestamp_format:
+            raise self.fail(
+                "data.timestamp_format",
+                f"{timestamp_format!r} is not a strptime format; write e.g. \"%d/%m/%Y %H:%M\" "
+                "(%d day, %m month, %Y year, %H hour, %M minute)",
+            )
+        timezone = self.get(t, "data", "timezone", "str", "UTC")
+        try:
+            timezone = check_timezone(timezone).key
+        except ParameterError as exc:
+            raise self.fail("data.timezone", str(exc).removeprefix("time zone ")) from None
+        if engine != "pandas" and (timezone != "UTC" or timestamp_format is not None):
+            key = "data.timezone" if timezone != "UTC" else "data.timestamp_format"
+            raise self.fail(
+                key,
+                f"applies to engine = 'pandas' (engine is {engine!r}); store the events' timestamps in UTC "
+                "or with their offset for the other engines",
+            )
+        max_bad = self.get(t, "data", "max_bad_share", "number", 0.001)
+        if not 0 <= max_bad < 0.5:
+            raise self.fail(
+                "data.max_bad_share",
+                "must be a share in [0, 0.5) of malformed rows that may be dropped (e.g. 0.001), "
+                f"got {max_bad!r}",
+            )
         return DataSources(
-            transactions=str(paths["transactions"]),
-            events=str(paths["events"]),
+            transactions=paths["transactions"],
+            events=paths["events"],
             assignment=str(paths["assignment"]),
             customers=paths["customers"],
             columns=cols,
             engine=engine,
             url_env=url_env,
             spark_master=spark_master,
+            outcomes=paths["outcomes"],
+            encoding=encoding,
+            sheet=sheet,
+            timestamp_format=timestamp_format,
+            timezone=timezone,
+            max_bad_share=max_bad,
+            table_columns=table_columns,
+            event_names=event_names,
         )
 
     def _population(self, data: DataSources) -> PopulationRules:
@@ -1086,8 +1280,13 @@ class _Reader:
                 raise self.fail(
                     key, f"must be a table [variants.{name}] with weight, channel, ...; got {spec!r}"
                 )
-            if not _NAME_RE.fullmatch(name):
-                raise self.fail(key, f"variant name {name!r} must be letters, digits, '-', '_' or '.'")
+            problem = label_problem(name)
+            if problem is not None:
+                raise self.fail(
+                    key,
+                    f"variant name {name!r} {problem} (any text of at most {MAX_LABEL_LENGTH} characters; "
+                    'quote it in the header, e.g. [variants."No E-Mail"])',
+                )
             if name.lower() in seen:
                 raise self.fail(key, f"variant {name!r} differs from {seen[name.lower()]!r} only by case")
             seen[name.lower()] = name
@@ -1097,10 +1296,11 @@ class _Reader:
                 raise self.fail(f"{key}.weight", f"must be positive, got {spec['weight']!r}")
             contacted = self.get(spec, key, "contacted", "bool", True)
             channel = self.get(spec, key, "channel", "str", "email" if contacted else "none")
-            if channel not in CHANNELS:
+            problem = label_problem(channel)
+            if problem is not None:
                 raise self.fail(
                     f"{key}.channel",
-                    f"{channel!r} is not known{_suggest(channel, CHANNELS)}; use one of {CHANNELS}",
+                    f"{channel!r} {problem}; a channel is a label such as {', '.join(CHANNELS[:-1])}",
                 )
             if contacted and channel == "none":
                 raise self.fail(
@@ -1144,6 +1344,41 @@ class _Reader:
             )
         return tuple(variants)
 
+    def _define(self, t: Mapping[str, Any]) -> dict[str, MetricDefinition]:
+        define_t = t.get("define", {}) if t else {}
+        if not isinstance(define_t, dict):
+            raise self.fail("metrics.define", "must be tables [metrics.define.NAME] with kind, column, label")
+        out: dict[str, MetricDefinition] = {}
+        for name, spec in define_t.items():
+            key = f"metrics.define.{name}"
+            if not isinstance(spec, dict):
+                raise self.fail(
+                    key, f'must be a table [metrics.define.{_key(name)}] with kind = "rate" or "mean"'
+                )
+            problem = label_problem(name)
+            if problem is not None:
+                raise self.fail(key, f"metric name {name!r} {problem}")
+            self.known(spec, key, "metric")
+            kind = self.get(spec, key, "kind", "str", "rate")
+            if kind not in METRIC_KINDS:
+                raise self.fail(
+                    f"{key}.kind",
+                    f"{kind!r} is not known{_suggest(kind, METRIC_KINDS)}; use \"rate\" (share of customers "
+                    "with a success, a 0/1 or true/false column) or \"mean\" (an amount per customer)",
+                )
+            population = self.get(spec, key, "population", "str", "assigned")
+            if population not in METRIC_POPULATIONS:
+                raise self.fail(
+                    f"{key}.population",
+                    f"{population!r} is not known{_suggest(population, METRIC_POPULATIONS)}; "
+                    "use \"assigned\" "
+                    "(every customer, against the holdout) or \"contacted\" (contacted arms only)",
+                )
+            column = self.get(spec, key, "column", "str", name)
+            label = self.get(spec, key, "label", "str", name)
+            out[name] = MetricDefinition(name, kind=kind, column=column, label=label, population=population)
+        return out
+
     def _metrics(self) -> Metrics:
         t = self.table(self.doc, "metrics", "metrics")
         custom = self.get(t, "metrics", "custom", "str_list", ())
@@ -1152,7 +1387,9 @@ class _Reader:
                 raise self.fail(
                     "metrics.custom", f"{c!r} is a built-in metric; list only your own outcome columns"
                 )
-        allowed = (*KNOWN_METRICS, *custom)
+        define = self._define(t)
+        declared = [d for d in define if d not in KNOWN_METRICS and d not in custom]
+        allowed = (*KNOWN_METRICS, *custom, *declared)
         primary = self.get(t, "metrics", "primary", "str")
         secondary = self.get(t, "metrics", "secondary", "str_list", ())
         guardrails = self.get(t, "metrics", "guardrails", "str_list", ())
@@ -1162,13 +1399,14 @@ class _Reader:
                 if m not in allowed:
                     raise self.fail(
                         f"metrics.{key}",
-                        f"{m!r} is not a known metric{_suggest(m, allowed)}; use {', '.join(KNOWN_METRICS)} "
-                        "or declare your own outcome column in metrics.custom",
+                        f"{m!r} is not a known metric{_suggest(m, allowed)}; use {', '.join(allowed)} "
+                        f"or declare it: [metrics.define.{_key(m)}] kind = \"rate\" (or \"mean\"), "
+                        "column = \"...\"",
                     )
                 if m in seen:
                     raise self.fail(f"metrics.{key}", f"{m!r} is already listed in metrics.{seen[m]}")
                 seen[m] = key
-        return Metrics(primary, secondary, guardrails, custom)
+        return Metrics(primary, secondary, guardrails, custom, define)
 
     def _analysis(self, variants: tuple[Variant, ...]) -> Analysis:
         t = self.table(self.doc, "analysis", "analysis", required=False)
@@ -1232,6 +1470,7 @@ class _Reader:
                 "analysis.covariates",
                 "CUPED covariates apply to method = 'frequentist' only; remove them or change the method",
             )
+        breakdowns = self.get(t, "analysis", "breakdowns", "str_list", d.breakdowns)
         power = self.get(t, "analysis", "power", "number", d.power)
         if not 0 < power < 1:
             raise self.fail("analysis.power", f"must be strictly between 0 and 1 (e.g. 0.8), got {power!r}")
@@ -1280,6 +1519,7 @@ class _Reader:
             tau=tau,
             sequential_method=sequential_method,
             covariates=covariates,
+            breakdowns=breakdowns,
             mde=mde,
             guardrail_margin=guardrail_margin,
             baseline=baseline,
@@ -1349,14 +1589,28 @@ send_date = {send_date}                # the day the campaign is sent (YYYY-MM-D
 window_days = 14                       # attribution window: purchases within 14 days count
 planned_end = {planned_end}              # when the report is final (on or after the window end)
 
-[data]                                 # CSV or Parquet
+[data]                                 # CSV (UTF-8 or Shift-JIS), Parquet or Excel .xlsx
 customers = "data/customers.parquet"   # customer_id + flags (opted_out, complained, ...)
-transactions = "data/transactions.parquet"  # customer_id, order_date, amount
+transactions = "data/transactions.parquet"  # customer_id, order_date, amount (read by assign and plan)
 events = "data/events.parquet"         # customer_id, event, timestamp, amount
-assignment = "assignment.parquet"      # written once by `abkit assign`
+assignment = "assignment.parquet"      # written once by `abkit assign` (or `abkit import`)
+# outcomes = "data/outcomes.csv"       # one row per customer (an e-mail tool's export): flags and amounts,
+                                       # declared final; events become optional (or combine both)
+# encoding = "cp932"                   # CSV encoding; default: UTF-8 (with or without BOM), else CP932
+# sheet = "Sheet1"                     # .xlsx sheet; default: the first
+# timestamp_format = "%d/%m/%Y %H:%M"  # default: ISO 8601 (2026-06-01 09:30)
+timezone = "UTC"                       # time zone of naive timestamps and of send_date, e.g. "Asia/Tokyo"
+max_bad_share = 0.001                  # malformed rows up to this share are dropped and counted
 # Events at scale: a directory ("data/events/") or a glob ("data/events/*.parquet") is read by DuckDB;
 # engine = "postgres" makes events a table or SELECT query (URL in $ABKIT_DATABASE_URL, see url_env);
 # engine = "spark" reads paths or catalog tables (spark_master = "yarn", default local[*]).
+
+# [data.columns]                       # your column names, for every table ...
+# customer_id = "member_no"
+# variant = "arm"
+# [data.columns.outcomes]              # ... or for one table (events, outcomes, assignment,
+# customer_id = "id"                   #     customers, transactions)
+# [data.event_names]                   # your event names, e.g. purchased = "order"
 
 [population]
 dormant_after = 180                    # days since the last order before a customer is dormant
@@ -1373,9 +1627,9 @@ column = "segment"                     # randomise within each segment; omit [st
 weight = 0.2
 contacted = false
 
-[variants.coupon]
+[variants.coupon]                      # any name: [variants."No E-Mail"], [variants."クーポン"]
 weight = 0.4
-channel = "email"                      # email, postal, sms, social
+channel = "email"                      # any label: email, postal, sms, line, push, phone, ...
 contact_cost = 0.01                    # per customer contacted
 offer_cost = 5.0                       # per redeemed coupon (each repurchase)
 description = "10% coupon, valid 14 days"
@@ -1388,9 +1642,15 @@ offer_cost = 0.0
 description = "Personalised message naming past purchases"
 
 [metrics]                              # outcome columns: delivered, opened, clicked, repurchased,
-primary = "repurchased"                # revenue, unsubscribed, complained (or metrics.custom)
+primary = "repurchased"                # revenue, unsubscribed, complained, or your own (below)
 secondary = ["revenue", "opened", "clicked"]
 guardrails = ["unsubscribed", "complained"]
+
+# [metrics.define.visit]               # your own metric (use it as primary, secondary or guardrail)
+# kind = "rate"                        # "rate" (0/1 or true/false) or "mean" (an amount per customer)
+# column = "visit"                     # the outcomes column, or an event name in the events
+# label = "Site visit"                 # shown in reports (any language)
+# population = "assigned"              # "assigned": against the holdout; "contacted": contacted arms
 
 [analysis]
 method = "frequentist"                 # or "bayesian"
@@ -1399,6 +1659,7 @@ correction = "holm"                    # holm, bonferroni, bh or none (across va
 sequential = false                     # true: always-valid p-values, safe to read the report daily
 sequential_method = "asymptotic-cs"    # or "msprt" (+ tau); n_star = planned units of 2 arms (def. 5000)
 covariates = []                        # CUPED: e.g. ["monetary_total", "frequency", "recency_days"]
+breakdowns = []                        # results per value of pre-campaign columns, e.g. ["history_segment"]
 power = 0.8                            # target power for planning
 baseline = 0.03                        # expected holdout rate of the primary metric (for planning)
 mde = 0.2                              # planned relative lift (+20%): decides "keep collecting"

@@ -372,10 +372,7 @@ def run_report(
             "0 or more"
         )
     # bad input fails here, in seconds and with its own one-line message, not in a kernel
-    # (validate_experiment lands with branch "data"; until both are merged the check is skipped)
-    validate = getattr(workflow, "validate_experiment", None)
-    if validate is not None:
-        validate(experiment, as_of=day, command="report").raise_for_problems()
+    workflow.validate_experiment(experiment, as_of=day, command="report").raise_for_problems()
     folder = Path(experiment.folder)
     reports = folder / "reports"
     stem = f"{experiment.name}-{day.isoformat()}"

@@ -21,6 +21,7 @@ the query as arrays (no write access to the database needed), Spark as a small D
 
 from __future__ import annotations
 
+import difflib
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -30,25 +31,30 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from abkit.attribution import outcomes
+from abkit.attribution import EVENT_NAMES, OUTCOME_COLUMNS, outcomes
 from abkit.engines import duckdb as duckdb_engine
 from abkit.engines import postgres as postgres_engine
 from abkit.engines import redact
 from abkit.engines import spark as spark_engine
-from abkit.errors import SourceError, SpecError
+from abkit.errors import DataError, SourceError, SpecError
 from abkit.experiment import Experiment, _line_map, _where
 from abkit.metrics import Mean, Proportion
 from abkit.sql import quote_identifier, quote_literal, utc_time_sql
+from abkit.tables import local_midnight, read_table, screen_rows, utc_naive
 
 __all__ = [
     "ENGINE_METRICS",
     "N_COL",
     "EventSource",
     "OutcomeData",
+    "customer_outcomes",
     "economics_from_aggregates",
     "event_source",
     "funnel",
+    "match_ids",
     "outcome_data",
+    "read_events",
+    "read_outcomes",
 ]
 
 #: Unit-count column of the aggregated outcome table (``evaluate(..., n_col=N_COL)``).
@@ -127,18 +133,8 @@ class EventSource:
         cols = exp.data.columns
         send = pd.Timestamp(exp.dates.send_date)
         if self.engine == "pandas":
-            frame, diagnostics = outcomes(
-                assigned,
-                self._pandas_events(),
-                send_date=send,
-                window_days=window_days,
-                id_col=cols.customer_id,
-                event_col=cols.event,
-                time_col=cols.timestamp,
-                amount_col=cols.amount,
-                return_diagnostics=True,
-            )
-            return OutcomeData(frame, diagnostics, None)
+            events = (self._pandas_events(), self._cache["events_diagnostics"])
+            return customer_outcomes(exp, assigned, events=events, window_days=window_days, metrics=metrics)
         unknown = [m for m in metrics if m not in ENGINE_METRICS]
         if unknown:
             lines = _line_map(exp._text())
@@ -201,9 +197,7 @@ class EventSource:
 
     def _pandas_events(self) -> pd.DataFrame:
         if "events" not in self._cache:
-            from abkit.workflow import read_table
-
-            self._cache["events"] = read_table(self.experiment.data_path("events"), what="events")
+            self._cache["events"], self._cache["events_diagnostics"] = read_events(self.experiment)
         return self._cache["events"]
 
     def _duckdb_last(self, ts: str) -> Any:
@@ -338,6 +332,436 @@ def outcome_data(
 
 
 # ----------------------------------------------------------------------------------------------
+# per-customer outcomes (pandas): events, an outcomes table, or both
+
+#: The event each built-in outcome column counts (``[data.event_names]`` maps it to the data's name).
+METRIC_EVENTS: dict[str, str] = {
+    "delivered": "delivered",
+    "opened": "opened",
+    "clicked": "clicked",
+    "repurchased": "purchased",
+    "revenue": "purchased",
+    "n_purchases": "purchased",
+    "unsubscribed": "unsubscribed",
+    "complained": "complained",
+}
+_ROW_REASONS = {
+    "missing_customer_id": "customer id is missing",
+    "bad_timestamp": "timestamp is missing or cannot be read",
+    "bad_amount": "amount is not a number",
+    "negative_amount": "amount is negative",
+}
+
+
+def _is_text(ids: pd.Series) -> bool:
+    return not pd.api.types.is_numeric_dtype(ids.dtype)
+
+
+def match_ids(ids: pd.Series, like: pd.Series) -> pd.Series:
+    """``ids`` in the type of ``like`` (the assignment's ids), so that ``3`` meets ``"3"``.
+
+    Integer ids meeting text ids become text; text ids meeting integer ids become integers when every
+    one is written as a plain integer (``"3"``, not ``"0003"``, which never equals an integer id).
+
+    >>> match_ids(pd.Series([3, 12]), pd.Series(["3", "7"])).tolist()
+    ['3', '12']
+    >>> match_ids(pd.Series(["3", "0004"]), pd.Series([3, 4])).tolist()
+    ['3', '0004']
+    """
+    if _is_text(ids) == _is_text(like):
+        return ids
+    if _is_text(like):
+        return ids.astype("Int64").astype("string").astype(object).where(ids.notna(), None)
+    text = ids.astype("string")
+    plain = text.str.fullmatch(r"-?(?:0|[1-9][0-9]*)").fillna(False)
+    if bool(plain.all()):
+        return pd.to_numeric(text).astype(
+            like.dtype if pd.api.types.is_integer_dtype(like.dtype) else "int64"
+        )
+    return ids
+
+
+def _among(values: pd.Series, unique: pd.Series) -> np.ndarray:
+    """Which ``values`` are in ``unique`` (distinct ids), by hashing (Arrow strings' isin loops in Python)."""
+    return pd.Index(unique).get_indexer(pd.Index(values)) >= 0
+
+
+def read_events(experiment: Experiment) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The events file (``engine = "pandas"``) with the spec's column names and timestamps in naive UTC.
+
+    Columns of ``[data.columns.events]`` are renamed to those of ``[data.columns]``; timestamps are
+    read with ``[data] timestamp_format`` and ``timezone`` (:func:`abkit.tables.utc_naive`); ids stay
+    text. Rows without an id, with an unreadable timestamp, or with a non-numeric or negative amount
+    are dropped and counted (the second table, ``reason, rows, detail``), up to ``[data]
+    max_bad_share``; above it :class:`~abkit.errors.DataError` names the counts and examples.
+    """
+    exp = experiment
+    data, flat, own = exp.data, exp.data.columns, exp.data.columns_for("events")
+    path = exp.data_path("events", needed_by="report")
+    events = read_table(
+        path, what="events", encoding=data.encoding, sheet=data.sheet, id_cols=[own.customer_id]
+    )
+    missing = [c for c in (own.customer_id, own.event, own.timestamp) if c not in events.columns]
+    if missing:
+        raise SourceError(
+            f"events source {path.name} lacks column(s) {', '.join(map(repr, missing))}; it has: "
+            f"{', '.join(map(str, events.columns[:20]))}; map yours in [data.columns] "
+            "(or [data.columns.events])"
+        )
+    stamps = utc_naive(events[own.timestamp], timezone=data.timezone, format=data.timestamp_format)
+    if own.amount in events.columns:
+        raw_amount = events[own.amount]
+        if pd.api.types.is_bool_dtype(raw_amount.dtype):
+            raise DataError(f"events source {path.name}: column {own.amount!r} holds true/false, not amounts")
+        amount = pd.to_numeric(raw_amount, errors="coerce")
+        bad_amount = (amount.isna() & raw_amount.notna()).to_numpy()
+        negative = (amount < 0).fillna(False).to_numpy()
+    else:
+        amount = pd.Series(np.nan, index=events.index)
+        bad_amount = negative = np.zeros(len(events), dtype=bool)
+    fmt = f" (format {data.timestamp_format!r})" if data.timestamp_format else " (ISO 8601)"
+    kept, diagnostics = screen_rows(
+        events,
+        {
+            "missing_customer_id": events[own.customer_id].isna().to_numpy(),
+            "bad_timestamp": stamps.isna().to_numpy(),
+            "bad_amount": bad_amount,
+            "negative_amount": negative,
+        },
+        what=f"events source {path.name}",
+        max_share=data.max_bad_share,
+        details={
+            **_ROW_REASONS,
+            "bad_timestamp": f"timestamp in column {own.timestamp!r} is missing or not a time{fmt}",
+            "bad_amount": f"amount in column {own.amount!r} is not a number",
+            "negative_amount": f"amount in column {own.amount!r} is negative",
+        },
+        show=[own.customer_id, own.timestamp, own.amount],
+    )
+    kept = kept.copy()
+    kept[own.timestamp] = stamps.loc[kept.index]
+    kept[own.amount] = amount.loc[kept.index].astype("float64")
+    renames = {getattr(own, k): getattr(flat, k) for k in ("customer_id", "event", "timestamp", "amount")}
+    kept = kept.rename(columns={a: b for a, b in renames.items() if a != b})
+    return kept.reset_index(drop=True), diagnostics
+
+
+def read_outcomes(experiment: Experiment) -> pd.DataFrame:
+    """The per-customer outcomes table (``[data] outcomes``), its columns named as in ``[data.columns]``.
+
+    Its ``[data.columns.outcomes]`` id, variant and segment columns are renamed to the flat names
+    (``[data.columns] customer_id``, ``"variant"``, ``"segment"``); ids stay text. Without an id
+    column the row number (1, 2, ...) is the id, as ``abkit import`` records it for the same file.
+    """
+    exp = experiment
+    data, flat, own = exp.data, exp.data.columns, exp.data.columns_for("outcomes")
+    path = exp.data_path("outcomes", needed_by="report")
+    table = read_table(
+        path, what="outcomes", encoding=data.encoding, sheet=data.sheet, id_cols=[own.customer_id]
+    )
+    renames = {own.customer_id: flat.customer_id, own.variant: "variant", own.segment: "segment"}
+    table = table.rename(columns={a: b for a, b in renames.items() if a != b and a in table.columns})
+    if flat.customer_id not in table.columns:
+        table.insert(0, flat.customer_id, np.arange(1, len(table) + 1, dtype=np.int64))
+    return table
+
+
+def _unknown_names(events: pd.DataFrame, event_col: str, known: set[str]) -> pd.Series:
+    names = events[event_col].astype("string").fillna("<missing>")
+    return names[~names.isin(known)].value_counts()
+
+
+def _check_event_metrics(
+    exp: Experiment,
+    frame: pd.DataFrame,
+    events: pd.DataFrame,
+    diagnostics: pd.DataFrame,
+    metrics: Sequence[str],
+    known: set[str],
+    replaced: set[str],
+) -> None:
+    """Refuse results that would be empty because event names or ids do not match the assignment."""
+    flat = exp.data.columns
+    where = f"events source {exp.data.events}"
+    counts = dict(zip(diagnostics["reason"], diagnostics["rows"], strict=True))
+    unknown = _unknown_names(events, flat.event, known)
+    if len(events) and counts.get("counted", 0) == 0:
+        reasons = [f"{int(n):,} {r.replace('_', ' ')}" for r, n in counts.items() if r != "counted" and n]
+        why = ""
+        if counts.get("unknown_customer", 0) and counts.get("unknown_customer", 0) >= counts.get(
+            "unknown_event", 0
+        ):
+            ids, eids = frame[flat.customer_id], events[flat.customer_id]
+            why = (
+                f"; no customer id matched: assigned ids look like {ids.iloc[0]!r} "
+                f"({'text' if _is_text(ids) else 'numbers'}), event ids like {eids.iloc[0]!r} "
+                f"({'text' if _is_text(eids) else 'numbers'}): check data.columns.customer_id and the "
+                "ids' format"
+            )
+        elif len(unknown):
+            shown = ", ".join(f"{n!r}" for n in unknown.index[:5])
+            why = f"; only unrecognised event names ({shown}): map them in [data.event_names]"
+        raise DataError(
+            f"{where}: no event row matched an assigned customer inside the window "
+            f"({', '.join(reasons)}){why}; nothing to report"
+        )
+    if not len(unknown):
+        return
+    present = set(events[flat.event].dropna().astype(str))
+    for metric in metrics:
+        if metric in replaced or metric not in METRIC_EVENTS:
+            continue
+        expected = exp.data.event_names.get(METRIC_EVENTS[metric], METRIC_EVENTS[metric])
+        if expected in present or frame[metric].astype(bool).any():
+            continue
+        names = [str(n) for n in unknown.index]
+        close = [n for n in names if n.casefold() == expected.casefold()] or difflib.get_close_matches(
+            expected, names, n=1, cutoff=0.75
+        )
+        if close:
+            found = close[0]
+            raise DataError(
+                f"{where}: metric {metric!r} counts {expected!r} events, and there are none, but "
+                f"{int(unknown[found]):,} rows are named {found!r}: {found!r} looks like {expected!r}; "
+                f"rename them in the file or add [data.event_names] {METRIC_EVENTS[metric]} = {found!r}"
+            )
+        if metric == exp.metrics.primary:
+            shown = ", ".join(f"{n!r} ({int(c):,})" for n, c in unknown.head(5).items())
+            raise DataError(
+                f"{where}: the primary metric {metric!r} counts {expected!r} events, and there are none; "
+                f"unrecognised event names: {shown}; map yours in [data.event_names]"
+            )
+
+
+def _metric_values(
+    exp: Experiment, frame: pd.DataFrame, metric: str, column: str, kind: str, where: str
+) -> pd.Series:
+    values = frame[column]
+    missing = int(values.isna().sum())
+    if missing:
+        raise DataError(
+            f"{where}: column {column!r} (metric {metric!r}) has {missing:,} empty value(s) among the "
+            "assigned "
+            "customers; write 0 (or false) where nothing happened"
+        )
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype(bool) if kind == "rate" else values.astype("float64")
+    numeric = (
+        pd.to_numeric(values, errors="coerce") if not pd.api.types.is_numeric_dtype(values.dtype) else values
+    )
+    if numeric.isna().any():
+        text = values.astype("string").str.strip().str.lower()
+        truth = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
+        mapped = text.map(truth)
+        if kind == "rate" and mapped.notna().all():
+            return mapped.astype(bool)
+        bad = values[numeric.isna()].iloc[0]
+        raise DataError(
+            f"{where}: column {column!r} (metric {metric!r}) holds {bad!r}, which is not a number"
+            + (" or true/false" if kind == "rate" else "")
+        )
+    if kind == "rate":
+        odd = ~numeric.isin([0, 1])
+        if odd.any():
+            raise DataError(
+                f'{where}: column {column!r} (metric {metric!r}, kind = "rate") holds '
+                f"{numeric[odd].iloc[0]!r}; "
+                'a rate column holds 0/1 or true/false: declare kind = "mean" for amounts or counts'
+            )
+        return numeric.astype(bool)
+    return numeric.astype("float64")
+
+
+def customer_outcomes(
+    experiment: Experiment,
+    assigned: pd.DataFrame,
+    *,
+    window_days: float,
+    events: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    metrics: Sequence[str] = (),
+) -> OutcomeData:
+    """Per-customer outcomes of ``assigned`` from the events, the outcomes table, or both (``n_col`` None).
+
+    The window starts at midnight of ``send_date`` in ``[data] timezone`` and lasts ``window_days``.
+    ``events`` is :func:`read_events`' pair (None: read it when ``data.events`` is declared). Built-in
+    outcome columns come from the events (:func:`abkit.outcomes`); a declared metric's column comes
+    from the outcomes table when it has it (which replaces the events' column of the same name), else
+    from the events named like the column (a rate: at least one such event in the window; a mean:
+    the sum of their amounts). Outcome rows of unknown customers and assigned customers without an
+    outcome row are dropped and counted, up to ``[data] max_bad_share``.
+    """
+    exp = experiment
+    data, flat = exp.data, exp.data.columns
+    id_col = flat.customer_id
+    start = local_midnight(exp.dates.send_date, data.timezone)
+    table = read_outcomes(exp) if data.outcomes else None
+    table_cols = set(table.columns) - {id_col, "variant", "segment"} if table is not None else set()
+    definitions = exp.metrics.define
+    columns = {m: (definitions[m].column if m in definitions else m) for m in metrics}
+    parts: list[pd.DataFrame] = []
+    frame = assigned
+    if table is not None:
+        where = f"outcomes source {data.outcomes}"
+        table[id_col] = match_ids(table[id_col], assigned[id_col])
+        if not table[id_col].is_unique:
+            dup = table.loc[table[id_col].duplicated(), id_col]
+            raise DataError(
+                f"{where}: {len(dup):,} duplicate id(s) in column {id_col!r} (first: {dup.iloc[0]!r}); "
+                "the outcomes table holds one row per customer"
+            )
+        known = pd.Series(_among(table[id_col], assigned[id_col]), index=table.index)
+        table, diag = screen_rows(
+            table,
+            {"unknown_customer": ~known.to_numpy()},
+            what=where,
+            max_share=data.max_bad_share,
+            details={"unknown_customer": f"id in column {id_col!r} is not in the assignment"},
+            show=[id_col],
+        )
+        if "variant" in table.columns:  # the export's own arm column must agree with the assignment
+            arms = assigned.set_index(id_col)["variant"].astype(str)
+            theirs = table.set_index(id_col)["variant"].astype(str)
+            differ = theirs.index[theirs.to_numpy() != arms.reindex(theirs.index).to_numpy()]
+            if len(differ):
+                first = differ[0]
+                raise DataError(
+                    f"{where}: {len(differ):,} customer(s) have another variant than in the assignment "
+                    f"(first: id {first!r}, {theirs[first]!r} here, {arms[first]!r} assigned); use the "
+                    "outcomes of this assignment, or map the variant column in [data.columns.outcomes]"
+                )
+        has_row = pd.Series(_among(assigned[id_col], table[id_col]), index=assigned.index)
+        frame, diag_missing = screen_rows(
+            assigned,
+            {"no_outcome_row": ~has_row.to_numpy()},
+            what=where,
+            max_share=data.max_bad_share,
+            details={"no_outcome_row": "assigned customer has no row in the outcomes table"},
+            show=[id_col],
+        )
+        counted = pd.DataFrame(
+            {
+                "reason": ["counted"],
+                "rows": [len(table)],
+                "detail": ["outcome rows counted (one per customer)"],
+            }
+        )
+        parts += [diag, diag_missing, counted]
+    events_needed = data.events is not None
+    from_events: dict[str, str] = {}
+    if events_needed:
+        ev, ev_diag = events if events is not None else read_events(exp)
+        ev = ev.copy()
+        ev[id_col] = match_ids(ev[id_col], frame[id_col])
+        if flat.amount not in ev.columns:
+            ev[flat.amount] = np.nan
+        names = {**{n: n for n in EVENT_NAMES}, **dict(data.event_names)}
+        own = {
+            m: c
+            for m, c in columns.items()
+            if c not in OUTCOME_COLUMNS and c not in table_cols and c not in names.values() and c not in frame
+        }
+        custom_names = set(own.values())
+        from_events = own
+        present = set(ev[flat.event].dropna().astype(str))
+        for metric, column in own.items():
+            if column not in present:
+                unknown = _unknown_names(ev, flat.event, set(names.values()) | custom_names)
+                close = difflib.get_close_matches(column, [str(n) for n in unknown.index], n=1, cutoff=0.75)
+                hint = f"; {close[0]!r} looks like {column!r}" if close else ""
+                raise DataError(
+                    f"metric {metric!r}: no event named {column!r} in events source {data.events}"
+                    + (
+                        f" and no column {column!r} in outcomes source {data.outcomes}"
+                        if table is not None
+                        else ""
+                    )
+                    + f'{hint}; rename the events or set column = "..." in [metrics.define.{metric}]'
+                )
+        is_custom = ev[flat.event].isin(custom_names).to_numpy()
+        standard = ev.loc[~is_custom]
+        base = frame.drop(columns=[c for c in OUTCOME_COLUMNS if c in frame.columns])
+        common = {
+            "send_date": start,
+            "window_days": window_days,
+            "id_col": id_col,
+            "event_col": flat.event,
+            "time_col": flat.timestamp,
+            "amount_col": flat.amount,
+        }
+        out, diag = outcomes(
+            base, standard, event_names=dict(data.event_names), return_diagnostics=True, **common
+        )
+        for name in sorted(custom_names):
+            sub = ev.loc[ev[flat.event] == name]
+            kinds = {definitions[m].kind if m in definitions else "rate" for m, c in own.items() if c == name}
+            if "mean" not in kinds:
+                sub = sub.assign(**{flat.amount: sub[flat.amount].fillna(0.0)})
+            o, d = outcomes(
+                base[[id_col, "variant"]],
+                sub,
+                event_names={"purchased": name},
+                return_diagnostics=True,
+                **common,
+            )
+            for metric, column in own.items():
+                if column == name:
+                    kind = definitions[metric].kind if metric in definitions else "rate"
+                    out[metric] = o["repurchased"].to_numpy() if kind == "rate" else o["revenue"].to_numpy()
+            diag["rows"] += d["rows"].to_numpy()
+        _check_event_metrics(
+            exp, out, standard, diag, metrics, known=set(names.values()), replaced=table_cols & set(metrics)
+        )
+        diag = diag.copy()
+        if custom_names:
+            diag.loc[diag["reason"] == "unknown_event", "detail"] = (
+                "event name is neither a known event nor a declared metric's column"
+            )
+        frame = out
+        parts = [*parts, ev_diag, diag]
+        window = out.attrs.get("abkit_window")
+    else:
+        window = {
+            "start": start.isoformat(),
+            "end": (start + pd.Timedelta(days=float(window_days))).isoformat(),
+            "window_days": float(window_days),
+            "convention": "outcomes declared final by the outcomes table",
+        }
+    frame = frame.copy()
+    if table is not None:
+        extra = table.drop(columns=[c for c in ("variant", "segment") if c in table.columns]).set_index(
+            id_col
+        )
+        aligned = extra.reindex(frame[id_col].to_numpy())
+        for col in aligned.columns:
+            frame[col] = aligned[col].to_numpy()
+    where_of = {
+        c: (f"outcomes source {data.outcomes}" if c in table_cols else f"events source {data.events}")
+        for c in columns.values()
+    }
+    for metric, column in columns.items():
+        if metric in from_events:  # counted from the events above
+            continue
+        if column not in frame.columns:
+            raise DataError(
+                f"metric {metric!r}: column {column!r} is not in the outcomes table ({data.outcomes}); set "
+                f'column = "..." in [metrics.define.{metric}] to the column that holds it'
+            )
+        if metric in definitions or column in table_cols:
+            kind = (
+                definitions[metric].kind
+                if metric in definitions
+                else ("rate" if column not in ("revenue", "n_purchases") else "mean")
+            )
+            frame[metric] = _metric_values(exp, frame, metric, column, kind, where_of[column])
+    # dropped rows are listed when there are some; the event counts of abkit.outcomes always
+    parts = [p if (p["reason"] == "counted").any() else p.loc[p["rows"] > 0] for p in parts]
+    diagnostics = pd.concat([p for p in parts if len(p)], ignore_index=True).astype({"rows": "int64"})
+    frame = frame.reset_index(drop=True)
+    frame.attrs["abkit_window"] = window
+    return OutcomeData(frame, diagnostics, None)
+
+
+# ----------------------------------------------------------------------------------------------
 # funnel and economics from either shape
 
 
@@ -355,21 +779,27 @@ def funnel(data: pd.DataFrame, variants: Sequence[str], *, n_col: str | None = N
     0       a        10               0.1                    3.0
     1       b        20               0.2                    5.0
     """
-    steps = list(_FUNNEL_STEPS)
+    steps = [s for s in _FUNNEL_STEPS if s in data.columns]  # per-customer outcomes may lack some
+    has_revenue = "revenue" in data.columns
     grouped = data.groupby("variant", observed=True)
     if n_col is None:
         table = grouped[steps].sum().astype("int64")
         table.insert(0, "assigned", grouped.size())
-        revenue = grouped["revenue"].mean()
+        revenue = grouped["revenue"].mean() if has_revenue else None
     else:
-        sums = grouped[[n_col, *steps, "revenue"]].sum()
+        sums = grouped[[n_col, *steps, *(["revenue"] * has_revenue)]].sum()
         table = sums[steps].round().astype("int64")
         table.insert(0, "assigned", sums[n_col].astype("int64"))
-        revenue = sums["revenue"] / sums[n_col]
+        revenue = sums["revenue"] / sums[n_col] if has_revenue else None
     table = table.reindex(list(variants)).fillna(0).astype("int64")
-    for step in steps:
-        table[f"{step}_rate"] = table[step] / table["assigned"]
-    table["revenue_per_recipient"] = revenue.reindex(list(variants))
+    for step in _FUNNEL_STEPS:
+        if step in steps:
+            table[f"{step}_rate"] = table[step] / table["assigned"]
+        else:  # not measured: shown as missing, never as zero
+            table[step] = pd.array([pd.NA] * len(table), dtype="Int64")
+            table[f"{step}_rate"] = np.nan
+    table = table[["assigned", *_FUNNEL_STEPS, *(f"{s}_rate" for s in _FUNNEL_STEPS)]]
+    table["revenue_per_recipient"] = revenue.reindex(list(variants)) if revenue is not None else np.nan
     table.index.name = "variant"
     return table.reset_index()
 

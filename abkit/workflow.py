@@ -12,7 +12,7 @@ import datetime as dt
 import re
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -33,17 +33,31 @@ from abkit.assignment import (
     save_assignment,
     send_list_paths,
 )
-from abkit.checks import SRMResult, srm
+from abkit.checks import SRMResult, balance, srm
 from abkit.contacts import apply_contact_rules, programme_holdout_path
 from abkit.datasets import simulate_events, winback_campaign
-from abkit.errors import DataError, FileExistsAbkitError, ParameterError, SourceError, SpecError
-from abkit.experiment import MAX_NAME_LENGTH, Experiment, write_scaffold
+from abkit.errors import AbkitError, DataError, FileExistsAbkitError, ParameterError, SourceError, SpecError
+from abkit.evaluation import economics, evaluate
+from abkit.experiment import MAX_BREAKDOWN_VALUES, MAX_NAME_LENGTH, Experiment, write_scaffold
 from abkit.lock import experiment_locked
+from abkit.metrics import Mean, Proportion
+from abkit.population import SegmentRules, build_population
+from abkit.sources import (
+    customer_outcomes,
+    economics_from_aggregates,
+    event_source,
+    funnel,
+    match_ids,
+    read_outcomes,
+)
+from abkit.tables import local_midnight, read_table
 
 __all__ = [
     "AssignmentRun",
+    "Check",
     "ImportRun",
     "Readout",
+    "Validation",
     "analyse",
     "assign_experiment",
     "demo_spec_text",
@@ -54,6 +68,7 @@ __all__ = [
     "prepare_demo",
     "read_table",
     "run_demo",
+    "validate_experiment",
 ]
 
 #: Pre-campaign covariates whose balance across arms the report checks (from the population).
@@ -65,44 +80,6 @@ _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 def _experiment(experiment: Experiment | str | Path) -> Experiment:
     return experiment if isinstance(experiment, Experiment) else Experiment.load(experiment)
-
-
-def read_table(path: str | Path, *, what: str = "data source") -> pd.DataFrame:
-    """Read a CSV or Parquet table; a missing, empty or unreadable file raises :class:`SourceError`.
-
-    ``path`` may also be a directory or a glob of files of one format (a partitioned table); they
-    are read in sorted order and stacked (for tables that fit in memory: transactions, customers).
-
-    >>> read_table("no/such/file.csv", what="events")
-    Traceback (most recent call last):
-    ...
-    abkit.errors.SourceError: events source no/such/file.csv does not exist; check the path in experiment.toml
-    """
-    text = str(path)
-    if any(ch in text for ch in "*?[") or Path(text).is_dir():
-        from abkit.engines.duckdb import resolve_files
-
-        _, files = resolve_files(text, what)
-        return pd.concat([read_table(f, what=what) for f in files], ignore_index=True)
-    path = Path(path)
-    if not path.exists():
-        raise SourceError(f"{what} source {path} does not exist; check the path in experiment.toml")
-    if path.is_dir() or path.suffix.lower() not in (".csv", ".parquet"):
-        raise SourceError(f"{what} source {path} is not a .csv or .parquet file")
-    try:
-        if path.suffix.lower() == ".parquet":
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise SourceError(f"{what} source {path} is empty; it must be a table with a header row") from None
-    except Exception as exc:  # pyarrow / parser errors: the file is not a table abkit can read
-        raise SourceError(
-            f"{what} source {path} is not a readable table: {type(exc).__name__}: {exc}"
-        ) from None
-    if frame.empty:
-        raise SourceError(f"{what} source {path} has no rows")
-    return frame
 
 
 # ----------------------------------------------------------------------------------------------
@@ -150,14 +127,28 @@ def init_experiment(name: str, *, parent: str | Path = "experiments", force: boo
 # population and assignment
 
 
-def _population(exp: Experiment) -> Any:
-    from abkit.population import SegmentRules, build_population
+def _read_renamed(exp: Experiment, table: str, *, needed_by: str) -> pd.DataFrame:
+    """``table`` read with the spec's encoding and sheet, its own columns renamed to ``[data.columns]``."""
+    data, flat, own = exp.data, exp.data.columns, exp.data.columns_for(table)
+    frame = read_table(
+        exp.data_path(table, needed_by=needed_by),
+        what=table,
+        encoding=data.encoding,
+        sheet=data.sheet,
+        id_cols=[own.customer_id],
+    )
+    renames = {getattr(own, k): getattr(flat, k) for k in ("customer_id", "order_date", "amount")}
+    return frame.rename(columns={a: b for a, b in renames.items() if a != b and a in frame.columns})
 
+
+def _population(exp: Experiment, *, command: str = "assign") -> Any:
+    """The dormant population from the transactions (and customers) the spec declares."""
     cols = exp.data.columns
-    transactions = read_table(exp.data_path("transactions"), what="transactions")
+    transactions = _read_renamed(exp, "transactions", needed_by=command)
     customers = None
     if exp.data.customers:
-        customers = read_table(exp.data_path("customers"), what="customers")
+        customers = _read_renamed(exp, "customers", needed_by=command)
+        customers[cols.customer_id] = match_ids(customers[cols.customer_id], transactions[cols.customer_id])
     rules = exp.population
     return build_population(
         transactions,
@@ -191,7 +182,7 @@ def plan_experiment(experiment: Experiment | str | Path, *, baseline: float | No
             f"{exp.path}: analysis.baseline is not set; add the expected control rate of "
             f"{exp.metrics.primary!r} (e.g. baseline = 0.03) to [analysis] or pass baseline="
         )
-    population = _population(exp)
+    population = _population(exp, command="plan")
     eligible = population.eligible
     pools: list[tuple[str, int]] = [("all", len(eligible))]
     if exp.strata and exp.strata in eligible.columns:
@@ -513,7 +504,13 @@ def import_assignment(
             f"{exp.name} already has an assignment ({shown}); an assignment is never replaced "
             "silently: pass --force (force=True) to replace it with the imported one"
         )
-    frame = read_table(path, what="assignment file")
+    frame = read_table(
+        path,
+        what="assignment file",
+        encoding=exp.data.encoding,
+        sheet=exp.data.sheet,
+        id_cols=[id_col] if id_col else (),
+    )
     id_name = exp.data.columns.customer_id
     assigned = external.external_assignment(
         frame,
@@ -587,6 +584,10 @@ class Readout(Displayable):
     economics: pd.DataFrame
     decisions: pd.DataFrame
     notes: tuple[str, ...] = field(default=())
+    #: ``[analysis] breakdowns``: column → its own evaluation (one correction family per column).
+    breakdowns: Mapping[str, Any] = field(default_factory=dict)
+    #: Metric → the label reports show (``[metrics.define.NAME] label``, else the name).
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def to_pandas(self) -> pd.DataFrame:
         return self.evaluation.to_pandas()
@@ -626,74 +627,224 @@ def _planned_pair_total(exp: Experiment, n_assigned: int) -> float:
     return float(n_assigned * (weights[exp.control] + largest) / total)
 
 
-def analyse(
-    experiment: Experiment | str | Path,
-    *,
-    as_of: str | dt.date | None = None,
-    method: str | None = None,
-    max_data_lag_days: int = 2,
-) -> Readout:
-    """Evaluate an experiment as of a date: data health, funnel, results, economics and decisions.
+def _check_weights(exp: Experiment, meta: Mapping[str, Any], file_name: str) -> None:
+    """The spec's variants and weights must be those the assignment was made with (its metadata)."""
+    saved = meta.get("weights_normalised")
+    if meta.get("method") == "external" or not isinstance(saved, Mapping):
+        return
+    raw = meta.get("weights") if isinstance(meta.get("weights"), Mapping) else saved
+    total = sum(exp.weights.values())
+    # name first the variant whose written weight changed (the others' shares moved with it)
+    order = sorted(exp.weights, key=lambda v: v in saved and v in raw and float(raw[v]) == exp.weights[v])
+    for name in order:
+        weight = exp.weights[name]
+        if name not in saved:
+            raise SpecError(
+                f"{exp.locate(f'variants.{name}')}: variant {name!r} was added after the assignment "
+                f"({file_name} was made with {', '.join(map(repr, saved))}); remove it or re-assign "
+                "(`abkit assign --force`, which changes who gets what)"
+            )
+        if abs(float(saved[name]) - weight / total) > 1e-9:
+            raise SpecError(
+                f"{exp.locate(f'variants.{name}.weight')}: variants.{name}.weight = {weight:g} "
+                f"({weight / total:.1%} of the split) differs from the weight {raw[name]:g} "
+                f"({float(saved[name]):.1%}) the assignment {file_name} was made with; restore {raw[name]:g} "
+                "(the split cannot change after the send)"
+            )
+    removed = [v for v in saved if v not in exp.weights]
+    if removed:
+        raise SpecError(
+            f"{exp.locate('variants')}: variant(s) {', '.join(map(repr, removed))} of the assignment "
+            f"{file_name} are no longer in the spec; restore them in [variants]"
+        )
 
-    Only events before the end of ``as_of`` (and inside the attribution window) count. If the
-    events data ends more than ``max_data_lag_days`` before that point, the data is stale and a
-    :class:`SourceError` says so rather than reporting old numbers as today's.
+
+def load_assigned(exp: Experiment, *, command: str = "report") -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The saved assignment, checked against the spec, with columns ``[data.columns] customer_id``,
+    ``variant`` and (with strata) ``segment``.
+
+    The assignment's own metadata (its id, variant and strata columns) is honoured unless
+    ``[data.columns.assignment]`` names them. The salt (for assignments made by abkit), the variants
+    and their weights must be the spec's: a change after the assignment is a
+    :class:`~abkit.errors.SpecError` naming both values.
     """
-    from abkit.assignment import load_assignment
-    from abkit.checks import balance, srm
-    from abkit.evaluation import economics, evaluate
-    from abkit.sources import economics_from_aggregates, event_source, funnel
+    path = exp.data_path("assignment", needed_by=command)
+    frame, meta = load_assignment(path)
+    if meta.get("method") != "external" and meta.get("salt") != exp.salt:
+        raise SpecError(
+            f"{exp.path}: salt {exp.salt!r} differs from the salt {meta.get('salt')!r} the "
+            "assignment was made with; restore the original salt"
+        )
+    explicit = dict(exp.data.table_columns.get("assignment", {}))
+    own = exp.data.columns_for("assignment")
+    strata = meta.get("strata") or []
+    id_src = explicit.get("customer_id") or meta.get("id_col") or own.customer_id
+    var_src = explicit.get("variant") or meta.get("variant_col") or own.variant
+    seg_src = (
+        explicit.get("segment") or exp.strata or (strata[0] if len(strata) == 1 else None) or own.segment
+    )
+    for key, column in (("customer_id", id_src), ("variant", var_src)):
+        if column not in frame.columns:
+            raise SourceError(
+                f"assignment {path.name} lacks the {key} column {column!r}; it has "
+                f"{', '.join(map(str, frame.columns[:20]))}: set it in [data.columns.assignment]"
+            )
+    renames = {id_src: exp.data.columns.customer_id, var_src: "variant"}
+    if seg_src in frame.columns:
+        renames[seg_src] = "segment"
+    frame = frame.rename(columns={a: b for a, b in renames.items() if a != b})
+    frame["variant"] = frame["variant"].astype(str)
+    _check_weights(exp, meta, path.name)
+    exp.check_assignment(frame)
+    return frame, meta
 
-    exp = _experiment(experiment)
+
+def _metric_population(exp: Experiment, metric: str) -> str:
+    definition = exp.metrics.define.get(metric)
+    if definition is not None:
+        return definition.population
+    if metric in CONTACT_METRICS and metric not in exp.metrics.guardrails:
+        return "contacted"
+    return "assigned"
+
+
+def _metric_objects(exp: Experiment, names: list[str]) -> list[Any]:
+    out: list[Any] = []
+    for name in names:
+        definition = exp.metrics.define.get(name)
+        if definition is None:
+            out.append(name)
+        else:
+            out.append(Proportion(name) if definition.kind == "rate" else Mean(name))
+    return out
+
+
+def _window(exp: Experiment, day: dt.date) -> tuple[pd.Timestamp, pd.Timestamp, float]:
+    """Start and end (naive UTC, in ``[data] timezone``) of what counts as of ``day``, and its days."""
+    zone = exp.data.timezone
+    start = local_midnight(exp.dates.send_date, zone)
+    cutoff = local_midnight(min(exp.dates.window_end, day + dt.timedelta(days=1)), zone)
+    return start, cutoff, (cutoff - start) / pd.Timedelta(days=1)
+
+
+def _as_of(exp: Experiment, as_of: str | dt.date | None) -> dt.date:
+    if as_of in (None, "") and exp.data.events is None:
+        return exp.dates.window_end - dt.timedelta(days=1)  # outcomes declared final: the window's last day
     day = check_date("as_of", as_of)
-    method = method or exp.analysis.method
-    if method not in ("frequentist", "bayesian"):
-        raise ParameterError(f"method={method!r} is not known; use 'frequentist' or 'bayesian'")
     send = exp.dates.send_date
     if day < send:
         raise ParameterError(
             f"as_of={day.isoformat()} is before the send date {send.isoformat()}; nothing to report"
         )
-    loaded = load_assignment(exp.data_path("assignment"))
-    assigned, meta = loaded.frame, loaded.metadata
-    if meta.get("method") != EXTERNAL and meta.get("salt") != exp.salt:
-        raise SpecError(
-            f"{exp.path}: salt {exp.salt!r} differs from the salt {meta.get('salt')!r} the "
-            "assignment was made with; restore the original salt"
+    return day
+
+
+def _check_fresh(exp: Experiment, source: Any, cutoff: pd.Timestamp, lag: int) -> pd.Timestamp:
+    """The events must reach ``lag`` days before the cut-off (never later than the window's end)."""
+    last_event = source.last_event()
+    if pd.isna(last_event) or last_event < cutoff - pd.Timedelta(days=lag):
+        raise SourceError(
+            f"events source {source.description} ends at {last_event}, more than {lag} days "
+            f"before {cutoff:%Y-%m-%d}: the data is stale; refresh it, report an earlier --as-of or "
+            "raise [report] max_data_lag_days"
         )
-    exp.check_assignment(assigned)
-    if exp.strata and exp.strata != "segment" and exp.strata in assigned.columns:
-        assigned = assigned.rename(columns={exp.strata: "segment"})
+    return last_event
+
+
+def _breakdown_frame(exp: Experiment, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every ``[analysis] breakdowns`` column (from the customers table when needed)."""
+    wanted = [c for c in exp.analysis.breakdowns if c not in frame.columns]
+    id_col = exp.data.columns.customer_id
+    if wanted and exp.data.customers:
+        customers = _read_renamed(exp, "customers", needed_by="report")
+        have = [c for c in wanted if c in customers.columns]
+        if have:
+            customers[id_col] = match_ids(customers[id_col], frame[id_col])
+            extra = customers.drop_duplicates(id_col).set_index(id_col)[have]
+            aligned = extra.reindex(frame[id_col].to_numpy())
+            frame = frame.copy()
+            for col in have:
+                frame[col] = aligned[col].to_numpy()
+    for col in exp.analysis.breakdowns:
+        if col not in frame.columns:
+            tables = ", ".join(t for t in ("assignment", "outcomes", "customers") if getattr(exp.data, t))
+            raise SpecError(
+                f"{exp.locate('analysis.breakdowns')}: analysis.breakdowns: column {col!r} is in none of the "
+                f"tables ({tables}); name a pre-campaign column of one of them"
+            )
+        distinct = frame[col].nunique(dropna=True)
+        if distinct > MAX_BREAKDOWN_VALUES:
+            raise SpecError(
+                f"{exp.locate('analysis.breakdowns')}: analysis.breakdowns: column {col!r} has {distinct:,} "
+                f"distinct values; a breakdown needs at most {MAX_BREAKDOWN_VALUES} (group the values first)"
+            )
+    return frame
+
+
+def analyse(
+    experiment: Experiment | str | Path,
+    *,
+    as_of: str | dt.date | None = None,
+    method: str | None = None,
+    max_data_lag_days: int | None = None,
+) -> Readout:
+    """Evaluate an experiment as of a date: data health, funnel, results, economics and decisions.
+
+    Only events before the end of ``as_of`` (and inside the attribution window) count. If the
+    events data ends more than ``max_data_lag_days`` (default ``[report] max_data_lag_days``) before
+    that point (never later than the window's end), the data is stale and a :class:`SourceError`
+    says so rather than reporting old numbers as today's. Per-customer outcomes (``[data] outcomes``)
+    are final: with them alone there is no staleness rule and ``as_of`` defaults to the window's last
+    day. Every metric compares the arms of its population (``[metrics.define.NAME] population``):
+    ``"assigned"`` against the holdout, ``"contacted"`` among the contacted arms (``engagement``).
+    """
+    exp = _experiment(experiment)
+    day = _as_of(exp, as_of)
+    method = method or exp.analysis.method
+    if method not in ("frequentist", "bayesian"):
+        raise ParameterError(f"method={method!r} is not known; use 'frequentist' or 'bayesian'")
+    lag = exp.report.max_data_lag_days if max_data_lag_days is None else max_data_lag_days
+    if isinstance(lag, bool) or not isinstance(lag, int) or lag < 0:
+        raise ParameterError(f"max_data_lag_days={lag!r} must be a whole number of days, 0 or more")
+    send = exp.dates.send_date
+    assigned, meta = load_assigned(exp)
     variants = list(exp.variant_names)
     observed = assigned["variant"].value_counts().reindex(variants, fill_value=0)
     srm_assignment = srm(observed.to_dict(), exp.weights)
 
     # the events are read by the spec's engine (abkit.sources): per-customer outcomes with pandas,
-    # aggregated rows (unit counts in n_col) from DuckDB, PostgreSQL or Spark
-    source = event_source(exp)
-    window_end = pd.Timestamp(exp.dates.window_end)
-    cutoff = min(window_end, pd.Timestamp(day) + pd.Timedelta(days=1))
-    window_days = (cutoff - pd.Timestamp(send)) / pd.Timedelta(days=1)
-    last_event = source.last_event()
-    if pd.isna(last_event) or last_event < cutoff - pd.Timedelta(days=max_data_lag_days):
-        raise SourceError(
-            f"events source {source.description} ends at {last_event}, "
-            f"more than {max_data_lag_days} days "
-            f"before {cutoff:%Y-%m-%d}: the data is stale; refresh it or report an earlier --as-of"
+    # aggregated rows (unit counts in n_col) from DuckDB, PostgreSQL or Spark; an outcomes table is
+    # per customer and final
+    _, cutoff, window_days = _window(exp, day)
+    metrics = exp.metrics.all
+    if exp.data.events is not None:
+        source = event_source(exp)
+        _check_fresh(exp, source, cutoff, lag)
+        frame, diagnostics, n_col = source.outcome_data(assigned, window_days=window_days, metrics=metrics)
+        window_end = local_midnight(exp.dates.window_end, exp.data.timezone)
+        status = (
+            "attribution window closed"
+            if cutoff >= window_end
+            else f"running: day {(day - send).days + 1} of a {exp.dates.window_days}-day window"
         )
-    status = (
-        "attribution window closed"
-        if cutoff >= window_end
-        else f"running: day {(day - send).days + 1} of a {exp.dates.window_days}-day window"
-    )
-    frame, diagnostics, n_col = source.outcome_data(
-        assigned, window_days=window_days, metrics=exp.metrics.all
-    )
+    else:
+        frame, diagnostics, n_col = customer_outcomes(exp, assigned, window_days=window_days, metrics=metrics)
+        status = "outcomes declared final"
+    if exp.analysis.breakdowns and n_col is not None:
+        raise SpecError(
+            f"{exp.locate('analysis.breakdowns')}: analysis.breakdowns needs per-customer outcomes, but the "
+            f"{exp.data.engine} engine returns aggregates; remove them or use engine = 'pandas'"
+        )
+    if exp.analysis.breakdowns:
+        frame = _breakdown_frame(exp, frame)
 
     contacted = list(exp.contacted_variants)
-    delivered = (
-        frame.loc[frame["variant"].isin(contacted)].groupby("variant", observed=True)["delivered"].sum()
-    )
+    if "delivered" in frame.columns:
+        delivered = (
+            frame.loc[frame["variant"].isin(contacted)].groupby("variant", observed=True)["delivered"].sum()
+        )
+    else:  # per-customer outcomes without deliveries: the check says "not enough units"
+        delivered = pd.Series(0, index=contacted)
     srm_delivery = srm(
         delivered.reindex(contacted, fill_value=0).to_dict(), {v: exp.weights[v] for v in contacted}
     )
@@ -702,16 +853,19 @@ def analyse(
 
     analysis = exp.analysis
     segment_col = "segment" if "segment" in frame.columns else None
-    # Repurchase and revenue compare every variant with the holdout; so do the guardrails (the extra
-    # unsubscribes and complaints the campaign causes, tolerated up to analysis.guardrail_margin).
+    # Each metric compares the arms of its population: every assigned customer against the holdout
+    # (repurchase, revenue, and the guardrails: the extra unsubscribes and complaints the campaign
+    # causes, tolerated up to analysis.guardrail_margin), or the contacted arms only (opens, clicks:
+    # the holdout received nothing to open).
     guardrails = list(exp.metrics.guardrails)
-    outcome_metrics = [m for m in exp.metrics.all if m not in CONTACT_METRICS or m in guardrails]
+    assigned_pop = [m for m in metrics if _metric_population(exp, m) == "assigned"]
+    contacted_pop = [m for m in metrics if _metric_population(exp, m) == "contacted"]
     common: dict[str, Any] = {
         "variant_col": "variant",
-        "segment_col": segment_col,
         "method": method,
         "alpha": analysis.alpha,
         "n_col": n_col,
+        "correction": None if analysis.correction == "none" else analysis.correction,
     }
     if method == "bayesian":
         common["prior"] = (analysis.prior.alpha, analysis.prior.beta)
@@ -727,31 +881,44 @@ def analyse(
         if n_col is not None:
             raise SpecError(
                 f"{exp.path}: analysis.covariates (CUPED) needs per-customer outcomes, but the "
-                f"{source.engine} engine returns aggregates; remove analysis.covariates or use "
+                f"{exp.data.engine} engine returns aggregates; remove analysis.covariates or use "
                 "engine = 'pandas'"
             )
         common["covariates"] = list(analysis.covariates)
-    evaluation = evaluate(
-        frame,
-        metrics=[m for m in outcome_metrics if m not in guardrails],
-        guardrails=guardrails or None,
-        control=exp.control,
-        correction=None if analysis.correction == "none" else analysis.correction,
-        **common,
-    )
-    # Opens, clicks, unsubscribes and complaints exist only for contacted arms: compare the contacted
-    # variants with the first contacted one (the holdout received nothing to open).
-    engagement_metrics = [m for m in exp.metrics.all if m in CONTACT_METRICS and m not in guardrails]
-    engagement = None
-    if len(contacted) >= 2 and engagement_metrics:
-        engagement = evaluate(
-            frame.loc[frame["variant"].isin(contacted)],
-            metrics=engagement_metrics,
-            control=contacted[0],
-            correction=None if analysis.correction == "none" else analysis.correction,
+
+    def run(data: pd.DataFrame, names: list[str], control: str, segments: str | None) -> Any:
+        main = [m for m in names if m not in guardrails]
+        guards = [m for m in names if m in guardrails]
+        if not main and not guards:
+            return None
+        return evaluate(
+            data,
+            metrics=_metric_objects(exp, main or guards),
+            guardrails=_metric_objects(exp, guards) if main and guards else None,
+            control=control,
+            segment_col=segments,
             **common,
         )
+
+    evaluation = run(frame, assigned_pop, exp.control, segment_col)
+    on_contacted = frame.loc[frame["variant"].isin(contacted)]
+    engagement = run(on_contacted, contacted_pop, contacted[0], segment_col) if len(contacted) >= 2 else None
+    primary_result = evaluation if exp.metrics.primary in assigned_pop else engagement
+    if primary_result is None:
+        raise SpecError(
+            f"{exp.locate('metrics.primary')}: the primary metric {exp.metrics.primary!r} compares the "
+            "contacted "
+            'arms only (population = "contacted"), which needs at least two contacted variants; use '
+            'population = "assigned"'
+        )
+    if evaluation is None:
+        evaluation = primary_result
+    breakdowns = {}
+    for col in analysis.breakdowns:
+        data = frame.assign(**{col: frame[col].astype("string").fillna("(missing)").astype(str)})
+        breakdowns[col] = run(data, assigned_pop, exp.control, col)
     costs = {v.name: {"contact": v.contact_cost, "offer": v.offer_cost} for v in exp.variants}
+    has_money = {exp.decision.revenue, exp.decision.redeemed} <= set(frame.columns)
     economics_table = (
         (economics if n_col is None else partial(economics_from_aggregates, n_col=n_col))(
             frame,
@@ -763,7 +930,7 @@ def analyse(
             revenue_col=exp.decision.revenue,
             redeemed_col=exp.decision.redeemed,
         ).to_pandas()
-        if analysis.gross_margin is not None
+        if analysis.gross_margin is not None and has_money
         else pd.DataFrame()
     )
     # the decision: on incremental profit when costs and a margin are declared (or asked for), on the
@@ -777,7 +944,7 @@ def analyse(
             "revenue_col": exp.decision.revenue,
             "redeemed_col": exp.decision.redeemed,
         }
-    decisions = evaluation.decision(
+    decisions = primary_result.decision(
         metric=exp.metrics.primary,
         mde=analysis.mde,
         relative=True,
@@ -788,14 +955,28 @@ def analyse(
         **money,
     ).to_pandas()
     not_counted = int(np.sum(diagnostics.loc[diagnostics["reason"] != "counted", "rows"]))
-    notes = (
+    end_shown = (cutoff - pd.Timedelta(seconds=1)).tz_localize("UTC").tz_convert(exp.data.timezone)
+    notes: tuple[str, ...] = (
         f"Attribution window [{send.isoformat()}, {exp.dates.window_end.isoformat()}); events counted up to "
-        f"{(cutoff - pd.Timedelta(seconds=1)):%Y-%m-%d}.",
-        f"Every assigned customer counts (intention to treat); {len(assigned):,} customers, "
-        f"{not_counted:,} event rows not counted.",
+        f"{end_shown:%Y-%m-%d}" + (f" ({exp.data.timezone})." if exp.data.timezone != "UTC" else "."),
     )
     if meta.get("method") == EXTERNAL:
         notes = (external_split_note(meta), *notes)
+    if exp.data.events is None:
+        notes += (
+            f"Every assigned customer counts (intention to treat); {len(frame):,} customers; outcomes from "
+            f"{Path(str(exp.data.outcomes)).name}, declared final.",
+        )
+    else:
+        notes += (
+            f"Every assigned customer counts (intention to treat); {len(assigned):,} customers, "
+            f"{not_counted:,} event rows not counted.",
+        )
+    if has_money is False and analysis.gross_margin is not None:
+        notes += (
+            f"No economics: the outcomes have no {exp.decision.revenue!r} and {exp.decision.redeemed!r} "
+            "metrics (name yours in [decision] revenue / redeemed).",
+        )
     if method == "bayesian" and (analysis.sequential or analysis.covariates):
         notes += (
             "The experiment's sequential monitoring and CUPED settings apply to the frequentist analysis "
@@ -818,7 +999,185 @@ def analyse(
         economics=economics_table,
         decisions=decisions,
         notes=notes,
+        breakdowns=breakdowns,
+        labels={m: exp.metrics.label(m) for m in metrics},
     )
+
+
+# ----------------------------------------------------------------------------------------------
+# validation (what `abkit validate` and the report check before anything runs)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One validation check: its name, whether it passed, what it found, and the error when it failed."""
+
+    name: str
+    ok: bool
+    detail: str
+    count: int | None = None
+    error: AbkitError | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, repr=False)
+class Validation(Displayable):
+    """What :func:`validate_experiment` checked: one :class:`Check` per row, in order."""
+
+    experiment: str
+    command: str
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every check passed."""
+        return all(c.ok for c in self.checks)
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """The one-line message of each failed check."""
+        return tuple(c.detail for c in self.checks if not c.ok)
+
+    def raise_for_problems(self) -> None:
+        """Raise the first failed check's error (an :class:`~abkit.errors.AbkitError`); nothing when ok."""
+        for check in self.checks:
+            if not check.ok:
+                raise check.error if check.error is not None else DataError(check.detail)
+
+    def to_pandas(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "check": [c.name for c in self.checks],
+                "ok": [c.ok for c in self.checks],
+                "count": pd.array([c.count for c in self.checks], dtype="Int64"),
+                "detail": [c.detail for c in self.checks],
+            }
+        )
+
+    def _title(self) -> str:
+        verdict = "ok" if self.ok else f"{len(self.problems)} problem(s)"
+        return f"Validation of {self.experiment} for `abkit {self.command}`: {verdict}"
+
+    def _notes(self) -> list[str]:
+        return [f"{'ok ' if c.ok else 'FAIL'} {c.name}: {c.detail}" for c in self.checks]
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+class _Checks:
+    """Collects checks; each step runs once and records its error instead of raising."""
+
+    def __init__(self) -> None:
+        self.items: list[Check] = []
+
+    def run(self, name: str, step: Callable[[], tuple[str, int | None]]) -> bool:
+        try:
+            detail, count = step()
+        except AbkitError as exc:
+            self.items.append(Check(name, False, str(exc), None, exc))
+            return False
+        self.items.append(Check(name, True, detail, count))
+        return True
+
+
+def validate_experiment(
+    experiment: Experiment | str | Path, *, as_of: str | dt.date | None = None, command: str = "report"
+) -> Validation:
+    """Check the spec and every source ``abkit COMMAND`` reads, without computing results (no kernel).
+
+    ``command`` is ``"report"`` (assignment, events and/or outcomes, customers for breakdowns),
+    ``"assign"`` or ``"plan"`` (transactions, customers). The checks: the spec loads; the files exist
+    and parse; mapped columns and their types; dates (``as_of`` after the send, fresh enough events);
+    the share of ids that join to the assignment; weights against the saved assignment; the metric
+    columns present. Each failed check keeps the error the command itself would raise:
+    :meth:`Validation.raise_for_problems` raises the first one.
+
+    >>> import tempfile
+    >>> v = validate_experiment(tempfile.mkdtemp())
+    >>> v.ok, v.checks[0].name
+    (False, 'spec')
+    """
+    if command not in ("report", "assign", "plan"):
+        raise ParameterError(f"command={command!r} is not known; use 'report', 'assign' or 'plan'")
+    checks = _Checks()
+    holder: dict[str, Any] = {}
+
+    def spec() -> tuple[str, int | None]:
+        holder["exp"] = _experiment(experiment)
+        return f"{holder['exp'].path.name} is valid", None
+
+    name = Path(str(experiment)).name if not isinstance(experiment, Experiment) else experiment.name
+    if not checks.run("spec", spec):
+        return Validation(name, command, tuple(checks.items))
+    exp: Experiment = holder["exp"]
+    if command in ("assign", "plan"):
+
+        def population() -> tuple[str, int | None]:
+            pop = _population(exp, command=command)
+            return f"{len(pop.eligible):,} eligible dormant customers at {exp.dates.send_date}", len(
+                pop.eligible
+            )
+
+        checks.run("transactions", population)
+        return Validation(exp.name, command, tuple(checks.items))
+
+    def dates() -> tuple[str, int | None]:
+        holder["day"] = _as_of(exp, as_of)
+        return f"report as of {holder['day'].isoformat()}", None
+
+    def assignment() -> tuple[str, int | None]:
+        frame, meta = load_assigned(exp)
+        holder["assigned"] = frame
+        how = "made outside abkit" if meta.get("method") == "external" else f"method {meta.get('method')}"
+        return f"{len(frame):,} customers, variants and weights match the spec ({how})", len(frame)
+
+    if not (checks.run("dates", dates) & checks.run("assignment", assignment)):
+        return Validation(exp.name, command, tuple(checks.items))
+    assigned = holder["assigned"]
+    _, cutoff, window_days = _window(exp, holder["day"])
+    events_ok = True
+    if exp.data.events is not None:
+        source = event_source(exp)
+
+        def fresh() -> tuple[str, int | None]:
+            last = _check_fresh(exp, source, cutoff, exp.report.max_data_lag_days)
+            return f"events reach {last}", None
+
+        events_ok = checks.run("events", fresh)
+
+    def outcomes_check() -> tuple[str, int | None]:
+        if exp.data.events is not None:
+            _, diag, _ = source.outcome_data(assigned, window_days=window_days, metrics=exp.metrics.all)
+        else:
+            _, diag, _ = customer_outcomes(exp, assigned, window_days=window_days, metrics=exp.metrics.all)
+        counts = diag.groupby("reason")["rows"].sum()
+        dropped = int(counts.drop("counted", errors="ignore").sum())
+        parts = [f"metrics {', '.join(exp.metrics.all)} found"]
+        if "counted" in counts:
+            total = int(counts.sum())
+            parts.append(f"{int(counts['counted']):,} of {total:,} event rows counted")
+        if "unknown_customer" in counts and exp.data.outcomes:
+            parts.append(f"{dropped:,} rows dropped")
+        return "; ".join(parts), dropped
+
+    if events_ok:
+        checks.run("outcomes", outcomes_check)
+    if exp.analysis.breakdowns:
+
+        def breakdowns() -> tuple[str, int | None]:
+            frame = assigned
+            if exp.data.outcomes:
+                frame = frame.merge(
+                    read_outcomes(exp),
+                    how="left",
+                    on=exp.data.columns.customer_id,
+                    suffixes=("", "_outcomes"),
+                )
+            _breakdown_frame(exp, frame)
+            return f"breakdowns {', '.join(exp.analysis.breakdowns)} found", len(exp.analysis.breakdowns)
+
+        checks.run("breakdowns", breakdowns)
+    return Validation(exp.name, command, tuple(checks.items))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -15,18 +15,6 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "experiment-toml.md"
 #: Keys documented ahead of the reader on this branch: branch "data" (issue 11 §1, §3, §4) adds them
 #: to abkit.experiment. Once both branches are merged the reader accepts every one of them, and
 #: test_keys_documented_ahead_of_the_reader_are_not_accepted_yet fails: then empty this set.
-AHEAD_OF_READER: frozenset[tuple[str, str]] = frozenset(
-    [("data", k) for k in ("outcomes", "encoding", "sheet", "timestamp_format", "timezone")]
-    + [("data", k) for k in ("max_bad_share", "event_names")]
-    + [("data.columns", k) for k in ("variant", "segment", "events", "outcomes", "assignment")]
-    + [("data.columns", k) for k in ("customers", "transactions")]
-    + [("data.columns.TABLE", k) for k in ("customer_id", "order_date", "amount", "event", "timestamp")]
-    + [("data.columns.TABLE", k) for k in ("variant", "segment")]
-    + [("data.event_names", k) for k in ("delivered", "opened", "clicked", "purchased")]
-    + [("data.event_names", k) for k in ("unsubscribed", "complained")]
-    + [("metrics", "define"), ("analysis", "breakdowns")]
-    + [("metrics.define.NAME", k) for k in ("kind", "column", "label", "population")]
-)
 
 _HEADING = re.compile(r"^## (?:Top level|`\[(?P<table>[^\]]+)\]`)\s*$")
 _ROW = re.compile(r"^\| `(?P<key>[A-Za-z_]+)` \|(?P<rest>.*)\|\s*$")
@@ -60,14 +48,8 @@ def test_every_key_the_reader_accepts_is_documented() -> None:
 
 
 def test_every_documented_key_is_accepted_by_the_reader() -> None:
-    unknown = sorted(set(documented()) - accepted() - AHEAD_OF_READER)
+    unknown = sorted(set(documented()) - accepted())
     assert not unknown, f"{DOC.name} documents keys the reader refuses: {unknown}"
-
-
-def test_keys_documented_ahead_of_the_reader_are_not_accepted_yet() -> None:
-    landed = sorted(AHEAD_OF_READER & accepted())
-    assert not landed, f"the reader now accepts {landed}: remove them from AHEAD_OF_READER"
-    assert AHEAD_OF_READER <= set(documented())
 
 
 @pytest.mark.parametrize("cell", ["type", "default", "meaning", "example"])

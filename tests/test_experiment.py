@@ -367,12 +367,13 @@ def test_variant_rules(tmp_path):
     load_bad(
         tmp_path, case, "'Coupon' differs from 'coupon' only by case", line=line_of(case, "[variants.Coupon]")
     )
-    bad_name = replace(DEMO_TEXT, "[variants.reminder]", '[variants."re minder"]')
-    load_bad(tmp_path, bad_name, "variant name 're minder'")
-    channel = replace(DEMO_TEXT, 'channel = "email"', 'channel = "emial"')
-    load_bad(
-        tmp_path, channel, r"'emial' is not known \(did you mean 'email'\?\)", line=line_of(channel, "emial")
-    )
+    bad_name = replace(DEMO_TEXT, "[variants.reminder]", '[variants."re\\tminder"]')
+    load_bad(tmp_path, bad_name, r"variant name 're\\tminder' contains a control character \(U\+0009\)")
+    long_name = replace(DEMO_TEXT, "[variants.reminder]", f'[variants."{"x" * 65}"]')
+    load_bad(tmp_path, long_name, "is 65 characters long; at most 64")
+    channel = replace(DEMO_TEXT, 'channel = "email"', 'channel = ""')
+    empty = line_of(channel, 'channel = ""')
+    load_bad(tmp_path, channel, r"variants\.coupon\.channel: must not be empty", line=empty)
     contradiction = replace(DEMO_TEXT, 'channel = "none"', 'channel = "postal"')
     load_bad(
         tmp_path, contradiction, "contradicts contacted = false", line=line_of(contradiction, '"postal"')
@@ -859,3 +860,134 @@ def test_a_url_pasted_as_a_data_source_is_refused_without_echoing_it(tmp_path, v
     err = load_bad(tmp_path, text, r"data.events: looks like a database URL", line=line_of(text, "events ="))
     for secret in ("Pa#ssw0rd", "secret", "reporter", "AKIAKEY", value):
         assert secret not in str(err)
+
+
+# ------------------------------------------------------------------------------ bring your own data
+BYOD = '''\
+name = "email-test"
+hypothesis = "An e-mail brings more visits than none."
+owner = "crm@example.com"
+salt = "s1"
+
+[dates]
+send_date = 2026-06-01
+window_days = 14
+
+[data]
+outcomes = "data/export.csv"
+assignment = "assignment.csv"
+timezone = "Asia/Tokyo"
+timestamp_format = "%d/%m/%Y %H:%M"
+encoding = "cp932"
+max_bad_share = 0.01
+
+[data.columns]
+customer_id = "id"
+
+[data.columns.outcomes]
+variant = "arm"
+
+[population]
+exclude = []
+lapsed_flags = []
+
+[variants."No E-Mail"]
+weight = 1
+contacted = false
+
+[variants."Mens E-Mail"]
+weight = 1
+
+[variants."クーポン LINE"]
+weight = 1
+channel = "line"
+
+[metrics]
+primary = "visit"
+secondary = ["spend", "repurchased"]
+
+[metrics.define.visit]
+kind = "rate"
+label = "サイト訪問"
+
+[metrics.define.spend]
+kind = "mean"
+column = "spend_usd"
+
+[analysis]
+breakdowns = ["history_segment"]
+'''
+
+
+def test_a_per_customer_export_spec_loads_and_round_trips(tmp_path: Path) -> None:
+    exp = Experiment.load(write(tmp_path, BYOD))
+    data = exp.data
+    assert data.events is None and data.transactions is None and data.outcomes == "data/export.csv"
+    assert (data.timezone, data.timestamp_format, data.encoding, data.max_bad_share) == (
+        "Asia/Tokyo", "%d/%m/%Y %H:%M", "cp932", 0.01
+    )
+    assert data.columns_for("outcomes").variant == "arm" and data.columns_for("outcomes").customer_id == "id"
+    assert data.columns_for("events").variant == "variant"
+    assert exp.variant_names == ("No E-Mail", "Mens E-Mail", "クーポン LINE")
+    assert exp.variant("クーポン LINE").channel == "line"
+    assert exp.metrics.label("visit") == "サイト訪問" and exp.metrics.label("repurchased") == "repurchased"
+    assert exp.metrics.define["spend"].column == "spend_usd" and exp.metrics.define["spend"].kind == "mean"
+    assert exp.metrics.define["visit"].population == "assigned"
+    assert exp.analysis.breakdowns == ("history_segment",)
+    again = Experiment.from_toml(exp.to_toml(), path=exp.path)
+    assert again == exp
+    with pytest.raises(SourceError, match=r"line 10: `abkit plan` reads data.transactions, which is not"):
+        exp.data_path("transactions", needed_by="plan")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "match", "needle"),
+    [
+        ('encoding = "cp932"', 'encoding = "klingon"', r"data\.encoding: 'klingon' is not known", "klingon"),
+        ('timezone = "Asia/Tokyo"', 'timezone = "JST"', r"data\.timezone: 'JST' is not an IANA", '"JST"'),
+        ('timestamp_format = "%d/%m/%Y %H:%M"', 'timestamp_format = "dd/mm/yyyy"',
+         r"data\.timestamp_format: 'dd/mm/yyyy' is not a strptime format", "dd/mm"),
+        ("max_bad_share = 0.01", "max_bad_share = 0.9", r"data\.max_bad_share: must be a share in \[0",
+         "0.9"),
+        ('variant = "arm"', 'varient = "arm"', r"data\.columns\.outcomes\.varient: unknown key 'varient' "
+         r"\(did you mean 'variant'\?\)", "varient"),
+        ('kind = "rate"', 'kind = "ratio"', r"metrics\.define\.visit\.kind: 'ratio' is not known", "ratio"),
+        ('label = "サイト訪問"', 'label = "サイト訪問"\npopulation = "everyone"',
+         r"metrics\.define\.visit\.population: 'everyone' is not known", "everyone"),
+        ('label = "サイト訪問"', 'label = "サイト訪問"\nunit = "%"', r"visit\.unit: unknown key", "unit"),
+        ('primary = "visit"', 'primary = "visits"', r"metrics\.primary: 'visits' is not a known metric "
+         r"\(did you mean 'visit'\?\).*\[metrics\.define\.visits\]", 'primary = "visits"'),
+        ('outcomes = "data/export.csv"', 'outcomes = "data/export.json"',
+         r"data\.outcomes: 'data/export.json' must end in \.csv, \.parquet or \.xlsx", "export.json"),
+        ('outcomes = "data/export.csv"', "", r"data\.events: missing required key 'events' \(or 'outcomes'\)",
+         "[data]"),
+        ('[variants."Mens E-Mail"]', '[variants."Mens\\u0007Mail"]', r"a control character \(U\+0007\)",
+         '[variants."No E-Mail"]'),
+        ('channel = "line"', 'channel = "none"', "a contacted variant needs a channel", '"none"'),
+        ('breakdowns = ["history_segment"]', 'breakdowns = "history_segment"',
+         r"analysis\.breakdowns: must be a list of strings", "breakdowns"),
+    ],
+)
+def test_bring_your_own_data_keys_are_validated(tmp_path, old, new, match, needle) -> None:
+    text = replace(BYOD, old, new)
+    load_bad(tmp_path, text, match, line=line_of(text, needle))
+
+
+def test_per_table_event_columns_and_timezones_need_the_pandas_engine(tmp_path: Path) -> None:
+    spec = scaffold("w", send_date="2026-06-01").replace('"data/events.parquet"', '"data/events/*.parquet"')
+    load_bad(tmp_path, spec.replace('timezone = "UTC"', 'timezone = "Asia/Tokyo"'),
+             r"data\.timezone: applies to engine = 'pandas' \(engine is 'duckdb'\)")
+    events_cols = spec + '\n[data.columns.events]\ncustomer_id = "uid"\n'
+    load_bad(tmp_path, events_cols, r"data\.columns\.events: applies")
+    load_bad(tmp_path, spec.replace('assignment = "assignment.parquet"',
+                                    'assignment = "assignment.parquet"\noutcomes = "o.csv"'),
+             r"data\.outcomes: a per-customer outcomes table is combined with engine = 'pandas' only")
+
+
+def test_the_scaffold_documents_the_new_keys() -> None:
+    text = scaffold("w", send_date="2026-06-01")
+    for key in ("outcomes =", "encoding =", "sheet =", "timestamp_format =", "timezone =", "max_bad_share =",
+                "[data.columns.outcomes]", "[metrics.define.visit]", "population =", "breakdowns =", "line,"):
+        assert key in text, key
+    exp = Experiment.from_toml(text)
+    assert exp.data.timezone == "UTC" and exp.data.max_bad_share == 0.001 and exp.analysis.breakdowns == ()

@@ -316,3 +316,47 @@ def test_data_columns_amount_is_used_for_events(demo_source, tmp_path, reference
     assert Experiment.load(folder).data.columns.amount == "order_value"
     got = analyse(folder, as_of=AS_OF)
     assert_same_readout(got, reference["frequentist"])
+
+
+# --------------------------------------------------------------- declared metrics from the events
+def test_a_declared_event_metric_honours_the_report_date(demo_experiment) -> None:
+    from abkit.errors import DataError
+    from abkit.experiment import Experiment
+    from abkit.workflow import analyse
+
+    exp = Experiment.load(demo_experiment)
+    events = pd.read_parquet(exp.data_path("events"))
+    ids = events["customer_id"].drop_duplicates().iloc[:60].tolist()
+    visits = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "event": "site_visit",
+            "timestamp": pd.to_datetime(["2026-06-03 10:00"] * 30 + ["2026-06-10 10:00"] * 30),
+            "amount": np.nan,
+        }
+    )
+    pd.concat([events, visits], ignore_index=True).to_parquet(exp.data_path("events"), index=False)
+    spec = demo_experiment / "experiment.toml"
+    text = spec.read_text().replace(
+        'secondary = ["revenue", "opened", "clicked"]',
+        'secondary = ["revenue", "opened", "clicked", "visit"]',
+    )
+    spec.write_text(
+        text + '\n[metrics.define.visit]\ncolumn = "site_visit"\nlabel = "Visit"\n', encoding="utf-8"
+    )
+    early = analyse(demo_experiment, as_of="2026-06-05")
+    late = analyse(demo_experiment, as_of="2026-06-20")
+    assert int(early.outcomes["visit"].sum()) == 30 and int(late.outcomes["visit"].sum()) == 60
+    assert "visit" in set(late.evaluation.table["metric"]) and late.labels["visit"] == "Visit"
+    counted = late.diagnostics.set_index("reason").loc["counted", "rows"]
+    assert (
+        counted
+        == analyse(demo_experiment, as_of="2026-06-20").diagnostics.set_index("reason").loc["counted", "rows"]
+    )
+    spec.write_text(text + '\n[metrics.define.visit]\ncolumn = "site_vists"\n', encoding="utf-8")
+    with pytest.raises(
+        DataError,
+        match=r"metric 'visit': no event named 'site_vists' in events source "
+        r"data/events.parquet; 'site_visit' looks like 'site_vists'",
+    ):
+        analyse(demo_experiment, as_of="2026-06-20")
