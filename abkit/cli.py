@@ -14,6 +14,7 @@ from pathlib import Path
 
 from abkit import __version__
 from abkit.errors import AbkitError, NotebookError
+from abkit.messages import LANGUAGES
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_NOTEBOOK, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -60,6 +61,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         force=args.force,
         progress=sys.stderr.isatty(),
+        extra_parameters={"language": args.lang} if args.lang else None,
     )
     print(run.html)
     return EXIT_OK
@@ -68,7 +70,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from abkit.workflow import run_demo
 
-    run = run_demo(args.dir, n_customers=args.customers, seed=args.seed, force=args.force, say=_say)
+    run = run_demo(
+        args.dir, n_customers=args.customers, seed=args.seed, force=args.force, say=_say, language=args.lang
+    )
     print(run.html)
     return EXIT_OK
 
@@ -107,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=["frequentist", "bayesian"], default=None, help="override the spec")
     p.add_argument("--timeout", type=float, default=600, help="per-cell execution timeout in seconds")
     p.add_argument("--force", action="store_true", help="replace an existing report for the same date")
+    p.add_argument("--lang", choices=list(LANGUAGES), default=None, help="report language (default: the spec's)")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("demo", help="generate a synthetic experiment, plan, assign and report it")
@@ -114,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--customers", type=int, default=200_000, help="customers in the synthetic history")
     p.add_argument("--seed", type=int, default=7, help="random seed of the synthetic data")
     p.add_argument("--force", action="store_true", help="regenerate data, assignment and report")
+    p.add_argument("--lang", choices=list(LANGUAGES), default=None, help="report language (default: the spec's)")
     p.set_defaults(func=_cmd_demo)
     return parser
 

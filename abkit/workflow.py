@@ -563,11 +563,13 @@ def run_demo(
     force: bool = False,
     as_of: str | dt.date | None = None,
     say: Callable[[str], None] = print,
+    language: str | None = None,
 ) -> Any:
     """Generate the synthetic demo experiment into ``folder`` (see :func:`prepare_demo`), plan and report it.
 
     The report is dated ``as_of`` (default: the last day of the attribution window) and replaced on
-    every demo run; returns the :class:`~abkit.report.ReportRun` with the HTML path.
+    every demo run; ``language`` (``"en"``, ``"ja"``) overrides the spec's ``[report] language``.
+    Returns the :class:`~abkit.report.ReportRun` with the HTML path.
     """
     from abkit.report import run_report
 
@@ -578,7 +580,8 @@ def run_demo(
     shown = table[["segment", "arm", "n", "comparison", "mde", "relative_mde"]]
     say(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     say(f"abkit demo: running the report as of {day.isoformat()} ...")
-    return run_report(folder, as_of=day, force=True)
+    extra = {"language": language} if language else None
+    return run_report(folder, as_of=day, force=True, extra_parameters=extra)
 
 
 def demo_spec_text() -> str:

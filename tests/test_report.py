@@ -128,7 +128,14 @@ def test_report_refuses_undeclared_and_mistyped_parameters(demo_experiment: Path
 def test_validate_parameters_names_the_problem() -> None:
     from abkit.report import validate_parameters
 
-    good = {"experiment_dir": "x", "as_of": "", "method": "", "max_data_lag_days": 2}
+    good = {
+        "experiment_dir": "x",
+        "as_of": "",
+        "method": "",
+        "max_data_lag_days": 2,
+        "output_dir": "",
+        "language": "",
+    }
     assert validate_parameters("report", good) == good
     with pytest.raises(ParameterError, match="method='magic' is not known"):
         validate_parameters("report", {**good, "method": "magic"})
