@@ -111,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=["frequentist", "bayesian"], default=None, help="override the spec")
     p.add_argument("--timeout", type=float, default=600, help="per-cell execution timeout in seconds")
     p.add_argument("--force", action="store_true", help="replace an existing report for the same date")
-    p.add_argument("--lang", choices=list(LANGUAGES), default=None, help="report language (default: the spec's)")
+    p.add_argument(
+        "--lang", choices=list(LANGUAGES), default=None, help="report language (default: the spec's)"
+    )
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("demo", help="generate a synthetic experiment, plan, assign and report it")
@@ -119,7 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--customers", type=int, default=200_000, help="customers in the synthetic history")
     p.add_argument("--seed", type=int, default=7, help="random seed of the synthetic data")
     p.add_argument("--force", action="store_true", help="regenerate data, assignment and report")
-    p.add_argument("--lang", choices=list(LANGUAGES), default=None, help="report language (default: the spec's)")
+    p.add_argument(
+        "--lang", choices=list(LANGUAGES), default=None, help="report language (default: the spec's)"
+    )
     p.set_defaults(func=_cmd_demo)
     return parser
 

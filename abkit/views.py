@@ -259,15 +259,38 @@ def table_markdown(view: TableView) -> str:
     return "\n".join(lines)
 
 
+def _wrap_header(text: str, width: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and text_width(lines[-1]) + 1 + text_width(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
 def table_text(view: TableView, *, width: int = 100) -> str:
-    """The table as aligned plain text; rows become indented records when wider than ``width``."""
+    """The table as aligned plain text, headers wrapped; rows become indented records when still too wide."""
     cells = view.formatted()
     headers = [c.header for c in view.columns]
-    widths = [max([text_width(h)] + [text_width(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    cell_widths = [max([0] + [text_width(r[i]) for r in cells]) for i in range(len(headers))]
+    widths = [max(text_width(h), c) for h, c in zip(headers, cell_widths, strict=True)]
+    if sum(widths) + 2 * (len(widths) - 1) > width:  # wrap the headers at their spaces
+        widths = [
+            max(max((text_width(w) for w in h.split()), default=0), c)
+            for h, c in zip(headers, cell_widths, strict=True)
+        ]
     out = [view.title] if view.title else []
     if sum(widths) + 2 * (len(widths) - 1) <= width:
         right = [c.kind in _NUMERIC for c in view.columns]
-        out.append("  ".join(_pad(h, w, False) for h, w in zip(headers, widths, strict=True)).rstrip())
+        wrapped = [_wrap_header(h, w) for h, w in zip(headers, widths, strict=True)]
+        depth = max(len(w) for w in wrapped)
+        for k in range(depth):
+            line = [
+                _pad(w[k - (depth - len(w))] if k >= depth - len(w) else "", n, r)
+                for w, n, r in zip(wrapped, widths, right, strict=True)
+            ]
+            out.append("  ".join(line).rstrip())
         for row in cells:
             out.append("  ".join(_pad(t, w, r) for t, w, r in zip(row, widths, right, strict=True)).rstrip())
     else:
