@@ -23,7 +23,6 @@ Conventions (also written in every row's ``method`` and ``convention`` columns):
 from __future__ import annotations
 
 import math
-import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -58,7 +57,7 @@ from abkit.stats.frequentist import (
 )
 from abkit.stats.multiple import CORRECTION_NAMES, CORRECTIONS, adjust_pvalues
 from abkit.stats.sequential import DEFAULT_N_STAR, sequential_estimate, sequential_test
-from abkit.views import Column, TableView, table_html, table_text
+from abkit.views import Column, TableView, table_html, table_text, wrap_lines
 
 __all__ = ["Decision", "Economics", "Evaluation", "economics", "evaluate"]
 
@@ -974,11 +973,7 @@ class Evaluation(Displayable):
         # one narrow table per metric (no metric or significance column) so it fits 100 columns
         view = self.compact_view()
         keep = [i for i, c in enumerate(view.columns) if c.key not in ("metric", "significant")]
-        summary = "\n".join(
-            textwrap.fill(line, 100, subsequent_indent="    ", break_on_hyphens=False)
-            for line in self.summary().splitlines()
-        )
-        parts = [self._title(), summary]
+        parts = [self._title(), wrap_lines(self.summary())]
         for name in (*self.metrics, *self.guardrails):
             rows = tuple(tuple(row[i] for i in keep) for row in view.rows if row[0] == name)
             if rows:
@@ -1520,7 +1515,8 @@ class Decision(Displayable):
         return self.summary()._repr_html_() + table_html(self.compact_view())
 
     def __str__(self) -> str:
-        return f"{self._title()}\n{self.summary()}\n\n{table_text(self.compact_view(), width=100)}"
+        table = table_text(self.compact_view(), width=100)
+        return f"{self._title()}\n{wrap_lines(self.summary())}\n\n{table}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1602,7 +1598,8 @@ class Economics(Displayable):
         return self.summary()._repr_html_() + table_html(self.compact_view())
 
     def __str__(self) -> str:
-        return f"{self._title()}\n{self.summary()}\n\n{table_text(self.compact_view(), width=100)}"
+        table = table_text(self.compact_view(), width=100)
+        return f"{self._title()}\n{wrap_lines(self.summary())}\n\n{table}"
 
 
 def economics(

@@ -213,12 +213,13 @@ def economics_view(
 def plan_view(table: pd.DataFrame, language: str = "en", *, title: str = "") -> TableView:
     """A power plan (:func:`abkit.power.plan` rows, optionally with ``segment``) in points and percent.
 
-    >>> t = pd.DataFrame({"arm": ["holdout", "coupon"], "role": ["control", "variant"], "n": [1200, 5400],
-    ...                   "mde": [float("nan"), 0.0123], "relative_mde": [float("nan"), 0.31]})
-    >>> print(plan_view(t).to_text())
-    Arm      Customers  Detectable lift  Detectable relative lift
-    holdout      1,200                –                         –
-    coupon       5,400          +1.2 pp                    +31.0%
+    >>> t = pd.DataFrame({"arm": ["holdout", "coupon"], "comparison": [None, "coupon vs holdout"],
+    ...                   "n": [1200, 5400], "mde": [float("nan"), 0.0123],
+    ...                   "relative_mde": [float("nan"), 0.31]})
+    >>> print(plan_view(t).to_text())  # doctest: +NORMALIZE_WHITESPACE
+    Arm      Comparison         Customers  Detectable lift  Detectable relative lift
+    holdout  –                      1,200                –                         –
+    coupon   coupon vs holdout      5,400          +1.2 pp                    +31.0%
     """
     has_segment = "segment" in table.columns
     columns = []
@@ -226,10 +227,15 @@ def plan_view(table: pd.DataFrame, language: str = "en", *, title: str = "") -> 
         columns.append(Column("segment", message("column.segment", language)))
     columns += [
         Column("arm", message("column.arm", language)),
+        Column("comparison", message("column.comparison", language)),
         Column("n", message("column.customers", language), "count"),
         Column("mde", message("column.detectable_lift", language), "points"),
     ]
     if "relative_mde" in table.columns:
         columns.append(Column("relative_mde", message("column.detectable_relative", language), "relative"))
-    rows = tuple(tuple(rec.get(c.key) for c in columns) for rec in table.to_dict("records"))
+    rows = tuple(
+        tuple(fmt.MISSING if c.key == "comparison" and not isinstance(rec.get(c.key), str) else rec.get(c.key)
+              for c in columns)
+        for rec in table.to_dict("records")
+    )  # fmt: skip
     return TableView(title, tuple(columns), rows, language=language)

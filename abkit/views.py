@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ __all__ = [
     "table_markdown",
     "table_text",
     "text_width",
+    "wrap_lines",
 ]
 
 #: Kinds of cells a column may hold (how the renderers format them).
@@ -257,6 +259,20 @@ def table_markdown(view: TableView) -> str:
     lines += ["| " + " | ".join(escape_markdown(t) for t in row) + " |" for row in cells]
     lines += [""] + [escape_markdown(n) for n in view.notes] if view.notes else []
     return "\n".join(lines)
+
+
+def wrap_lines(text: str, width: int = 100, indent: str = "    ") -> str:
+    """Wrap each line of ``text`` to ``width`` columns, continuation lines indented.
+
+    >>> print(wrap_lines("all: " + "word " * 5, width=15))
+    all: word word
+        word word
+        word
+    """
+    return "\n".join(
+        textwrap.fill(line, width, subsequent_indent=indent, break_on_hyphens=False) if line.strip() else line
+        for line in text.splitlines()
+    )
 
 
 def _wrap_header(text: str, width: int) -> list[str]:

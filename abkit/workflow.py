@@ -156,7 +156,8 @@ def plan_experiment(experiment: Experiment | str | Path, *, baseline: float | No
     The pool is the eligible dormant population from the transactions; ``baseline`` is the control's
     expected rate of the primary metric (default: the spec's ``analysis.baseline``). Each row gives
     the arm sizes the weights imply and the smallest absolute and relative lift detectable at the
-    spec's alpha and power (two-sided pooled z test, Bonferroni across the contacted variants).
+    spec's alpha and power (two-sided pooled z test, Bonferroni across the contacted variants unless
+    ``analysis.correction = "none"``).
     """
     from abkit.power import plan
 
@@ -182,6 +183,8 @@ def plan_experiment(experiment: Experiment | str | Path, *, baseline: float | No
             control=exp.control,
             alpha=exp.analysis.alpha,
             power=exp.analysis.power,
+            # Holm (and BH) are planned with Bonferroni, their conservative bound; "none" plans without
+            correction=None if exp.analysis.correction == "none" else "bonferroni",
         )
         table.insert(0, "segment", segment)
         tables.append(table)
