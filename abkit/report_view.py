@@ -436,6 +436,14 @@ def status_lines(view: ReportView) -> list[str]:
     return [window, daily, health, view.msg("status.objective", objective=judged)]
 
 
+def _variant_cell(view: ReportView, r: Recommendation) -> str:
+    if r.shown_variant is None:
+        return fmt.MISSING
+    if r.decision == "ship":
+        return r.shown_variant
+    return view.msg("label.best_so_far", variant=r.shown_variant)  # not a recommendation to send
+
+
 def recommendation_table(view: ReportView) -> TableView:
     """The answer: per segment the action, variant, primary lift, profit per 1,000 and confidence."""
     metric = _metric(view, view.primary_metric)
@@ -462,7 +470,7 @@ def recommendation_table(view: ReportView) -> TableView:
         (
             _segment(view, r.segment),
             _decision_word(view, r.decision),
-            r.shown_variant or fmt.MISSING,
+            _variant_cell(view, r),
             r.lift,
             (r.lift_low, r.lift_high),
             r.rel_lift,
@@ -521,6 +529,8 @@ def recommendation_sentences(view: ReportView) -> list[str]:
         }.get(r.decision, "sentence.other")
         if r.decision in ("keep holdout", "keep collecting") and r.shown_variant is None:
             key += "_none"
+        elif r.decision == "keep collecting" and not view.status.window_open:
+            key += "_closed"  # the window is over: more data means another wave
         values["decision"] = _decision_word(view, r.decision)
         text = view.msg(key, **values)
         if r.confidence and r.decision != "check the data":
@@ -954,14 +964,21 @@ def methods(readout: Any, language: str = "en") -> list[str]:
     if readout.method == "bayesian":
         out.append(msg("methods.bayesian", prior_a=f"{a.prior.alpha:g}", prior_b=f"{a.prior.beta:g}"))
     else:
-        out.append(msg("methods.frequentist", alpha=f"{a.alpha:g}", correction=a.correction))
-        if a.correction != "none":
+        if a.correction == "none":
+            out.append(msg("methods.frequentist_none", alpha=f"{a.alpha:g}"))
+        else:
+            correction = label("correction", a.correction, view.language)
+            out.append(msg("methods.frequentist", alpha=f"{a.alpha:g}", correction=correction))
             out.append(msg("methods.unadjusted"))
     out.append(msg("methods.interval", interval=interval_name(view)))
     if view.sequential:
         out.append(msg("methods.sequential", label=str(getattr(ev, "sequential_label", "") or "")))
     t = ev.to_pandas()
-    tests = sorted(set(t["method"].dropna().astype(str))) if "method" in t.columns else []
+    # each row names its methods as "a; b; c": name every part once
+    parts = (
+        [p.strip() for m in t["method"].dropna().astype(str) for p in m.split(";")] if "method" in t else []
+    )
+    tests = list(dict.fromkeys(p for p in parts if p))
     if tests:
         out.append(msg("methods.tests", tests="; ".join(tests)))
     if view.covariates:
