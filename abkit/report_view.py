@@ -533,6 +533,13 @@ def recommendation_sentences(view: ReportView) -> list[str]:
             key += "_closed"  # the window is over: more data means another wave
         values["decision"] = _decision_word(view, r.decision)
         text = view.msg(key, **values)
+        if r.decision == "keep holdout":  # the surprising one: say why the campaign is not sent
+            why = (
+                r.reason
+                if view.language == "en" and r.reason
+                else label("decision_reason", r.decision, view.language)
+            )
+            text += view.msg("sentence.reason", reason=why)
         if r.confidence and r.decision != "check the data":
             text += view.msg("sentence.confidence", confidence=_confidence_word(view, r.confidence))
         out.append(text)
@@ -557,6 +564,7 @@ _CSS = """
 .abkit-table th, .abkit-table td { padding: 3px 7px; border-bottom: 1px solid #e3e3e3; white-space: nowrap; }
 .abkit-table th { background: #f4f6f8; font-weight: 600; white-space: normal; vertical-align: bottom;
   max-width: 150px; }
+.abkit-report[lang='ja'] .abkit-table th { word-break: keep-all; max-width: 120px; }
 .abkit-table td.num, .abkit-table th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .abkit-table td.txt, .abkit-table th.txt { text-align: left; }
 .abkit-caption { margin: 8px 0 2px 0; }
