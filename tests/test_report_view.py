@@ -121,12 +121,14 @@ def test_view_picks_numbers_without_computing(readout: Any) -> None:
 
 
 def test_contract_columns_are_shown_when_present(readout: Any) -> None:
-    view = rv.build(_contract_decisions(readout), "ja")
+    exp = readout.experiment
+    priced = dataclasses.replace(exp, report=dataclasses.replace(exp.report, currency="USD"))
+    view = rv.build(_contract_decisions(dataclasses.replace(readout, experiment=priced)), "ja")
     rec = view.recommendations[0]
     assert rec.profit == pytest.approx(123.4) and rec.confidence == "very likely better"
     html = rv.top_html(view)
     assert "ほぼ確実に改善" in html and "判断基準：増分利益" in html
-    assert "+$123" in html  # the demo spec's currency, no decimals per 1,000
+    assert "+$123" in html  # the spec's currency, no decimals per 1,000
 
 
 def test_relative_lift_is_left_out_against_a_zero_control(readout: Any) -> None:
@@ -262,7 +264,16 @@ def _run(demo_experiment: Path, out: Path, language: str) -> tuple[str, dict[str
 def test_published_report_answer_first_clean_offline_and_consistent(
     demo_experiment: Path, tmp_path: Path
 ) -> None:
+    spec = demo_experiment / "experiment.toml"
+    text = spec.read_text(encoding="utf-8")
+    start = text.index('hypothesis = """')
+    end = text.index('"""', start + 16) + 3
+    hostile = "hypothesis = '<script>alert(1)</script> <img src=x onerror=alert(2)> 4) $350 - $500'"
+    priced = '\n[report]\ncurrency = "USD"\n'
+    spec.write_text(text[:start] + hostile + text[end:] + priced, encoding="utf-8")
     html, data = _run(demo_experiment, tmp_path / "out-en", "en")
+    assert "<script>alert(1)" not in html and "<img src=x" not in html  # issue 12: stored XSS
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "4) $350 - $500" in html
     page = _visible(html)
     text = "".join(page.text)
     # answer first: status and recommendation before every detail section
