@@ -10,8 +10,10 @@ the code.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
+import textwrap
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +21,12 @@ from typing import Any
 
 from abkit import __version__, workflow
 from abkit.errors import AbkitError, NotebookError
+from abkit.experiment import Experiment
 from abkit.external import parse_mapping
+from abkit.formatting import p_value
+from abkit.messages import LANGUAGES, label, message
+from abkit.result_views import plan_view
+from abkit.views import Column, TableView
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_NOTEBOOK, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -45,22 +52,77 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from abkit.workflow import plan_experiment
 
-    table = plan_experiment(args.dir)
-    with pd.option_context("display.width", 160, "display.max_columns", 30):
-        print(table.to_string(index=False))
+    exp = Experiment.load(args.dir)
+    table = plan_experiment(exp)
+    if args.format == "csv":
+        print(table.to_csv(index=False), end="")
+    elif args.format == "json":
+        records = json.loads(table.to_json(orient="records"))  # NaN -> null, numbers unrounded
+        print(json.dumps(records, indent=2))
+    else:
+        print(plan_header(exp))
+        print(plan_view(table).to_text(width=100))
     return EXIT_OK
+
+
+def plan_header(exp: Any) -> str:
+    """The sentence above ``abkit plan``'s table: the baseline, alpha, power and which correction.
+
+    >>> from abkit.experiment import Experiment
+    >>> from abkit.workflow import demo_spec_text
+    >>> print(plan_header(Experiment.from_toml(demo_spec_text())))
+    winback-demo: smallest lift each comparison detects with 80% power at alpha 0.05, from a
+    baseline repurchase rate of 3.5%; spec correction holm, planned with Bonferroni over 3
+    comparisons (Holm is never less powerful).
+    """
+    a = exp.analysis
+    k = len(exp.variant_names) - 1
+    correction = (
+        "no correction"
+        if a.correction == "none"
+        else f"spec correction {a.correction}, planned with Bonferroni over {k} comparisons"
+        + (" (Holm is never less powerful)" if a.correction == "holm" else "")
+        + (" (conservative for BH)" if a.correction == "bh" else "")
+    )
+    baseline = "no baseline" if a.baseline is None else f"{a.baseline:.1%}"
+    text = (
+        f"{exp.name}: smallest lift each comparison detects with {a.power:.0%} power at alpha {a.alpha:g}, "
+        f"from a baseline {label('metric', exp.metrics.primary)} of {baseline}; {correction}."
+    )
+    return textwrap.fill(text, 100)
 
 
 def _cmd_assign(args: argparse.Namespace) -> int:
     from abkit.workflow import assign_experiment
 
     result = assign_experiment(args.dir, force=args.force)
-    print(result)
+    counts = result.counts
+    arms = [c for c in counts.columns if c != "segment"]
+    units = int(counts[arms].to_numpy().sum())
+    columns = (Column("segment", "segment"), *(Column(a, a, "count") for a in arms))
+    rows = tuple(tuple(rec[c.key] for c in columns) for rec in counts.to_dict("records"))
+    print(f"Assignment of {result.experiment}: {units:,} customers")
+    print(TableView("", columns, rows).to_text(width=100))
+    print(f"saved to {_shown(result.assignment_path)}")
+    lists = ", ".join(_shown(p) for p in result.send_lists["path"])
+    print(f"send lists: {lists or 'none'}")
+    excluded = ", ".join(f"{r.reason}: {r.count:,}" for r in result.exclusions.itertuples() if r.count)
+    print(f"excluded before assignment: {excluded or 'none'}")
+    srm = result.srm
+    alert = getattr(srm, "ok", None) is False
+    key = "health.assignment_alert" if alert else "health.assignment_ok"
+    print(message(key, "en", p=p_value(getattr(srm, "p_value", None))))
     return EXIT_OK
+
+
+def _shown(path: Any) -> str:
+    """A path relative to the working folder when it lies inside it (no absolute paths in output)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -75,6 +137,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         force=args.force,
         progress=sys.stderr.isatty(),
         max_data_lag_days=args.max_lag_days,
+        extra_parameters={"language": args.lang} if args.lang else None,
     )
     print(run.html)
     return EXIT_OK
@@ -124,7 +187,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from abkit.workflow import run_demo
 
-    run = run_demo(args.dir, n_customers=args.customers, seed=args.seed, force=args.force, say=_say)
+    run = run_demo(
+        args.dir, n_customers=args.customers, seed=args.seed, force=args.force, say=_say, language=args.lang
+    )
     print(run.html)
     return EXIT_OK
 
@@ -162,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plan", help="power table for the experiment's segments and arms")
     p.add_argument("dir", type=Path, help="experiment folder (holds experiment.toml)")
+    p.add_argument(
+        "--format", choices=["table", "csv", "json"], default="table", help="table (readable), csv or json"
+    )
     p.set_defaults(func=_cmd_plan)
 
     p = sub.add_parser("assign", help="build the population, assign once, save it and export send lists")
@@ -183,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="fail when the events end more than N days before the report date "
         "(default: [report] max_data_lag_days, else 2)",
+    )
+    p.add_argument(
+        "--lang", choices=list(LANGUAGES), default=None, help="report language (default: the spec's)"
     )
     p.set_defaults(func=_cmd_report)
 
@@ -235,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--customers", type=int, default=200_000, help="customers in the synthetic history")
     p.add_argument("--seed", type=int, default=7, help="random seed of the synthetic data")
     p.add_argument("--force", action="store_true", help="regenerate data, assignment and report")
+    p.add_argument(
+        "--lang", choices=list(LANGUAGES), default=None, help="report language (default: the spec's)"
+    )
     p.set_defaults(func=_cmd_demo)
     _add_programme_commands(sub)
     return parser

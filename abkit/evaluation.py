@@ -32,11 +32,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from abkit._display import Displayable, frame_to_html
+from abkit import formatting as fmt
+from abkit._display import Displayable
 from abkit._validate import check_choice, check_columns, check_finite, check_probability
 from abkit.checks import SRMResult
 from abkit.errors import DataError, ParameterError
+from abkit.messages import LANGUAGES, Text, label, message
 from abkit.metrics import POOLED_SEGMENT, Mean, covariate_columns, sufficient_statistics
+from abkit.result_views import decision_summary, decision_view, economics_summary, economics_view
 from abkit.stats.bayesian import (
     RELATIVE_NORMAL_RULE,
     beta_group_summary,
@@ -61,6 +64,7 @@ from abkit.stats.sequential import (
     sequential_ratio_interval,
     sequential_test,
 )
+from abkit.views import Column, TableView, table_html, table_text, wrap_lines
 
 __all__ = [
     "CONFIDENCE_WORDS",
@@ -1087,19 +1091,80 @@ class Evaluation(Displayable):
         return tuple(_unique(self._table["segment"]))
 
     def _repr_html_(self) -> str:
-        # infinite bounds (a ratio over a control without successes) are shown as text; long
-        # results show their first rows only (the full table is .table)
-        frame = self._table.head(_HTML_ROWS).copy()
-        notes = self._notes()
-        if len(self._table) > _HTML_ROWS:
-            notes.append(
-                f"showing the first {_HTML_ROWS} of {len(self._table):,} rows; the full result is .table"
+        # the plain-language summary first, then a compact table (the full result is .table)
+        return self.summary()._repr_html_() + table_html(self.compact_view())
+
+    def compact_view(self, language: str = "en", max_rows: int = _HTML_ROWS) -> TableView:
+        """A readable table of at most 10 columns: observed values, lift, interval, evidence.
+
+        Values are the observed ones per arm (``stats``); with covariates the lift and interval are
+        the adjusted ones. No relative lift against a control whose observed value is not positive.
+        """
+        t = self._table.head(max_rows)
+        st = self.stats
+        observed = dict(
+            zip(
+                zip(*(st[c].astype(str) for c in ("metric", "segment", "variant")), strict=True),
+                st["sum"].to_numpy(dtype=float) / st["n"].to_numpy(dtype=float),
+                strict=True,
             )
-        for col in frame.select_dtypes("float").columns:
-            values = frame[col].to_numpy()
-            if np.isinf(values).any():
-                frame[col] = [("∞" if v > 0 else "-∞") if np.isinf(v) else v for v in values]
-        return frame_to_html(frame, title=self._title(), notes=notes)
+        )
+        freq = self.method == "frequentist"
+        unit = message("format.points_unit", language)
+        rows = []
+        for r in t.itertuples(index=False):
+            kind = r.kind
+            c_obs = observed.get((r.metric, str(r.segment), self.control))
+            v_obs = observed.get((r.metric, str(r.segment), str(r.variant)))
+            show = fmt.percent if kind == "proportion" else (lambda v: fmt.number(v, 2))
+
+            def lift(v: float, kind: str = kind) -> str:
+                return fmt.points(v, 1, unit=unit) if kind == "proportion" else fmt.number(v, 2, sign=True)
+
+            rel = r.rel_lift if r.estimable and fmt.is_number(c_obs) and c_obs > 0 else None
+            p = (r.p_adjusted if r.role == "primary" else r.p_value) if freq else r.prob_beat_control
+            rows.append(
+                (
+                    r.metric,
+                    str(r.segment),
+                    str(r.variant),
+                    show(c_obs),
+                    show(v_obs),
+                    lift(r.abs_lift) if r.estimable else fmt.MISSING,
+                    fmt.interval(r.ci_low, r.ci_high, lift, sep=message("format.interval_sep", language))
+                    if r.estimable
+                    else fmt.MISSING,
+                    rel,
+                    p,
+                    bool(r.significant) if freq else None,
+                )
+            )
+        headers = [
+            ("metric", "column.metric", "text"),
+            ("segment", "column.segment", "text"),
+            ("variant", "column.variant", "text"),
+            ("control_value", "column.control_value", "text"),
+            ("variant_value", "column.variant_value", "text"),
+            ("abs_lift", "column.adjusted_lift_short" if self.covariates else "column.lift_short", "text"),
+            ("ci", "column.interval_short", "text"),
+            ("rel_lift", "column.relative_lift", "relative"),
+            ("p", "column.p_adjusted" if freq and self.correction else "column.p_value", "pvalue"),
+            ("significant", "column.significant", "bool"),
+        ]
+        if not freq:
+            headers[8] = ("prob", "column.prob_beat", "probability")
+            headers = headers[:9]
+            rows = [row[:9] for row in rows]
+        columns = tuple(
+            Column(key, message(msg, language, control=self.control, level=f"{1 - self.alpha:.0%}"), kind)
+            for key, msg, kind in headers
+        )
+        notes = tuple(self._notes())
+        if len(self._table) > max_rows:
+            notes += (
+                f"showing the first {max_rows} of {len(self._table):,} rows; the full result is .table",
+            )
+        return TableView(self._title(), columns, tuple(rows), notes=notes, language=language)
 
     def _title(self) -> str:
         return (
@@ -1121,6 +1186,18 @@ class Evaluation(Displayable):
             )
         return notes
 
+    def __str__(self) -> str:
+        # one narrow table per metric (no metric or significance column) so it fits 100 columns
+        view = self.compact_view()
+        keep = [i for i, c in enumerate(view.columns) if c.key not in ("metric", "significant")]
+        parts = [self._title(), wrap_lines(self.summary())]
+        for name in (*self.metrics, *self.guardrails):
+            rows = tuple(tuple(row[i] for i in keep) for row in view.rows if row[0] == name)
+            if rows:
+                cols = tuple(view.columns[i] for i in keep)
+                parts.append(table_text(TableView(name, cols, rows, language=view.language), width=100))
+        return "\n\n".join(parts)
+
     def __repr__(self) -> str:
         extra = ""
         if self.method == "frequentist":
@@ -1136,25 +1213,29 @@ class Evaluation(Displayable):
         )
 
     # ---------------------------------------------------------------------------------------------
-    def _fmt_lift(self, kind: str, value: float) -> str:
+    def _fmt_lift(self, kind: str, value: float, lang: str = "en") -> str:
         if kind == "proportion":
-            return f"{100 * value:+.2f} pp"
-        return f"{value:+.4g}"
+            return f"{100 * value:+.2f} {message('format.points_unit', lang)}"
+        return fmt.number(value, 4, sign=True) if abs(value) < 1 else fmt.number(value, 2, sign=True)
 
-    def _fmt_loss(self, kind: str, value: float) -> str:
-        return f"{100 * value:.2g} pp" if kind == "proportion" else f"{value:.2g}"
+    def _fmt_loss(self, kind: str, value: float, lang: str = "en") -> str:
+        if kind == "proportion":
+            return f"{fmt.number(100 * value, 3)} {message('format.points_unit', lang)}"
+        return fmt.number(value, 4)
 
     def _fmt_value(self, kind: str, value: float) -> str:
-        return _pct(value, 2) if kind == "proportion" else f"{value:.4g}"
+        return _pct(value, 2) if kind == "proportion" else fmt.number(value, 4 if abs(value) < 1 else 2)
 
-    def summary(self, max_segments: int = 12) -> str:
+    def summary(self, max_segments: int = 12, *, language: str = "en") -> Text:
         """Plain-language reading: which variant wins where, by how much, and how sure we are.
 
         Each metric gets the pooled result and one sentence per segment; with more than
         ``max_segments`` segments, the segments are counted instead (with the largest wins named).
         "Wins" means adjusted p < alpha (frequentist) or P(beats control) >= 1 - alpha (Bayesian).
         With a multiple-comparison correction, the intervals quoted are per comparison (unadjusted)
-        while "wins" uses the adjusted p-value, as a closing line per metric says.
+        while "wins" uses the adjusted p-value, as a closing line per metric says. ``language``
+        (``"en"``, ``"ja"``) picks the message catalogue; the numbers are the same. The result is a
+        ``str`` that prints cleanly and displays as text in Jupyter.
 
         >>> df = pd.DataFrame({"variant": ["control"] * 2000 + ["coupon"] * 2000,
         ...                    "repurchased": [1] * 100 + [0] * 1900 + [1] * 150 + [0] * 1850})
@@ -1165,29 +1246,31 @@ class Evaluation(Displayable):
           (per-comparison (unadjusted) intervals; significance uses the adjusted p-value)
         """
         max_segments = _check_int("max_segments", max_segments, 0)
+        check_choice("language", language, LANGUAGES)
+        lang = language
         lines: list[str] = []
         level = f"{1 - self.alpha:.0%}"
         t = self._table.assign(_hit=self._hits())
         for name in (*self.metrics, *self.guardrails):
             rows = t[t["metric"] == name]
             role = rows["role"].iloc[0]
-            lines.append(
-                f"{name} ({rows['kind'].iloc[0]}"
-                + (", guardrail: higher is worse" if role == "guardrail" else "")
-                + "):"
-            )
+            kind = message(f"summary.kind_{rows['kind'].iloc[0]}", lang)
+            shown = name if lang == "en" else label("metric", name, lang)
+            key = "summary.header_guardrail" if role == "guardrail" else "summary.header"
+            lines.append(message(key, lang, metric=shown, kind=kind))
             pooled = rows["segment"] == POOLED_SEGMENT
-            lines.append(f"  {POOLED_SEGMENT}: " + self._segment_sentence(rows[pooled], role, level))
+            everyone = POOLED_SEGMENT if lang == "en" else message("segment.all", lang)
+            lines.append(f"  {everyone}: " + self._segment_sentence(rows[pooled], role, level, lang))
             rest = rows[~pooled]
             n_seg = rest["segment"].nunique()
             if n_seg <= max_segments:
                 for seg, part in rest.groupby("segment", sort=False):
-                    lines.append(f"  {seg}: " + self._segment_sentence(part, role, level))
+                    lines.append(f"  {seg}: " + self._segment_sentence(part, role, level, lang))
             elif n_seg:
-                lines.append("  " + self._segments_count(rest, role, n_seg))
+                lines.append("  " + self._segments_count(rest, role, n_seg, lang))
             if role == "primary" and self.method == "frequentist" and self.correction is not None:
-                lines.append(f"  ({UNADJUSTED_INTERVALS})")
-        return "\n".join(lines)
+                lines.append("  " + message("summary.unadjusted", lang))
+        return Text("\n".join(lines))
 
     def _hits(self) -> np.ndarray:
         """Rows whose difference from the control is clear at level alpha (either direction)."""
@@ -1198,70 +1281,96 @@ class Evaluation(Displayable):
         prob = t["prob_beat_control"].to_numpy(dtype=float)
         return t["estimable"].to_numpy() & ((prob >= 1 - self.alpha) | (prob <= self.alpha))
 
-    def _segments_count(self, rest: pd.DataFrame, role: str, n_seg: int) -> str:
+    def _segments_count(self, rest: pd.DataFrame, role: str, n_seg: int, lang: str = "en") -> str:
         up = rest[rest["_hit"] & (rest["abs_lift"] > 0)]
         down = rest[rest["_hit"] & (rest["abs_lift"] < 0)]
         best = up.sort_values("abs_lift", ascending=False).drop_duplicates("segment")
         kind = rest["kind"].iloc[0]
         named = ", ".join(
-            f"{r.segment} ({r.variant} {self._fmt_lift(kind, r.abs_lift)})" for r in best.head(5).itertuples()
+            f"{r.segment} ({r.variant} {self._fmt_lift(kind, r.abs_lift, lang)})"
+            for r in best.head(5).itertuples()
         )
-        verb = "is higher than the control (ALERT)" if role == "guardrail" else "beats the control"
-        text = f"{n_seg:,} segments: a variant {verb} in {best['segment'].nunique():,}"
-        text += f" (largest: {named})" if named else ""
+        key = "summary.count_guardrail" if role == "guardrail" else "summary.count"
+        text = message(key, lang, segments=f"{n_seg:,}", hits=f"{best['segment'].nunique():,}")
+        text += message("summary.count_largest", lang, named=named) if named else ""
         if role == "primary":
-            text += f"; a variant is worse in {down['segment'].nunique():,}"
+            text += message("summary.count_worse", lang, worse=f"{down['segment'].nunique():,}")
         bad = rest.loc[~rest["estimable"], "segment"].nunique()
-        return text + (f"; {bad:,} with comparisons not estimable" if bad else "")
+        return text + (message("summary.count_not_estimable", lang, bad=f"{bad:,}") if bad else "")
 
-    def _describe(self, r: pd.Series, level: str) -> str:
+    def _describe(self, r: pd.Series, level: str, lang: str = "en") -> str:
         kind = r["kind"]
-        rel = "" if not np.isfinite(r["rel_lift"]) else f", {100 * r['rel_lift']:+.1f}%"
-        interval = "credible interval" if self.method != "frequentist" else "CI"
-        interval = "always-valid CI" if self.sequential else interval
-        text = (
-            f"{self._fmt_value(kind, r['control_value'])} -> {self._fmt_value(kind, r['variant_value'])} "
-            f"({self._fmt_lift(kind, r['abs_lift'])}{rel}; {level} {interval} "
-            f"{self._fmt_lift(kind, r['ci_low'])} to {self._fmt_lift(kind, r['ci_high'])}; "
+        rel = ""
+        if np.isfinite(r["rel_lift"]):
+            rel = message("summary.rel", lang, rel=f"{100 * r['rel_lift']:+.1f}%")
+        if self.method != "frequentist":
+            interval = message("summary.interval_credible", lang)
+        else:
+            key = "summary.interval_always_valid" if self.sequential else "summary.interval_ci"
+            interval = message(key, lang)
+        text = message(
+            "summary.describe",
+            lang,
+            control=self._fmt_value(kind, r["control_value"]),
+            variant=self._fmt_value(kind, r["variant_value"]),
+            lift=self._fmt_lift(kind, r["abs_lift"], lang) + rel,
+            level=level,
+            interval=interval,
+            low=self._fmt_lift(kind, r["ci_low"], lang),
+            high=self._fmt_lift(kind, r["ci_high"], lang),
         )
         if self.method == "frequentist":
             p = r["p_adjusted"] if r["role"] == "primary" else r["p_value"]
-            label = "adjusted p" if r["role"] == "primary" and self.correction else "p"
-            return text + f"{label} = {p:.2g})"
+            adjusted = r["role"] == "primary" and self.correction
+            shown = fmt.p_value(p)
+            name = message("summary.p_adjusted" if adjusted else "summary.p", lang)
+            close = message("summary.close", lang)
+            return text + (f"{name} {shown}{close}" if shown.startswith("<") else f"{name} = {shown}{close}")
         if r["role"] == "guardrail":
-            return text + f"P(higher than the control) = {_pct(r['prob_beat_control'])})"
+            prob = _pct(r["prob_beat_control"])
+            return text + message("summary.prob_higher", lang, prob=prob) + message("summary.close", lang)
         return (
             text
-            + f"P(beats control) = {_pct(r['prob_beat_control'])}, "
-            + f"expected loss {self._fmt_loss(kind, r['expected_loss'])})"
+            + message(
+                "summary.prob_beats",
+                lang,
+                prob=_pct(r["prob_beat_control"]),
+                loss=self._fmt_loss(kind, r["expected_loss"], lang),
+            )
+            + message("summary.close", lang)
         )
 
-    def _segment_sentence(self, part: pd.DataFrame, role: str, level: str) -> str:
+    def _say(self, key: str, r: pd.Series, level: str, lang: str) -> str:
+        return message(key, lang, variant=r["variant"], describe=self._describe(r, level, lang))
+
+    def _segment_sentence(self, part: pd.DataFrame, role: str, level: str, lang: str = "en") -> str:
         est = part[part["estimable"]]
         if est.empty:
-            return "not estimable (" + "; ".join(sorted(set(part["reason"]))) + ")"
+            return message("summary.not_estimable", lang, reasons="; ".join(sorted(set(part["reason"]))))
         hit = est[est["_hit"]]
         up = hit[hit["abs_lift"] > 0].sort_values("abs_lift", ascending=False)
         down = hit[hit["abs_lift"] < 0]
         pieces = []
         if role == "guardrail":
             for _, r in up.iterrows():
-                pieces.append(f"ALERT {r['variant']} is higher: {self._describe(r, level)}")
+                pieces.append(self._say("summary.alert", r, level, lang))
             if not pieces:
-                pieces.append("no variant is detectably higher than the control")
+                pieces.append(message("summary.no_alert", lang))
             return "; ".join(pieces)
         if len(up):
             r = up.iloc[0]
-            pieces.append(f"{r['variant']} wins: {self._describe(r, level)}")
-            pieces.extend(f"{v} also beats the control" for v in up["variant"].iloc[1:])
+            pieces.append(self._say("summary.wins", r, level, lang))
+            pieces.extend(message("summary.also_beats", lang, variant=v) for v in up["variant"].iloc[1:])
         for _, r in down.iterrows():
-            pieces.append(f"{r['variant']} is worse: {self._describe(r, level)}")
+            pieces.append(self._say("summary.worse", r, level, lang))
         if not pieces:
             r = est.sort_values("abs_lift", ascending=False).iloc[0]
-            pieces.append(f"no clear difference; best is {r['variant']}: {self._describe(r, level)}")
+            pieces.append(
+                self._say("summary.no_clear", r, level, lang)
+            )
         skipped = part[~part["estimable"]]
         if len(skipped):
-            pieces.append(f"{len(skipped)} comparison(s) not estimable")
+            pieces.append(message("summary.some_not_estimable", lang, n=len(skipped)))
         return "; ".join(pieces)
 
     # ---------------------------------------------------------------------------------------------
@@ -1855,6 +1964,22 @@ class Decision(Displayable):
         counts = self._table["decision"].value_counts().to_dict()
         return f"Decision(metric={self.metric!r}, segments={len(self._table)}, {counts})"
 
+    def summary(self, *, language: str = "en") -> Text:
+        """One plain line per segment: the action, the variant, its lift and why (prints cleanly)."""
+        check_choice("language", language, LANGUAGES)
+        return decision_summary(self._table, language)
+
+    def compact_view(self, language: str = "en") -> TableView:
+        """The decision in at most 10 columns (the full table is ``.table``)."""
+        return decision_view(self._table, language, title=self._title())
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_() + table_html(self.compact_view())
+
+    def __str__(self) -> str:
+        table = table_text(self.compact_view(), width=100)
+        return f"{self._title()}\n{wrap_lines(self.summary())}\n\n{table}"
+
 
 # --------------------------------------------------------------------------------------------------
 # economics
@@ -1921,6 +2046,22 @@ class Economics(Displayable):
     def __repr__(self) -> str:
         losing = int((self._table["incremental_profit"] < 0).sum())
         return f"Economics(rows={len(self._table)}, per={self.per}, losing_money={losing})"
+
+    def summary(self, *, language: str = "en", currency: str | None = None) -> Text:
+        """One plain line per segment and variant: incremental profit and its interval."""
+        check_choice("language", language, LANGUAGES)
+        return economics_summary(self._table, self.per, language, currency)
+
+    def compact_view(self, language: str = "en", currency: str | None = None) -> TableView:
+        """The profit table in 7 columns (the full table is ``.table``)."""
+        return economics_view(self._table, self.per, language, title=self._title(), currency=currency)
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_() + table_html(self.compact_view())
+
+    def __str__(self) -> str:
+        table = table_text(self.compact_view(), width=100)
+        return f"{self._title()}\n{wrap_lines(self.summary())}\n\n{table}"
 
 
 def economics(

@@ -30,6 +30,8 @@ from abkit.engines.postgres import as_relation
 from abkit.errors import FileExistsAbkitError, NotebookError, ParameterError
 from abkit.experiment import Experiment
 from abkit.lock import experiment_locked
+from abkit.messages import LANGUAGES
+from abkit.report_view import notebook_html
 
 __all__ = [
     "ReportRun",
@@ -71,6 +73,7 @@ PARAMETERS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "method": str,
         "max_data_lag_days": int,
         "output_dir": str,
+        "language": str,
     },
     "design": {"experiment_dir": str, "baseline": (int, float), "interactive": bool},
 }
@@ -84,9 +87,10 @@ def validate_parameters(notebook: str, values: Mapping[str, Any]) -> dict[str, A
     Called in the first code cell of the shipped notebooks, since papermill only warns about
     parameters a notebook does not declare.
 
-    >>> good = {"experiment_dir": "x", "as_of": "", "method": "", "max_data_lag_days": 2}
-    >>> validate_parameters("report", good)
-    {'experiment_dir': 'x', 'as_of': '', 'method': '', 'max_data_lag_days': 2}
+    >>> good = {"experiment_dir": "x", "as_of": "", "method": "", "max_data_lag_days": 2,
+    ...         "output_dir": "", "language": ""}
+    >>> validate_parameters("report", good)["max_data_lag_days"]
+    2
     >>> validate_parameters("report", {**good, "as_of": "June"})
     Traceback (most recent call last):
     ...
@@ -118,6 +122,10 @@ def validate_parameters(notebook: str, values: Mapping[str, Any]) -> dict[str, A
     if out.get("method") not in (None, "", "frequentist", "bayesian"):
         raise ParameterError(
             f"parameter method={out['method']!r} is not known; use 'frequentist' or 'bayesian'"
+        )
+    if out.get("language") not in (None, "", *LANGUAGES):
+        raise ParameterError(
+            f"parameter language={out['language']!r} is not available; use one of {', '.join(LANGUAGES)}"
         )
     if "max_data_lag_days" in out and out["max_data_lag_days"] < 0:
         raise ParameterError(f"parameter max_data_lag_days={out['max_data_lag_days']!r} must be 0 or more")
@@ -152,14 +160,10 @@ def _check_parameters(path: Path, parameters: Mapping[str, Any]) -> None:
 def render_html(notebook: str | Path) -> str:
     """Render an executed notebook as standalone HTML without code cells or prompts.
 
-    Figures are embedded (base64 PNG), so the HTML file can be mailed or served on its own.
+    Figures are embedded (base64 PNG), so the HTML file can be mailed or served on its own; it
+    loads no script from the network (see :func:`abkit.report_view.notebook_html`).
     """
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(str(notebook), as_version=4))
-    return body
+    return notebook_html(notebook)
 
 
 #: The longest per-cell timeout accepted, in seconds (one week).

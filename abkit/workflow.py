@@ -171,7 +171,8 @@ def plan_experiment(experiment: Experiment | str | Path, *, baseline: float | No
     The pool is the eligible dormant population from the transactions; ``baseline`` is the control's
     expected rate of the primary metric (default: the spec's ``analysis.baseline``). Each row gives
     the arm sizes the weights imply and the smallest absolute and relative lift detectable at the
-    spec's alpha and power (two-sided pooled z test, Bonferroni across the contacted variants).
+    spec's alpha and power (two-sided pooled z test, Bonferroni across the contacted variants unless
+    ``analysis.correction = "none"``).
     """
     from abkit.power import plan
 
@@ -197,6 +198,8 @@ def plan_experiment(experiment: Experiment | str | Path, *, baseline: float | No
             control=exp.control,
             alpha=exp.analysis.alpha,
             power=exp.analysis.power,
+            # Holm (and BH) are planned with Bonferroni, their conservative bound; "none" plans without
+            correction=None if exp.analysis.correction == "none" else "bonferroni",
         )
         table.insert(0, "segment", segment)
         tables.append(table)
@@ -1289,12 +1292,14 @@ def run_demo(
     force: bool = False,
     as_of: str | dt.date | None = None,
     say: Callable[[str], None] = print,
+    language: str | None = None,
 ) -> Any:
     """Generate the synthetic demo experiment into ``folder`` (see :func:`prepare_demo`), plan and report it.
 
     The report is dated ``as_of`` (default: the last day of the attribution window) and replaced on
-    every demo run; returns the :class:`~abkit.report.ReportRun` with the HTML path. Like
-    :func:`prepare_demo` it only ever writes into a new folder or one an earlier demo made.
+    every demo run; ``language`` (``"en"``, ``"ja"``) overrides the spec's ``[report] language``.
+    Returns the :class:`~abkit.report.ReportRun` with the HTML path. Like :func:`prepare_demo` it
+    only ever writes into a new folder or one an earlier demo made.
     """
     from abkit.report import run_report
 
@@ -1307,7 +1312,8 @@ def run_demo(
         shown = table[["segment", "arm", "n", "comparison", "mde", "relative_mde"]]
         say(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         say(f"abkit demo: running the report as of {day.isoformat()} ...")
-        return run_report(folder, as_of=day, force=True)
+        extra = {"language": language} if language else None
+        return run_report(folder, as_of=day, force=True, extra_parameters=extra)
 
 
 def demo_spec_text() -> str:

@@ -132,7 +132,14 @@ def test_report_refuses_undeclared_and_mistyped_parameters(demo_experiment: Path
 def test_validate_parameters_names_the_problem() -> None:
     from abkit.report import validate_parameters
 
-    good = {"experiment_dir": "x", "as_of": "", "method": "", "max_data_lag_days": 2}
+    good = {
+        "experiment_dir": "x",
+        "as_of": "",
+        "method": "",
+        "max_data_lag_days": 2,
+        "output_dir": "",
+        "language": "",
+    }
     assert validate_parameters("report", good) == good
     assert validate_parameters("report", {**good, "output_dir": "/tmp/x"})["output_dir"] == "/tmp/x"
     with pytest.raises(ParameterError, match="output_dir=3 must be of type str"):
