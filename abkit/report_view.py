@@ -489,6 +489,19 @@ def recommendation_table(view: ReportView) -> TableView:
     )
 
 
+def _up_without_profit(r: Recommendation) -> bool:
+    """Deciding on profit, the primary lift's interval lies above zero but the profit's includes it."""
+    return (
+        r.objective == "profit"
+        and r.decision == "keep collecting"
+        and r.lift_low is not None
+        and r.lift_low > 0
+        and r.profit_low is not None
+        and r.profit_high is not None
+        and r.profit_low <= 0 <= r.profit_high
+    )
+
+
 def recommendation_sentences(view: ReportView) -> list[str]:
     """One plain sentence per segment saying what to do and why, in the view's language."""
     out = []
@@ -540,6 +553,8 @@ def recommendation_sentences(view: ReportView) -> list[str]:
                 else label("decision_reason", r.decision, view.language)
             )
             text += view.msg("sentence.reason", reason=why)
+        if _up_without_profit(r):  # the primary metric rose, the money is not shown: say both
+            text += view.msg("sentence.profit_not_shown", metric=metric)
         if r.confidence and r.decision != "check the data":
             text += view.msg("sentence.confidence", confidence=_confidence_word(view, r.confidence))
         out.append(text)

@@ -325,3 +325,19 @@ def test_japanese_report_has_japanese_headings_and_the_same_numbers(
     assert not SCIENTIFIC.search(text)
     english = rv.summary_dict(rv.build(analyse(demo_experiment, as_of=AS_OF), "en"))
     assert {**data, "language": "en"} == english
+
+
+def test_a_clear_primary_lift_without_a_shown_profit_is_said_in_words(readout: Any) -> None:
+    view = rv.build(readout)
+    first = view.recommendations[0]
+    up = dataclasses.replace(
+        first, decision="keep collecting", objective="profit", lift=0.03, lift_low=0.01, lift_high=0.05,
+        profit=300.0, profit_low=-90.0, profit_high=700.0, shown_variant="coupon",
+    )  # fmt: skip
+    shown = dataclasses.replace(up, profit_low=10.0)
+    expected = (("en", "the extra profit is not shown yet"), ("ja", "増分利益はまだ確認できません"))
+    for language, words in expected:
+        lang_view = dataclasses.replace(view, recommendations=(up, shown), language=language)
+        first_sentence, second_sentence = rv.recommendation_sentences(lang_view)
+        assert words in first_sentence
+        assert words not in second_sentence
