@@ -19,6 +19,7 @@ import pandas as pd
 
 from abkit._validate import check_columns, check_positive
 from abkit.errors import AbkitWarning, ColumnError, DataError, ParameterError
+from abkit.frames import to_pandas_frame
 
 __all__ = ["EVENT_NAMES", "OUTCOME_COLUMNS", "REASONS", "outcomes"]
 
@@ -206,8 +207,8 @@ def outcomes(
     """
     # ---------------------------------------------------------------- arguments
     for arg, frame in (("assigned", assigned), ("events", events)):
-        if not isinstance(frame, pd.DataFrame):
-            raise ParameterError(f"{arg} must be a pandas DataFrame, got {type(frame).__name__}")
+        to_pandas_frame(frame, what=arg)  # checks the type before anything else
+    assigned, events = to_pandas_frame(assigned, what="assigned"), to_pandas_frame(events, what="events")
     start = _as_timestamp(send_date)
     if isinstance(window_days, bool) or not isinstance(window_days, int | float | np.integer | np.floating):
         raise ParameterError(f"window_days must be a positive number of days, got {window_days!r}")

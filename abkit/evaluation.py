@@ -36,6 +36,7 @@ from abkit._display import Displayable, frame_to_html
 from abkit._validate import check_choice, check_columns, check_finite, check_probability
 from abkit.checks import SRMResult
 from abkit.errors import DataError, ParameterError
+from abkit.frames import to_pandas_frame
 from abkit.metrics import POOLED_SEGMENT, Mean, covariate_columns, sufficient_statistics
 from abkit.stats.bayesian import (
     RELATIVE_NORMAL_RULE,
@@ -351,6 +352,7 @@ def evaluate(
             "take covariates. Use method='frequentist' with covariates, or drop covariates"
         )
 
+    data = to_pandas_frame(data, what="data")
     stats = sufficient_statistics(
         data, metrics, variant_col=variant_col, segment_col=segment_col, n_col=n_col, covariates=cov or None,
         allow_empty=True,
@@ -1971,8 +1973,7 @@ def economics(
     >>> float(e.table["incremental_profit"].iloc[0])  # (0.4 * 110 - 4 - 10) / 4 - 0.4 * 50 / 4 = 2.5
     2500.0
     """
-    if not isinstance(outcomes, pd.DataFrame):
-        raise ParameterError(f"outcomes must be a pandas DataFrame, got {type(outcomes).__name__}")
+    outcomes = to_pandas_frame(outcomes, what="outcomes")
     margin = _check_margin(margin)
     per = _check_int("per", per, 1)
     alpha = float(check_probability("alpha", alpha, what="the interval level is 1 - alpha"))

@@ -19,6 +19,7 @@ import pandas as pd
 
 from abkit._validate import check_columns
 from abkit.errors import ColumnError, DataError, ParameterError
+from abkit.frames import to_pandas_frame
 
 __all__ = [
     "POOLED_SEGMENT",
@@ -313,8 +314,7 @@ def sufficient_statistics(
     0  open rate       a  100  30.0
     1  open rate       b  120  41.0
     """
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    data = to_pandas_frame(data, what="data")
     items = _as_items(metrics)
     for arg, value in (("variant_col", variant_col), ("segment_col", segment_col), ("n_col", n_col)):
         if value is not None and (not isinstance(value, str) or not value):
