@@ -52,6 +52,7 @@ import pandas as pd
 from abkit._io import make_temp_file
 from abkit._validate import check_choice, check_columns
 from abkit.errors import ColumnError, DataError, FileExistsAbkitError, ParameterError, SourceError
+from abkit.frames import to_pandas_frame
 from abkit.names import slug
 
 __all__ = [
@@ -702,8 +703,7 @@ def assign(
     >>> list(out.columns)
     ['customer_id', 'segment', 'variant']
     """
-    if not isinstance(units, pd.DataFrame):
-        raise ParameterError(f"units must be a pandas DataFrame, got {type(units).__name__}")
+    units = to_pandas_frame(units, what="units")
     salt = _check_salt(salt)
     check_choice("method", method, _METHODS)
     names, weights, _ = _parse_variants(variants)

@@ -34,6 +34,7 @@ import pandas as pd
 
 from abkit._validate import check_columns, check_positive
 from abkit.errors import AbkitWarning, ColumnError, DataError, ParameterError
+from abkit.frames import to_pandas_frame
 
 __all__ = [
     "EVENT_NAMES",
@@ -310,8 +311,8 @@ def outcomes(
     """
     # ---------------------------------------------------------------- arguments
     for arg, frame in (("assigned", assigned), ("events", events)):
-        if not isinstance(frame, pd.DataFrame):
-            raise ParameterError(f"{arg} must be a pandas DataFrame, got {type(frame).__name__}")
+        to_pandas_frame(frame, what=arg)  # checks the type before anything else
+    assigned, events = to_pandas_frame(assigned, what="assigned"), to_pandas_frame(events, what="events")
     start, end = attribution_window(send_date, window_days)
     names = event_map(event_names)
     check_columns(assigned, [id_col, variant_col], what="assigned")

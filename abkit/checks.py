@@ -22,6 +22,7 @@ from abkit._display import Displayable, format_number
 from abkit._validate import check_columns, check_positive, check_probability
 from abkit.assignment import _parse_variants
 from abkit.errors import ColumnError, DataError, ParameterError
+from abkit.frames import to_pandas_frame
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -240,8 +241,7 @@ def balance(
       covariate variant  control  smd  imbalanced
     0       age  coupon  holdout  0.5        True
     """
-    if not isinstance(assigned, pd.DataFrame):
-        raise ParameterError(f"assigned must be a pandas DataFrame, got {type(assigned).__name__}")
+    assigned = to_pandas_frame(assigned, what="assigned")
     check_positive("threshold", threshold)
     covs = [covariates] if isinstance(covariates, str) else list(covariates)
     if not covs:

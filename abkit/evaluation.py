@@ -37,6 +37,7 @@ from abkit._display import Displayable
 from abkit._validate import check_choice, check_columns, check_finite, check_probability
 from abkit.checks import SRMResult
 from abkit.errors import DataError, ParameterError
+from abkit.frames import to_pandas_frame
 from abkit.messages import LANGUAGES, Text, label, message
 from abkit.metrics import POOLED_SEGMENT, Mean, covariate_columns, sufficient_statistics
 from abkit.result_views import decision_summary, decision_view, economics_summary, economics_view
@@ -355,27 +356,36 @@ def evaluate(
             "take covariates. Use method='frequentist' with covariates, or drop covariates"
         )
 
+    data = to_pandas_frame(data, what="data")
     stats = sufficient_statistics(
         data, metrics, variant_col=variant_col, segment_col=segment_col, n_col=n_col, covariates=cov or None,
         allow_empty=True,
     )  # fmt: skip
-    roles = {name: "primary" for name in _unique(stats["metric"])}
+    # numpy from here on (one DataFrame at the end): pandas' per-call overhead dominates small inputs
+    columns = {c: stats[c].to_numpy() for c in stats.columns}
+    for c in ("metric", "kind", "segment", "variant"):
+        columns[c] = columns[c].astype(object)
+    roles = {name: "primary" for name in dict.fromkeys(columns["metric"])}
     if guardrails is not None:
         gstats = sufficient_statistics(
             data, guardrails, variant_col=variant_col, segment_col=segment_col, n_col=n_col,
             covariates=cov or None, allow_empty=True,
         )  # fmt: skip
-        clash = sorted(set(_unique(gstats["metric"])) & set(roles))
+        gnames = list(dict.fromkeys(gstats["metric"].to_numpy(dtype=object)))
+        clash = sorted(set(gnames) & set(roles))
         if clash:
             raise ParameterError(
                 f"guardrails: {clash} also listed in metrics; a metric is primary or a guardrail"
             )
-        roles.update({name: "guardrail" for name in _unique(gstats["metric"])})
+        roles.update({name: "guardrail" for name in gnames})
         stats = pd.concat([stats, gstats], ignore_index=True)
+        columns = {
+            c: np.concatenate([columns[c], gstats[c].to_numpy(dtype=columns[c].dtype)]) for c in columns
+        }
     if seq is not None:
         seq = seq.resolved(list(roles))
 
-    variants = sorted(_unique(stats["variant"]))
+    variants = sorted(dict.fromkeys(columns["variant"]))
     if control not in variants:
         raise DataError(
             f"control={control!r} is not a value of column {variant_col!r} (values: {variants}); "
@@ -387,22 +397,22 @@ def evaluate(
         )
     # an arm without units at all is a data error; an empty (segment, arm) cell only makes that
     # segment's comparisons not estimable (marked in _evaluate_metric), the rest is evaluated
-    pooled = stats[stats["segment"] == POOLED_SEGMENT]
-    absent = pooled[pooled["n"] == 0]
+    pooled = columns["segment"] == POOLED_SEGMENT
+    n_units = columns["n"]
+    absent = np.flatnonzero(pooled & (n_units == 0))
     if len(absent):
         raise DataError(
-            f"no units for variant {absent['variant'].iloc[0]!r} (column {variant_col!r}); every variant "
+            f"no units for variant {columns['variant'][absent[0]]!r} (column {variant_col!r}); every variant "
             "needs units: drop that variant explicitly"
         )
-    small = pooled[(pooled["kind"] == "mean") & (pooled["n"] < 2)]
-    if cov:
-        small = stats[stats["n"] < 2]
+    small = np.flatnonzero((n_units < 2) if cov else (pooled & (columns["kind"] == "mean") & (n_units < 2)))
     if len(small):
-        r = small.iloc[0]
+        i = small[0]
         what, label = ("CUPED (covariates)", "metric") if cov else ("a mean", "mean metric")
         raise DataError(
-            f"{label} {r['metric']!r} has {int(r['n'])} unit(s) for variant {r['variant']!r} in segment "
-            f"{r['segment']!r}; {what} needs at least 2 units per arm to estimate a variance"
+            f"{label} {columns['metric'][i]!r} has {int(n_units[i])} unit(s) for variant "
+            f"{columns['variant'][i]!r} in segment {columns['segment'][i]!r}; {what} needs at least 2 "
+            "units per arm to estimate a variance"
         )
 
     settings = _Settings(
@@ -418,21 +428,27 @@ def evaluate(
         sequential=seq,
     )
     others = [v for v in variants if v != control]
-    parts = [
-        _evaluate_metric(stats[stats["metric"] == name], control, others, roles[name], settings)
-        for name in roles
-    ]
-    table = pd.concat(parts, ignore_index=True)
+    metric_of_row = columns["metric"]
+    parts = []
+    for name in roles:
+        rows = np.flatnonzero(metric_of_row == name)
+        frame = {c: v[rows] for c, v in columns.items()}
+        parts.append(_evaluate_metric(frame, control, others, roles[name], settings))
+    merged = {c: np.concatenate([part[c] for part in parts]) for c in parts[0]}
     if method == "frequentist":
-        primary = (table["role"] == "primary").to_numpy()
-        families = table["metric"] + np.where(table["segment"] == POOLED_SEGMENT, "|pooled", "|segments")
-        adjusted = table["p_value"].to_numpy(dtype=float).copy()
-        adjusted[primary] = adjust_pvalues(adjusted[primary], families[primary].to_numpy(), correction)
-        table["p_adjusted"] = adjusted
-        table["significant"] = np.nan_to_num(adjusted, nan=1.0) < alpha
-        table = table[[c for c in _FREQ_COLUMNS if c in table.columns]]
+        primary = merged["role"] == "primary"
+        families = np.char.add(
+            merged["metric"].astype(str),
+            np.where(merged["segment"] == POOLED_SEGMENT, "|pooled", "|segments"),
+        )
+        adjusted = merged["p_value"].astype(float)
+        adjusted[primary] = adjust_pvalues(adjusted[primary], families[primary], correction)
+        merged["p_adjusted"] = adjusted
+        merged["significant"] = np.nan_to_num(adjusted, nan=1.0) < alpha
+        order = _FREQ_COLUMNS
     else:
-        table = table[[c for c in _BAYES_COLUMNS if c in table.columns]]
+        order = _BAYES_COLUMNS
+    table = pd.DataFrame({c: merged[c] for c in order if c in merged})
     return Evaluation(
         _table=table,
         stats=stats.reset_index(drop=True),
@@ -590,17 +606,21 @@ _BAYES_COLUMNS = [*_BASE, "prob_beat_control", "prob_best", "control_prob_best",
 
 
 def _grid(
-    frame: pd.DataFrame, control: str, others: list[str], extra: Sequence[str] = ()
+    frame: Mapping[str, np.ndarray], control: str, others: list[str], extra: Sequence[str] = ()
 ) -> tuple[list[str], dict[str, np.ndarray]]:
     """Per-metric statistics as (segments, arms) arrays, control in column 0, segments "all" first."""
-    segments = sorted(_unique(frame["segment"]), key=lambda s: (s != POOLED_SEGMENT, s))
-    arms = [control, *others]
-    seg_code = pd.Categorical(frame["segment"], categories=segments).codes
-    arm_code = pd.Categorical(frame["variant"], categories=arms).codes
+    segment = frame["segment"].astype(object)
+    segments = sorted(dict.fromkeys(str(v) for v in segment), key=lambda s: (s != POOLED_SEGMENT, s))
+    seg_index = {label: i for i, label in enumerate(segments)}
+    arm_index = {label: i for i, label in enumerate([control, *others])}
+    seg_code = np.fromiter((seg_index[str(v)] for v in segment), dtype=np.intp, count=len(segment))
+    arm_code = np.fromiter(
+        (arm_index[str(v)] for v in frame["variant"].astype(object)), dtype=np.intp, count=len(segment)
+    )
     out = {}
     for col in ("n", "sum", "sum_sq", *extra):
-        arr = np.full((len(segments), len(arms)), np.nan)
-        arr[seg_code, arm_code] = frame[col].to_numpy(dtype=float)
+        arr = np.full((len(segments), len(arm_index)), np.nan)
+        arr[seg_code, arm_code] = np.asarray(frame[col], dtype=float)
         out[col] = arr
     return segments, out
 
@@ -707,7 +727,7 @@ def _poststratified(
 
 
 def _frequentist_rows(
-    out: pd.DataFrame,
+    out: dict[str, np.ndarray],
     comp: Any,
     name: str,
     kind: str,
@@ -718,10 +738,10 @@ def _frequentist_rows(
     cfg: _Settings,
     level: str,
     thin: np.ndarray | None = None,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """Fixed-horizon or sequential rows: plain, CUPED-adjusted and/or post-stratified."""
     n, s, q = g["n"], g["sum"], g["sum_sq"]
-    rows = len(out)
+    rows = len(out["metric"])
     cols = {
         c: np.array(getattr(comp, c), dtype=float)
         for c in ("control_value", "variant_value", "abs_lift", "rel_lift", "ci_low", "ci_high",
@@ -887,11 +907,12 @@ def _frequentist_rows(
 
 
 def _evaluate_metric(
-    frame: pd.DataFrame, control: str, others: list[str], role: str, cfg: _Settings
-) -> pd.DataFrame:
-    name = str(frame["metric"].iloc[0])
-    kind = str(frame["kind"].iloc[0])
-    extra = [c for c in frame.columns if c.startswith(("sum_x:", "sum_xx:", "sum_xy:"))]
+    frame: dict[str, np.ndarray], control: str, others: list[str], role: str, cfg: _Settings
+) -> dict[str, np.ndarray]:
+    """Result columns (numpy arrays) of one metric from its rows of the sufficient statistics."""
+    name = str(frame["metric"][0])
+    kind = str(frame["kind"][0])
+    extra = [c for c in frame if c.startswith(("sum_x:", "sum_xx:", "sum_xy:"))]
     segments, g = _grid(frame, control, others, extra)
     real_n, real_s = g["n"].copy(), g["sum"].copy()
     thin = g["n"] < (2 if kind == "mean" else 1)  # (segments, arms): too few units to estimate
@@ -929,14 +950,15 @@ def _evaluate_metric(
         "p_value", "variance_reduction", "prob_beat_control", "expected_loss",
     ]  # fmt: skip
     for col in stat_cols:
-        if col in out.columns:
-            out.loc[bad, col] = np.nan
-    if "prob_best" in out.columns:  # a group quantity: not defined when one arm of the group is empty
+        if col in out:
+            out[col] = np.where(bad, np.nan, out[col])
+    if "prob_best" in out:  # a group quantity: not defined when one arm of the group is empty
         group_bad = np.repeat(thin.any(axis=1), k - 1)
-        out.loc[group_bad, ["prob_best", "control_prob_best"]] = np.nan
-    out["estimable"] = out["estimable"].to_numpy(dtype=bool) & ~bad
-    out["reason"] = np.where(bad, np.asarray(reasons, dtype=object), out["reason"].to_numpy(dtype=object))
-    out["small_counts"] = out["small_counts"].to_numpy(dtype=bool) | bad
+        for col in ("prob_best", "control_prob_best"):
+            out[col] = np.where(group_bad, np.nan, out[col])
+    out["estimable"] = out["estimable"].astype(bool) & ~bad
+    out["reason"] = np.where(bad, np.asarray(reasons, dtype=object), out["reason"].astype(object))
+    out["small_counts"] = out["small_counts"].astype(bool) | bad
     return out
 
 
@@ -950,7 +972,7 @@ def _evaluate_cells(
     others: list[str],
     cfg: _Settings,
     thin: np.ndarray,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """Rows of one metric from its (segment, arm) statistics; ``thin`` cells hold stand-in values."""
     n, s, q = g["n"], g["sum"], g["sum_sq"]
     n_seg, k = n.shape
@@ -966,22 +988,20 @@ def _evaluate_cells(
         comp = compare_proportions(n0, s0, n1, s1, alpha=cfg.alpha)
     else:
         comp = compare_means(n0, s0, q0, n1, s1, q1, alpha=cfg.alpha)
-    out = pd.DataFrame(
-        {
-            "metric": name,
-            "kind": kind,
-            "role": role,
-            "segment": np.repeat(np.asarray(segments, dtype=object), k - 1),
-            "variant": np.tile(np.asarray(others, dtype=object), n_seg),
-            "control": control,
-            "n_control": n0.astype(np.int64),
-            "n_variant": n1.astype(np.int64),
-            "control_value": comp.control_value,
-            "variant_value": comp.variant_value,
-            "abs_lift": comp.abs_lift,
-            "rel_lift": comp.rel_lift,
-        }
-    )
+    out = {
+        "metric": np.full(rows, name, dtype=object),
+        "kind": np.full(rows, kind, dtype=object),
+        "role": np.full(rows, role, dtype=object),
+        "segment": np.repeat(np.asarray(segments, dtype=object), k - 1),
+        "variant": np.tile(np.asarray(others, dtype=object), n_seg),
+        "control": np.full(rows, control, dtype=object),
+        "n_control": n0.astype(np.int64),
+        "n_variant": n1.astype(np.int64),
+        "control_value": np.asarray(comp.control_value, dtype=float),
+        "variant_value": np.asarray(comp.variant_value, dtype=float),
+        "abs_lift": np.asarray(comp.abs_lift, dtype=float),
+        "rel_lift": np.asarray(comp.rel_lift, dtype=float),
+    }
     level = f"{1 - cfg.alpha:.4g}"
     if cfg.method == "frequentist":
         return _frequentist_rows(out, comp, name, kind, role, segments, g, k, cfg, level, thin)
@@ -1037,17 +1057,19 @@ def _evaluate_cells(
         reason = np.where(~degenerate & (no_rel | no_ci), note, reason)
     out["reason"] = reason.astype(object)
     out["small_counts"] = comp.small_counts
-    out["method"] = (
+    out["method"] = np.full(
+        rows,
         f"{method_name}; P(beat control), P(best), expected loss by Gauss-Legendre quadrature; "
-        "credible intervals by inverting the lift's CDF (quadrature)"
+        "credible intervals by inverting the lift's CDF (quadrature)",
+        dtype=object,
     )
     convention = f"{level} equal-tailed credible intervals; observed values and lifts" + (
         "; guardrail" if role == "guardrail" else ""
     )
     pooled_note = "; pooled 'all' rows: posterior of the pooled counts (not post-stratified)"
     out["convention"] = np.where(
-        cfg.segmented & (out["segment"] == POOLED_SEGMENT).to_numpy(), convention + pooled_note, convention
-    )
+        cfg.segmented & (out["segment"] == POOLED_SEGMENT), convention + pooled_note, convention
+    ).astype(object)
     return out
 
 
@@ -2092,8 +2114,7 @@ def economics(
     >>> float(e.table["incremental_profit"].iloc[0])  # (0.4 * 110 - 4 - 10) / 4 - 0.4 * 50 / 4 = 2.5
     2500.0
     """
-    if not isinstance(outcomes, pd.DataFrame):
-        raise ParameterError(f"outcomes must be a pandas DataFrame, got {type(outcomes).__name__}")
+    outcomes = to_pandas_frame(outcomes, what="outcomes")
     margin = _check_margin(margin)
     per = _check_int("per", per, 1)
     alpha = float(check_probability("alpha", alpha, what="the interval level is 1 - alpha"))

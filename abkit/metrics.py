@@ -9,6 +9,7 @@ in one vectorised pass over the rows, and returns a small table with one row per
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -18,6 +19,7 @@ import pandas as pd
 
 from abkit._validate import check_columns
 from abkit.errors import ColumnError, DataError, ParameterError
+from abkit.frames import to_pandas_frame
 
 __all__ = [
     "POOLED_SEGMENT",
@@ -322,8 +324,7 @@ def sufficient_statistics(
     0  open rate       a  100  30.0
     1  open rate       b  120  41.0
     """
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    data = to_pandas_frame(data, what="data")
     items = _as_items(metrics)
     for arg, value in (("variant_col", variant_col), ("segment_col", segment_col), ("n_col", n_col)):
         if value is not None and (not isinstance(value, str) or not value):
@@ -522,28 +523,33 @@ def _assemble(
     """
     common = common or {}
     per_metric = per_metric or [{} for _ in specs]
-    n_seg, n_var = len(segments), len(variants)
-    seg_of_cell = np.repeat(np.asarray(segments, dtype=object), n_var)
-    var_of_cell = np.tile(np.asarray(variants, dtype=object), n_seg)
-    cells = pd.DataFrame({"segment": seg_of_cell, "variant": var_of_cell, "n": counts})
-    for j, (sums, squares) in enumerate(stats):
-        cells[f"s{j}"] = sums
-        cells[f"q{j}"] = squares
-        for name, values in per_metric[j].items():
-            cells[f"m{j}|{name}"] = values
-    for name, values in common.items():
-        cells[f"c|{name}"] = values
-    # Distinct raw labels can share a string form (1 and "1"): merge them; also sorts the labels.
-    cells = cells.groupby(["segment", "variant"], sort=True).sum()
-    full = pd.MultiIndex.from_product(
-        [sorted(set(segments)), sorted(set(variants))], names=["segment", "variant"]
-    )
-    cells = cells.reindex(full, fill_value=0)
-    empty = cells.index[cells["n"].to_numpy() == 0]
+    # Distinct raw labels can share a string form (1 and "1"): merge them; np.unique also sorts the
+    # labels (as strings, like sorted()). Cells are segment-major, variant-minor before and after.
+    seg_labels, seg_inverse = np.unique(np.asarray(segments, dtype=str), return_inverse=True)
+    var_labels, var_inverse = np.unique(np.asarray(variants, dtype=str), return_inverse=True)
+    n_seg, n_var = len(seg_labels), len(var_labels)
+    merged = len(seg_labels) < len(segments) or len(var_labels) < len(variants)
+    new_cell = (seg_inverse[:, None] * n_var + var_inverse[None, :]).reshape(-1)
+    order = np.argsort(new_cell, kind="stable")
+
+    def cells_of(values: np.ndarray) -> np.ndarray:
+        """Per-cell values in the sorted (segment, variant) order, merged cells added together."""
+        if merged:
+            return np.bincount(new_cell, weights=values, minlength=n_seg * n_var)
+        return values[order]
+
+    counts = np.rint(cells_of(counts.astype(np.float64))).astype(np.int64) if merged else counts[order]
+    seg_of_cell = np.repeat(seg_labels.astype(object), n_var)
+    var_of_cell = np.tile(var_labels.astype(object), n_seg)
+    empty = np.flatnonzero(counts == 0)
     if len(empty) and not allow_empty:
         shown = ", ".join(
-            (f"variant {v!r}" if segment_col is None else f"variant {v!r} in segment {s!r}")
-            for s, v in empty[:5]
+            (
+                f"variant {var_of_cell[i]!r}"
+                if segment_col is None
+                else f"variant {var_of_cell[i]!r} in segment {seg_of_cell[i]!r}"
+            )
+            for i in empty[:5]
         )
         more = f" (and {len(empty) - 5} more)" if len(empty) > 5 else ""
         raise DataError(
@@ -551,32 +557,39 @@ def _assemble(
             + ("" if segment_col is None else f" in every segment of {segment_col!r}")
             + ": drop that variant or segment explicitly, or merge small segments"
         )
-    if segment_col is not None:
-        pooled = cells.groupby(level="variant", sort=True).sum()
-        pooled.index = pd.MultiIndex.from_product(
-            [[POOLED_SEGMENT], pooled.index], names=["segment", "variant"]
-        )
-        cells = pd.concat([pooled, cells])
-    seg_index = cells.index.get_level_values("segment").astype(object)
-    var_index = cells.index.get_level_values("variant").astype(object)
-    n_values = cells["n"].to_numpy(dtype=np.int64)
-    frames = []
-    for j, spec in enumerate(specs):
-        columns = {
-            "metric": spec.name,
-            "kind": spec.kind,
-            "segment": seg_index,
-            "variant": var_index,
-            "n": n_values,
-            "sum": cells[f"s{j}"].to_numpy(dtype=np.float64),
-            "sum_sq": cells[f"q{j}"].to_numpy(dtype=np.float64),
-        }
-        for name in common:
-            columns[name] = cells[f"c|{name}"].to_numpy(dtype=np.float64)
-        for name in per_metric[j]:
-            columns[name] = cells[f"m{j}|{name}"].to_numpy(dtype=np.float64)
-        frames.append(pd.DataFrame(columns))
-    out = pd.concat(frames, ignore_index=True)
-    for col in ("metric", "kind", "segment", "variant"):
-        out[col] = out[col].astype(str)
-    return out
+    pooled = segment_col is not None
+
+    def with_pooled(values: np.ndarray) -> np.ndarray:
+        """Cell values with the pooled rows (sums over segments, per variant) in front."""
+        if not pooled:
+            return values
+        grid = values.reshape(n_seg, n_var)
+        if values.dtype.kind == "f":  # correctly rounded sums: independent of the number of segments
+            sums = np.array([math.fsum(grid[:, j]) for j in range(n_var)])
+        else:
+            sums = grid.sum(axis=0)
+        return np.concatenate([sums, values])
+
+    if pooled:
+        seg_of_cell = np.concatenate([np.full(n_var, POOLED_SEGMENT, dtype=object), seg_of_cell])
+        var_of_cell = np.concatenate([var_labels.astype(object), var_of_cell])
+    n_values = with_pooled(counts).astype(np.int64)
+    extra_common = {
+        name: with_pooled(cells_of(np.asarray(v, dtype=np.float64))) for name, v in common.items()
+    }
+    rows = len(n_values)
+    columns: dict[str, Any] = {
+        "metric": np.repeat(np.array([spec.name for spec in specs], dtype=object), rows),
+        "kind": np.repeat(np.array([spec.kind for spec in specs], dtype=object), rows),
+        "segment": np.tile(seg_of_cell, len(specs)),
+        "variant": np.tile(var_of_cell, len(specs)),
+        "n": np.tile(n_values, len(specs)),
+        "sum": np.concatenate([with_pooled(cells_of(np.asarray(a, dtype=np.float64))) for a, _ in stats]),
+        "sum_sq": np.concatenate([with_pooled(cells_of(np.asarray(b, dtype=np.float64))) for _, b in stats]),
+    }
+    for name, values in extra_common.items():
+        columns[name] = np.tile(values, len(specs))
+    for name in per_metric[0] if per_metric else {}:
+        columns[name] = np.concatenate([with_pooled(cells_of(extra[name])) for extra in per_metric])
+    # label columns hold Python str objects: pandas stores them as its string dtype (as astype(str))
+    return pd.DataFrame(columns)

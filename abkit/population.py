@@ -32,6 +32,7 @@ import pandas as pd
 from abkit._display import Displayable
 from abkit._validate import check_choice, check_columns
 from abkit.errors import DataError, ParameterError
+from abkit.frames import to_pandas_frame
 
 __all__ = ["Population", "SegmentRules", "build_population", "rfm"]
 
@@ -217,8 +218,7 @@ def _rfm(
         if not isinstance(col, str):
             raise ParameterError(f"{name} must be a column name (str), got {col!r}")
     check_choice("refunds", refunds, _REFUNDS)
-    if not isinstance(transactions, pd.DataFrame):
-        raise ParameterError(f"transactions must be a pandas DataFrame, got {type(transactions).__name__}")
+    transactions = to_pandas_frame(transactions, what="transactions")
     check_columns(transactions, [id_col, date_col, amount_col], what="transactions")
     if len(transactions) == 0:
         raise DataError("transactions is empty: there is no purchase history to build RFM values from")
@@ -678,8 +678,8 @@ def build_population(
             f"lapsed_flag_col={lapsed_flag_col!r} needs a customers table holding that flag; "
             "pass customers=..."
         )
-    if customers is not None and not isinstance(customers, pd.DataFrame):
-        raise ParameterError(f"customers must be a pandas DataFrame or None, got {type(customers).__name__}")
+    if customers is not None:
+        customers = to_pandas_frame(customers, what="customers")
 
     table, counts = _rfm(transactions, as_of, id_col, date_col, amount_col, refunds)
     n = len(table)

@@ -978,7 +978,7 @@ def plan(
         from abkit.stats.sequential import group_sequential_bounds, sample_size_inflation
 
         a_eff = alpha_ / k if correction is not None and k > 1 else alpha_
-        side = "two-sided" if alternative == "two-sided" else "greater"
+        side = alternative  # the same words in abkit.stats.sequential
         design = group_sequential_bounds(looks, alpha=a_eff, spending=spending, alternative=side)
         inflation = sample_size_inflation(
             looks, alpha=a_eff, power=target, spending=spending, alternative=side

@@ -556,7 +556,7 @@ def test_plan_with_looks_shows_the_sample_size_inflation() -> None:
     # Bonferroni over two variants: the inflation at alpha / 2, one-sided design for "larger"
     three = {"holdout": 0.2, "a": 0.4, "b": 0.4}
     t = P.plan(10000, 0.04, weights=three, looks=[0.5, 1.0], alternative="larger")
-    ref = sample_size_inflation([0.5, 1.0], alpha=0.025, power=0.8, alternative="greater")
+    ref = sample_size_inflation([0.5, 1.0], alpha=0.025, power=0.8, alternative="larger")
     assert t["inflation"].iloc[1] == pytest.approx(ref, rel=1e-12)
     assert "inflation" not in P.plan(10000, 0.04, weights=three).columns
 

@@ -307,3 +307,23 @@ def test_normal_relative_interval_needs_both_posteriors_above_zero() -> None:
     assert below(rlo[1]) == pytest.approx(0.025, abs=1e-6)
     assert below(rhi[1]) == pytest.approx(0.975, abs=1e-6)
     assert "6 posterior sd" in RELATIVE_NORMAL_RULE
+
+
+
+def test_segments_evaluated_together_equal_segments_evaluated_one_by_one() -> None:
+    """The quadrature is vectorised across segments: a batch gives each segment its own numbers."""
+    rng = np.random.default_rng(14)
+    n_seg = 300
+    n = rng.integers(20, 5000, (n_seg, 2)).astype(float)
+    x = rng.binomial(n.astype(int), rng.choice([0.002, 0.04, 0.3], (n_seg, 2))).astype(float)
+    a, b = beta_posterior(n, x)
+    batch = beta_group_summary(a, b)
+    intervals = lift_intervals("beta", (a[:, 0], b[:, 0]), (a[:, 1], b[:, 1]))
+    for i in range(n_seg):
+        alone = beta_group_summary(a[i : i + 1], b[i : i + 1])
+        for field in ("prob_best", "prob_beat_control", "expected_loss"):
+            np.testing.assert_allclose(getattr(alone, field)[0], getattr(batch, field)[i], rtol=0, atol=1e-9)
+        one = lift_intervals("beta", ([a[i, 0]], [b[i, 0]]), ([a[i, 1]], [b[i, 1]]))
+        np.testing.assert_allclose(
+            [v[0] for v in one], [v[i] for v in intervals], rtol=0, atol=1e-9, err_msg=f"segment {i}"
+        )

@@ -311,3 +311,19 @@ def test_means_relative_lift_needs_a_positive_control_mean() -> None:
         np.isnan(r.rel_ci_low[1])
         and r.reason[1] == "relative lift interval needs both means positive; not reported"
     )
+
+
+def test_few_rows_solved_on_floats_equal_the_vectorised_solver() -> None:
+    """Up to 8 rows the score intervals are solved row by row on floats; same roots as the array path."""
+    rng = np.random.default_rng(14)
+    n = rng.integers(1, 3000, (2, 60)).astype(float)
+    x = np.floor(rng.uniform(0, 1, (2, 60)) ** rng.uniform(0.3, 4, (2, 60)) * (n + 1)).clip(0, n)
+    x[0, :5], x[1, 5:10] = 0, n[1, 5:10]  # edges: no successes, every unit a success
+    for mn in (True, False):
+        vector = compare_proportions(n[0], x[0], n[1], x[1], mn_correction=mn)  # 60 rows: arrays
+        for i in range(60):
+            row = compare_proportions(n[0, i], x[0, i], n[1, i], x[1, i], mn_correction=mn)
+            for field in ("p_value", "ci_low", "ci_high", "rel_ci_low", "rel_ci_high"):
+                np.testing.assert_allclose(
+                    getattr(row, field)[0], getattr(vector, field)[i], rtol=1e-12, atol=1e-14, err_msg=field
+                )

@@ -273,12 +273,12 @@ def test_spending_boundaries_spend_alpha_by_multivariate_normal_cdf(spending: st
 
 
 def test_one_sided_and_single_look() -> None:
-    one = group_sequential_bounds(1, alternative="greater")
+    one = group_sequential_bounds(1, alternative="larger")
     assert one.z_bounds[0] == pytest.approx(stats.norm.isf(0.05), abs=1e-8)
     two = group_sequential_bounds(1)
     assert two.z_bounds[0] == pytest.approx(stats.norm.isf(0.025), abs=1e-8)
     assert sample_size_inflation(1) == pytest.approx(1.0, abs=1e-8)
-    g = group_sequential_bounds(3, alternative="greater", spending="pocock")
+    g = group_sequential_bounds(3, alternative="larger", spending="pocock")
     # one-sided: exit probability of the upper boundary alone equals the spent alpha
     t = np.array(g.information_fraction)
     cov = np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t))
@@ -316,3 +316,18 @@ def test_bad_design_arguments(kwargs: dict, match: str) -> None:
 def test_bad_power_is_refused() -> None:
     with pytest.raises(AbkitError, match="power"):
         sample_size_inflation(3, power=1.0)
+
+
+def test_alternative_uses_abkit_words_and_the_old_one_still_works() -> None:
+    larger = group_sequential_bounds(3, alternative="larger", spending="pocock")
+    smaller = group_sequential_bounds(3, alternative="smaller", spending="pocock")
+    assert larger.z_bounds == smaller.z_bounds and larger.alternative == "larger"
+    deprecated = "alternative='greater' is deprecated; write alternative='larger'"
+    with pytest.warns(DeprecationWarning, match=deprecated):
+        old = group_sequential_bounds(3, alternative="greater", spending="pocock")
+    assert old == larger
+    with pytest.warns(DeprecationWarning, match=deprecated):
+        inflation = sample_size_inflation(3, alternative="greater")
+    assert inflation == sample_size_inflation(3, alternative="larger")
+    with pytest.raises(ParameterError, match="alternative"):
+        group_sequential_bounds(3, alternative="less")

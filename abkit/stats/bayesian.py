@@ -135,8 +135,11 @@ _Dist = tuple[
 
 
 def _beta_pdf(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+    # betaln once per posterior, not once per node (it costs as much as the rest of the density)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.exp(special.xlogy(a - 1, x) + special.xlog1py(b - 1, -x) - special.betaln(a, b))
+        log_norm = special.betaln(a, b)
+        shape = np.broadcast_shapes(np.shape(a), np.shape(b), np.shape(x))
+        return np.exp(special.xlogy(a - 1, x) + special.xlog1py(b - 1, -x) - np.broadcast_to(log_norm, shape))
 
 
 _BETA: _Dist = (special.betaincinv, _beta_pdf, special.betainc)

@@ -23,6 +23,7 @@ a reason; it is never reported as ``p = 1``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -52,6 +53,10 @@ MEAN_METHOD = "Welch t test (Welch-Satterthwaite df); log-ratio delta-method int
 _MAX_STEPS = 200
 _X_TOL = 1e-13
 _LOG_RATIO_BOUND = 40.0  # |log risk ratio| searched; beyond it the bound is reported as 0 or inf
+#: Up to this many comparisons, the score intervals are solved row by row on Python floats (the same
+#: formulas and the same Illinois steps as the vectorised code): for a handful of rows, numpy's
+#: per-call overhead on one-element arrays costs 20x the arithmetic.
+_SCALAR_ROWS = 8
 
 
 class Comparison(NamedTuple):
@@ -255,6 +260,114 @@ def _solve_decreasing(
     return out
 
 
+# --------------------------------------------------------------------------------------------------
+# the same score statistics and root finder on Python floats (few rows: no per-call numpy overhead)
+# --------------------------------------------------------------------------------------------------
+def _clip(value: float, low: float, high: float) -> float:
+    """``np.clip`` on one float (NaN stays NaN)."""
+    return min(max(value, low), high)
+
+
+def _divide(a: float, b: float) -> float:
+    """``a / b`` with numpy's semantics for a zero divisor (inf with the sign of ``a``, or NaN)."""
+    if b != 0 or math.isnan(b):
+        return a / b
+    return math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a)
+
+
+def _score_diff_scalar(n0: float, x0: float, n1: float, x1: float, d: float, mn_correction: bool) -> float:
+    """:func:`score_statistic_diff` for one row (:func:`restricted_mle_diff` inlined)."""
+    n, x = n0 + n1, x0 + x1
+    if d == 0:
+        r0 = x / n
+    else:
+        dd = -d
+        b = -(n + x + dd * (n1 + 2 * n0)) / n
+        c = (n0 * dd**2 + dd * (2 * x0 + n) + x) / n
+        e = -x0 * dd * (1 + dd) / n
+        v = b**3 / 27 - b * c / 6 + e / 2
+        u = (1.0 if v > 0 else -1.0 if v < 0 else 0.0) * math.sqrt(max(b**2 / 9 - c / 3, 0.0))
+        cos_arg = _clip(0.0 if u == 0 else v / u**3, -1.0, 1.0)
+        w = (math.pi + math.acos(cos_arg)) / 3
+        r0 = _clip(2 * u * math.cos(w) - b / 3, 0.0, 1.0)
+    r0 = _clip(r0, max(0.0, -d), min(1.0, 1.0 - d))
+    r1 = r0 + d
+    var = r1 * (1 - r1) / n1 + r0 * (1 - r0) / n0
+    if mn_correction:
+        var = var * n / (n - 1)
+    diff = x1 / n1 - x0 / n0 - d
+    return 0.0 if diff == 0 else _divide(diff, math.sqrt(var) if var >= 0 else math.nan)
+
+
+def _score_ratio_scalar(
+    n0: float, x0: float, n1: float, x1: float, log_r: float, mn_correction: bool
+) -> float:
+    """:func:`score_statistic_ratio` at ``exp(log_r)`` for one row (:func:`restricted_mle_ratio` inlined)."""
+    r = math.exp(log_r)
+    n, x = n0 + n1, x0 + x1
+    a = n * r
+    b = -(n1 * r + x1 + n0 + x0 * r)
+    r0 = x / n if r == 1 else _divide(2 * x, -b + math.sqrt(max(b**2 - 4 * a * x, 0.0)))
+    r0 = _clip(r0, 0.0, min(1.0, 1.0 / r))
+    r1 = r0 * r
+    var = r1 * (1 - r1) / n1 + r**2 * r0 * (1 - r0) / n0
+    if mn_correction:
+        var = var * n / (n - 1)
+    diff = x1 / n1 - r * x0 / n0
+    return 0.0 if diff == 0 else _divide(diff, math.sqrt(var) if var >= 0 else math.nan)
+
+
+def _solve_decreasing_scalar(
+    func: Callable[[float], float], lo: float, hi: float, target: float, f_tol: float = 1e-12
+) -> float:
+    """:func:`_solve_decreasing` for one row: the same Illinois and bisection steps on floats."""
+    a, b = lo, hi
+    fa, fb = func(a) - target, func(b) - target
+    if not (fa > 0 and fb < 0):
+        return b if fb >= 0 else a
+    side = 0
+    for step in range(_MAX_STEPS):
+        den = fb - fa
+        c = (a * fb - b * fa) / den if den != 0 else math.nan
+        if not math.isfinite(c) or c <= a or c >= b or step % 4 == 3:
+            c = 0.5 * (a + b)
+        fc = func(c) - target
+        if math.isnan(fc):
+            fc = 0.0
+        if fc > 0:
+            fa, fb, a = fc, (fb * 0.5 if side == 1 else fb), c
+            side = 1
+        else:
+            fa, fb, b = (fa * 0.5 if side == -1 else fa), fc, c
+            side = -1
+        if b - a <= _X_TOL * max(1.0, abs(c)) or abs(fc) < f_tol:
+            return c
+    return 0.5 * (a + b)
+
+
+def _score_bounds_scalar(
+    n0: np.ndarray, x0: np.ndarray, n1: np.ndarray, x1: np.ndarray, est: np.ndarray,
+    log_est: np.ndarray, z_crit: float, eps: float, mn_correction: bool,
+) -> tuple[np.ndarray, ...]:
+    """The four score-interval roots of :func:`compare_proportions`, row by row on floats."""
+    out = np.empty((4, n0.size))
+    for i in range(n0.size):
+        row = (float(n0[i]), float(x0[i]), float(n1[i]), float(x1[i]))
+
+        def diff(d: float, row: tuple[float, ...] = row) -> float:
+            return _score_diff_scalar(*row, d, mn_correction)
+
+        def ratio(s: float, row: tuple[float, ...] = row) -> float:
+            return _score_ratio_scalar(*row, s, mn_correction)
+
+        e, le = float(est[i]), float(log_est[i])
+        out[0, i] = _solve_decreasing_scalar(diff, -1 + eps, e, z_crit)
+        out[1, i] = _solve_decreasing_scalar(diff, e, 1 - eps, -z_crit)
+        out[2, i] = _solve_decreasing_scalar(ratio, -_LOG_RATIO_BOUND, le, z_crit)
+        out[3, i] = _solve_decreasing_scalar(ratio, le, _LOG_RATIO_BOUND, -z_crit)
+    return tuple(out)
+
+
 def compare_proportions(
     n_control: np.ndarray,
     x_control: np.ndarray,
@@ -296,8 +409,19 @@ def compare_proportions(
     p_value = 2 * special.ndtr(-np.abs(stat))
     eps = 1e-12
     est = p1 - p0
-    ci_low = _solve_decreasing(stat_d, np.full_like(est, -1 + eps), est, z_crit)
-    ci_high = _solve_decreasing(stat_d, est, np.full_like(est, 1 - eps), -z_crit)
+    with np.errstate(divide="ignore"):
+        log_est = np.clip(np.log(_ratio(p1, p0)), -_LOG_RATIO_BOUND, _LOG_RATIO_BOUND)
+    log_est = np.where(np.isnan(log_est), 0.0, log_est)
+    scalar = n0.size <= _SCALAR_ROWS and bool(
+        np.all((n0 > 0) & (n1 > 0) & (x0 >= 0) & (x1 >= 0) & (x0 <= n0) & (x1 <= n1))
+    )
+    if scalar:
+        ci_low, ci_high, log_lo, log_hi = _score_bounds_scalar(
+            n0, x0, n1, x1, est, log_est, z_crit, eps, mn_correction
+        )
+    else:
+        ci_low = _solve_decreasing(stat_d, np.full_like(est, -1 + eps), est, z_crit)
+        ci_high = _solve_decreasing(stat_d, est, np.full_like(est, 1 - eps), -z_crit)
     # a root at the edge of the search range is the edge of the parameter space
     ci_low = np.where(ci_low <= -1 + 2 * eps, -1.0, np.minimum(ci_low, est))
     ci_high = np.where(ci_high >= 1 - 2 * eps, 1.0, np.maximum(ci_high, est))
@@ -308,12 +432,10 @@ def compare_proportions(
             n0[rows], x0[rows], n1[rows], x1[rows], np.exp(log_r), mn_correction=mn_correction
         )
 
-    with np.errstate(divide="ignore"):
-        log_est = np.clip(np.log(_ratio(p1, p0)), -_LOG_RATIO_BOUND, _LOG_RATIO_BOUND)
-    log_est = np.where(np.isnan(log_est), 0.0, log_est)
-    bound = np.full_like(log_est, _LOG_RATIO_BOUND)
-    log_lo = _solve_decreasing(stat_r, -bound, log_est, z_crit)
-    log_hi = _solve_decreasing(stat_r, log_est, bound, -z_crit)
+    if not scalar:
+        bound = np.full_like(log_est, _LOG_RATIO_BOUND)
+        log_lo = _solve_decreasing(stat_r, -bound, log_est, z_crit)
+        log_hi = _solve_decreasing(stat_r, log_est, bound, -z_crit)
     rel_lo = np.where((x1 == 0) | (log_lo <= -_LOG_RATIO_BOUND + 1e-9), 0.0, np.exp(log_lo)) - 1
     rel_hi = np.where((x0 == 0) | (log_hi >= _LOG_RATIO_BOUND - 1e-9), np.inf, np.exp(log_hi)) - 1
     rel_lift = _ratio(p1, p0) - 1

@@ -34,6 +34,7 @@ McPherson & Rowe (1969) (Jennison & Turnbull 2000, ch. 19), and the sample-size 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -46,10 +47,12 @@ from abkit._validate import check_choice, check_probability
 from abkit.errors import DataError, ParameterError
 
 __all__ = [
+    "ALTERNATIVES",
     "DEFAULT_N_STAR",
     "GroupSequentialDesign",
     "SequentialResult",
     "always_valid_pvalue",
+    "check_alternative",
     "confidence_sequence",
     "group_sequential_bounds",
     "mixture_ratio",
@@ -464,7 +467,10 @@ def _mean_var(n: np.ndarray, s: np.ndarray, q: np.ndarray, kind: str) -> tuple[n
 # ----------------------------------------------------------------------------------------------
 
 _SPENDING = ("obrien-fleming", "pocock", "obrien-fleming-classic", "pocock-classic")
-_ALTERNATIVES = ("two-sided", "greater")
+#: Values of ``alternative`` (the words of :mod:`abkit.power` and :func:`abkit.evaluate`).
+ALTERNATIVES = ("two-sided", "larger", "smaller")
+#: Older spellings still accepted, with a DeprecationWarning.
+_OLD_ALTERNATIVES = {"greater": "larger"}
 _SPENDING_LABEL = {
     "obrien-fleming": "Lan-DeMets O'Brien-Fleming-type alpha spending",
     "pocock": "Lan-DeMets Pocock-type alpha spending",
@@ -478,9 +484,10 @@ _GRID = 401  # points per continuation interval (Simpson's rule); 2001 points ch
 class GroupSequentialDesign(Displayable):
     """Efficacy boundaries of a group-sequential test on the cumulative z-statistic.
 
-    ``z_bounds[k]``: stop at look ``k`` when ``|z| >= z_bounds[k]`` (two-sided) or
-    ``z >= z_bounds[k]`` (``alternative="greater"``). ``nominal_p[k]`` is the matching fixed-look
-    p-value threshold; ``cumulative_alpha[k]`` the type I error spent up to look ``k``.
+    ``z_bounds[k]``: stop at look ``k`` when ``|z| >= z_bounds[k]`` (two-sided),
+    ``z >= z_bounds[k]`` (``alternative="larger"``) or ``z <= -z_bounds[k]`` (``"smaller"``).
+    ``nominal_p[k]`` is the matching fixed-look p-value threshold; ``cumulative_alpha[k]`` the type I
+    error spent up to look ``k``.
     """
 
     information_fraction: tuple[float, ...]
@@ -660,6 +667,28 @@ def _classic_bounds(t: np.ndarray, alpha: float, spending: str, sides: int) -> t
     return bounds, spent
 
 
+def check_alternative(alternative: Any) -> str:
+    """``alternative`` as one of :data:`ALTERNATIVES`; the old ``"greater"`` means ``"larger"``.
+
+    The old spelling still works, with a :class:`DeprecationWarning` naming the new word; anything
+    else raises :class:`~abkit.errors.ParameterError`.
+
+    >>> check_alternative("larger")
+    'larger'
+    """
+    if isinstance(alternative, str) and alternative in _OLD_ALTERNATIVES:
+        new = _OLD_ALTERNATIVES[alternative]
+        warnings.warn(
+            f"alternative={alternative!r} is deprecated; write alternative={new!r} "
+            f"(abkit's words: {', '.join(repr(a) for a in ALTERNATIVES)})",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return new
+    check_choice("alternative", alternative, ALTERNATIVES)
+    return str(alternative)
+
+
 def group_sequential_bounds(
     looks: int | Sequence[float],
     *,
@@ -683,7 +712,7 @@ def group_sequential_bounds(
     """
     check_probability("alpha", alpha)
     check_choice("spending", spending, _SPENDING)
-    check_choice("alternative", alternative, _ALTERNATIVES)
+    alternative = check_alternative(alternative)
     t = _fractions(looks)
     sides = 2 if alternative == "two-sided" else 1
     if spending.endswith("classic"):
@@ -721,6 +750,7 @@ def sample_size_inflation(
     1.21
     """
     check_probability("power", power)
+    alternative = check_alternative(alternative)
     design = group_sequential_bounds(looks, alpha=alpha, spending=spending, alternative=alternative)
     t = np.asarray(design.information_fraction)
     bounds = np.minimum(np.asarray(design.z_bounds), 40.0)
