@@ -1223,8 +1223,10 @@ class _Reader:
             raise self.fail(
                 "population.lapsed_after", f"{lapsed} must be greater than dormant_after = {dormant} (days)"
             )
-        exclude = self.get(t, "population", "exclude", "str_list", d.exclude)
-        flags = self.get(t, "population", "lapsed_flags", "str_list", d.lapsed_flags)
+        # without a customers table there are no flags to read: the defaults then exclude nothing
+        no_customers = data.customers is None
+        exclude = self.get(t, "population", "exclude", "str_list", () if no_customers else d.exclude)
+        flags = self.get(t, "population", "lapsed_flags", "str_list", () if no_customers else d.lapsed_flags)
         if data.customers is None:
             for key, value in (("exclude", exclude), ("lapsed_flags", flags)):
                 if value:

@@ -54,7 +54,7 @@ import logging
 import math
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import util as importlib_util
@@ -148,6 +148,8 @@ class Health:
     imbalanced: tuple[str, ...]
     rows_not_counted: int
     reasons_not_counted: tuple[tuple[str, int], ...]
+    #: The export of another tool the split came from (``abkit import``), else None.
+    split_made_outside: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -202,6 +204,8 @@ class ReportView:
     recommendations: tuple[Recommendation, ...]
     spec_file: str = "experiment.toml"
     notes: tuple[str, ...] = field(default=())
+    #: Labels declared in ``[metrics.define.NAME] label`` (any language), shown instead of the name.
+    metric_labels: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def level(self) -> float:
@@ -269,7 +273,8 @@ def _health(readout: Any) -> Health:
     diag = readout.diagnostics
     dropped = diag.loc[diag["reason"] != "counted"]
     reasons = tuple((str(r.reason), int(r.rows)) for r in dropped.itertuples() if r.rows)
-    return Health(a_p, a_alert, d_p, d_alert, imbalanced, int(dropped["rows"].sum()), reasons)
+    outside = getattr(readout, "split_made_outside", None)
+    return Health(a_p, a_alert, d_p, d_alert, imbalanced, int(dropped["rows"].sum()), reasons, outside)
 
 
 def _interval_kind(readout: Any) -> str:
@@ -378,6 +383,7 @@ def build(readout: Any, language: str | None = None) -> ReportView:
         recommendations=recs,
         spec_file=Path(str(getattr(exp, "path", "experiment.toml"))).name,
         notes=tuple(readout.notes),
+        metric_labels=_declared_labels(exp),
     )
 
 
@@ -388,7 +394,22 @@ def _segment(view: ReportView, segment: str) -> str:
 
 
 def _metric(view: ReportView, metric: str) -> str:
-    return label("metric", metric, view.language)
+    return view.metric_labels.get(metric) or label("metric", metric, view.language)
+
+
+def metric_name(experiment: Any, metric: str, language: str = "en") -> str:
+    """How a report names ``metric``: the label declared in ``[metrics.define.NAME]``, else the catalogue's.
+
+    >>> metric_name(None, "repurchased", "ja")
+    '再購入率'
+    """
+    declared = _declared_labels(experiment)
+    return declared.get(metric) or label("metric", metric, language)
+
+
+def _declared_labels(experiment: Any) -> dict[str, str]:
+    define = getattr(getattr(experiment, "metrics", None), "define", None) or {}
+    return {name: d.label for name, d in define.items() if getattr(d, "label", "")}
 
 
 def _decision_word(view: ReportView, decision: str) -> str:
@@ -642,6 +663,8 @@ def health_text(view: ReportView) -> list[str]:
     """Plain-language bullets of the data-health checks."""
     h = view.health
     out = []
+    if h.split_made_outside:  # said plainly: abkit did not randomise this split
+        out.append(view.msg("health.external_split", file=h.split_made_outside))
     for what, p, alert in (
         ("assignment", h.srm_assignment_p, h.srm_assignment_alert),
         ("delivery", h.srm_delivery_p, h.srm_delivery_alert),
@@ -766,14 +789,22 @@ def _observed(evaluation: Any) -> dict[tuple[str, str, str], float]:
     return dict(zip(keys, means, strict=True))
 
 
-def results_tables(readout: Any, language: str = "en", *, engagement: bool = False) -> list[TableView]:
+def results_tables(
+    readout: Any,
+    language: str = "en",
+    *,
+    engagement: bool = False,
+    evaluation: Any = None,
+    group_label: str | None = None,
+) -> list[TableView]:
     """One compact table per metric: observed values per arm, the lift with its interval and the evidence.
 
     Values are the observed ones (one per arm); with covariates (CUPED) the lift and its interval
     are the adjusted ones and the header says so. Relative lifts are left out where the control's
-    value is zero, negative or not estimable.
+    value is zero, negative or not estimable. ``evaluation`` shows another evaluation of the
+    readout (a breakdown), whose groups are headed ``group_label`` instead of "Segment".
     """
-    ev = readout.engagement if engagement else readout.evaluation
+    ev = evaluation if evaluation is not None else (readout.engagement if engagement else readout.evaluation)
     if ev is None:
         return []
     t = ev.to_pandas()
@@ -805,7 +836,7 @@ def results_tables(readout: Any, language: str = "en", *, engagement: bool = Fal
             evidence = Column("prob", message("column.prob_beat", language), "probability")
             evidence_col = "prob_beat_control"
         columns = [
-            Column("segment", message("column.segment", language)),
+            Column("segment", group_label or message("column.segment", language)),
             Column("variant", message("column.variant", language)),
             Column("n_variant", message("column.customers", language), "count"),
             Column(
@@ -848,11 +879,20 @@ def results_tables(readout: Any, language: str = "en", *, engagement: bool = Fal
         title = message(
             "table.results_guardrail" if role == "guardrail" else "table.results",
             language,
-            metric=label("metric", metric, language),
+            metric=metric_name(readout.experiment, metric, language),
             control=control,
         )
         tables.append(TableView(title, tuple(columns), tuple(out_rows), language=language, currency=currency))
     return tables
+
+
+def breakdown_tables(readout: Any, language: str = "en") -> list[tuple[str, list[TableView]]]:
+    """Per ``[analysis] breakdowns`` column: its results tables (each column its own correction family)."""
+    out = []
+    for column, evaluation in dict(getattr(readout, "breakdowns", {}) or {}).items():
+        tables = results_tables(readout, language, evaluation=evaluation, group_label=str(column))
+        out.append((str(column), tables))
+    return out
 
 
 def economics_table(readout: Any, language: str = "en") -> TableView | None:
@@ -944,7 +984,7 @@ def guardrail_text(readout: Any, language: str = "en") -> str:
     """Which winners a guardrail vetoed, against the tolerated margin."""
     exp = readout.experiment
     margin = fmt.points(exp.analysis.guardrail_margin, 1, unit=message("format.points_unit", language))
-    guardrails = ", ".join(label("metric", g, language) for g in exp.metrics.guardrails) or fmt.MISSING
+    guardrails = ", ".join(metric_name(exp, g, language) for g in exp.metrics.guardrails) or fmt.MISSING
     d = readout.decisions
     vetoed = d[d["vetoed_by"].fillna("").astype(str) != ""] if "vetoed_by" in d.columns else d.iloc[:0]
     text = message("guardrail.rule", language, guardrails=guardrails, margin=margin)
@@ -1162,7 +1202,7 @@ def plot_forest(
         "plot.unit_percent" if relative else ("plot.unit_points" if scale == 100 else "plot.unit_value"),
         language,
     )
-    metric_label = label("metric", name, language)
+    metric_label = metric_name(readout.experiment, name, language)
     ax.set_xlabel(message("plot.forest_x", language, metric=metric_label, unit=unit))
     ax.set_title(
         message(

@@ -38,6 +38,7 @@ from abkit.engines import redact
 from abkit.engines import spark as spark_engine
 from abkit.errors import DataError, SourceError, SpecError
 from abkit.experiment import Experiment, _line_map, _where
+from abkit.external import row_ids
 from abkit.metrics import Mean, Proportion
 from abkit.sql import quote_identifier, quote_literal, utc_time_sql
 from abkit.tables import local_midnight, read_table, screen_rows, utc_naive
@@ -462,7 +463,7 @@ def read_outcomes(experiment: Experiment) -> pd.DataFrame:
     renames = {own.customer_id: flat.customer_id, own.variant: "variant", own.segment: "segment"}
     table = table.rename(columns={a: b for a, b in renames.items() if a != b and a in table.columns})
     if flat.customer_id not in table.columns:
-        table.insert(0, flat.customer_id, np.arange(1, len(table) + 1, dtype=np.int64))
+        table.insert(0, flat.customer_id, row_ids(table))  # as `abkit import` records them: "1", "2", ...
     return table
 
 

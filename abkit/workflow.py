@@ -587,6 +587,8 @@ class Readout(Displayable):
     economics: pd.DataFrame
     decisions: pd.DataFrame
     notes: tuple[str, ...] = field(default=())
+    #: The export an assignment made outside abkit came from (``abkit import``); None when abkit split.
+    split_made_outside: str | None = None
     #: ``[analysis] breakdowns``: column → its own evaluation (one correction family per column).
     breakdowns: Mapping[str, Any] = field(default_factory=dict)
     #: Metric → the label reports show (``[metrics.define.NAME] label``, else the name).
@@ -1002,6 +1004,11 @@ def analyse(
         economics=economics_table,
         decisions=decisions,
         notes=notes,
+        split_made_outside=(
+            str((meta.get("source") or {}).get("file") or "an export")
+            if meta.get("method") == EXTERNAL
+            else None
+        ),
         breakdowns=breakdowns,
         labels={m: exp.metrics.label(m) for m in metrics},
     )

@@ -67,26 +67,35 @@ def test_plan_and_report_from_the_shell(demo_experiment: Path) -> None:
     assert again.returncode == EXIT_INPUT and "--force" in again.stderr
 
 
-def test_a_failed_report_exits_non_zero_and_keeps_the_last_good_one(demo_experiment: Path) -> None:
+def test_a_failed_report_exits_non_zero_and_keeps_the_last_good_one(
+    demo_experiment: Path, tmp_path: Path
+) -> None:
     first = run("report", str(demo_experiment), "--as-of", "2026-06-20")
     assert first.returncode == 0, first.stderr
     html = Path(first.stdout.strip())
     before = html.read_bytes()
-    # the events source turns into an empty table: the notebook fails, nothing is replaced
-    events = demo_experiment / "data" / "events.parquet"
-    pd.DataFrame({"customer_id": [], "event": [], "timestamp": []}).to_parquet(events)
-    failed = run("report", str(demo_experiment), "--as-of", "2026-06-20", "--force")
-    assert failed.returncode == EXIT_NOTEBOOK
-    assert "nothing was published" in failed.stderr and "has no rows" in failed.stderr
+    reports = html.parent.parent
+    published = sorted(p.name for p in html.parent.iterdir())
+    # a notebook that fails: exit 3, the failed notebook is kept, nothing is replaced
+    failed = subprocess.run(
+        [sys.executable, "-c", FAST_CLI, "raise RuntimeError('the kernel broke')", str(tmp_path),
+         "report", str(demo_experiment), "--as-of", "2026-06-20", "--force"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert failed.returncode == EXIT_NOTEBOOK, failed.stderr
+    assert "nothing was published" in failed.stderr and "the kernel broke" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert html.read_bytes() == before
-    reports = html.parent.parent
     assert (reports / "winback-demo-2026-06-20.failed.ipynb").exists()
+    # bad data is caught before any notebook starts: exit 1, one line, nothing replaced
+    events = demo_experiment / "data" / "events.parquet"
+    pd.DataFrame({"customer_id": [], "event": [], "timestamp": []}).to_parquet(events)
+    bad = run("report", str(demo_experiment), "--as-of", "2026-06-20", "--force")
+    assert bad.returncode == EXIT_INPUT and "has no rows" in bad.stderr, bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert html.read_bytes() == before
     assert not [p for p in reports.iterdir() if p.name.startswith(".")]
-    assert sorted(p.name for p in html.parent.iterdir()) == [
-        "winback-demo-2026-06-20.html",
-        "winback-demo-2026-06-20.ipynb",
-    ]
+    assert sorted(p.name for p in html.parent.iterdir()) == published
 
 
 def test_assign_refuses_to_replace_an_assignment(demo_experiment: Path) -> None:
@@ -104,11 +113,11 @@ def test_assign_refuses_to_replace_an_assignment(demo_experiment: Path) -> None:
         ("[dates]", "colour = 'red'\n\n[dates]", EXIT_INPUT, r"line \d+: colour"),
         ('weight = 0.2\nchannel = "none"', 'weight = -1\nchannel = "none"', EXIT_INPUT, "weight"),
         ("window_days = 14", 'window_days = "two weeks"', EXIT_INPUT, "window_days"),
-        ("[variants.reminder]", "[variants.urgency]", EXIT_NOTEBOOK, "reminder|urgency"),
+        ("[variants.reminder]", "[variants.urgency]", EXIT_INPUT, "reminder|urgency"),
         (
             'events = "data/events.parquet"',
             'events = "data/missing.parquet"',
-            EXIT_NOTEBOOK,
+            EXIT_INPUT,
             "missing.parquet",
         ),
     ],
@@ -132,8 +141,9 @@ def test_bad_specs_and_sources_exit_non_zero_and_publish_nothing(
 def test_a_table_that_is_not_a_table_is_refused(demo_experiment: Path) -> None:
     (demo_experiment / "data" / "events.parquet").write_text("customer_id;event\nthis is not parquet")
     out = run("report", str(demo_experiment), "--as-of", "2026-06-20")
-    assert out.returncode == EXIT_NOTEBOOK
-    assert "is not a readable table" in out.stderr and "nothing was published" in out.stderr
+    assert out.returncode == EXIT_INPUT, out.stderr  # caught before the notebook starts
+    assert "events.parquet" in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) <= 2  # "running ..." and the one-line reason
 
 
 # ------------------------------------------------------------------ import, validate, report checks
@@ -308,7 +318,7 @@ def test_max_lag_days_overrides_the_spec_and_reaches_the_notebook(
     monkeypatch.setattr(abkit.report, "run_notebook", capture)
     spec = demo_experiment / "experiment.toml"
     text = spec.read_text(encoding="utf-8")
-    spec.write_text(text + "\n[report]\nmax_data_lag_days = 9\n", encoding="utf-8")
+    spec.write_text(text.replace("[report]\n", "[report]\nmax_data_lag_days = 9\n"), encoding="utf-8")
     report = ["report", str(demo_experiment), "--as-of", "2026-06-20"]
     assert main(report) == EXIT_NOTEBOOK
     assert main([*report, "--max-lag-days", "0"]) == EXIT_NOTEBOOK
@@ -467,7 +477,7 @@ def test_notebook_failures_are_one_clean_line(
 
 
 def test_debug_keeps_the_documented_exit_codes(
-    demo_experiment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    demo_experiment: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import abkit.workflow
 
@@ -480,6 +490,9 @@ def test_debug_keeps_the_documented_exit_codes(
     assert "Traceback" in err and err.strip().splitlines()[-1].startswith("abkit plan: internal error")
     assert main(["--debug", "report", str(demo_experiment), "--as-of", "2026-05-01"]) == EXIT_INPUT
     assert "Traceback" in capsys.readouterr().err
-    (demo_experiment / "data" / "events.parquet").write_text("not parquet")
-    out = run("--debug", "report", str(demo_experiment), "--as-of", "2026-06-20")
-    assert out.returncode == EXIT_NOTEBOOK and "Traceback" in out.stderr
+    out = subprocess.run(
+        [sys.executable, "-c", FAST_CLI, "raise RuntimeError('broken cell')", str(tmp_path),
+         "--debug", "report", str(demo_experiment), "--as-of", "2026-06-20"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert out.returncode == EXIT_NOTEBOOK and "Traceback" in out.stderr, out.stderr

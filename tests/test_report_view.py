@@ -269,8 +269,8 @@ def test_published_report_answer_first_clean_offline_and_consistent(
     start = text.index('hypothesis = """')
     end = text.index('"""', start + 16) + 3
     hostile = "hypothesis = '<script>alert(1)</script> <img src=x onerror=alert(2)> 4) $350 - $500'"
-    priced = '\n[report]\ncurrency = "USD"\n'
-    spec.write_text(text[:start] + hostile + text[end:] + priced, encoding="utf-8")
+    assert 'currency = "USD"' in text  # the demo's amounts are in dollars
+    spec.write_text(text[:start] + hostile + text[end:], encoding="utf-8")
     html, data = _run(demo_experiment, tmp_path / "out-en", "en")
     assert "<script>alert(1)" not in html and "<img src=x" not in html  # issue 12: stored XSS
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "4) $350 - $500" in html

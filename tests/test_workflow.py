@@ -606,7 +606,7 @@ def test_the_tolerated_lag_comes_from_the_spec_and_never_exceeds_the_window(demo
     with pytest.raises(SourceError, match=r"more than 2 days .*raise \[report\] max_data_lag_days"):
         analyse(demo_experiment, as_of="2026-06-20")
     spec = demo_experiment / "experiment.toml"
-    spec.write_text(spec.read_text() + "\n[report]\nmax_data_lag_days = 5\n")
+    spec.write_text(spec.read_text().replace("[report]\n", "[report]\nmax_data_lag_days = 5\n"))
     assert analyse(demo_experiment, as_of="2026-06-20").status == "attribution window closed"
     with pytest.raises(SourceError, match="more than 3 days"):
         analyse(demo_experiment, as_of="2026-06-20", max_data_lag_days=3)
