@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 from typing import TYPE_CHECKING, Any
 
 from abkit.errors import (
@@ -28,6 +29,10 @@ from abkit.errors import (
 )
 
 __version__ = "0.1.0"
+
+# A library never configures logging: its messages go to the "abkit" loggers and are shown only
+# where the application (the ``abkit`` command, or the user's own logging set-up) says so.
+logging.getLogger("abkit").addHandler(logging.NullHandler())
 
 # public name -> (module, attribute in that module)
 _LAZY: dict[str, tuple[str, str]] = {

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from abkit._io import make_temp_file
+from abkit._progress import progress
 from abkit._validate import check_choice, check_columns
 from abkit.errors import ColumnError, DataError, FileExistsAbkitError, ParameterError, SourceError
 from abkit.frames import to_pandas_frame
@@ -62,6 +63,7 @@ __all__ = [
     "export_send_lists",
     "extend_assignment",
     "load_assignment",
+    "parse_variants",
     "save_assignment",
     "send_list_paths",
     "unit_hash",
@@ -69,6 +71,7 @@ __all__ = [
 
 HASH_SPACE = 16**15  # h lies in [0, HASH_SPACE)
 _DUCKDB_MIN_UNITS = 100_000
+_CHUNK_UNITS = 1_000_000  # units hashed per DuckDB query: one step of the progress bar
 _METHODS = ("block", "hash")
 #: ``save_assignment(method=EXTERNAL)``: a split made by another tool, recorded (never made) by abkit.
 EXTERNAL = "external"
@@ -91,10 +94,21 @@ def _check_salt(salt: Any) -> str:
     return salt
 
 
-def _parse_variants(
+def parse_variants(
     variants: Any, *, name: str = "variants", allow_zero: bool = False
 ) -> tuple[tuple[str, ...], tuple[Fraction, ...], dict[str, float | int]]:
-    """Names, exact normalised weights and the raw weights of a mapping or a list of names."""
+    """Names, exact normalised weights and the raw weights of a mapping or a list of names.
+
+    ``variants`` is a mapping name -> weight (numbers > 0, or >= 0 with ``allow_zero=True``) or a
+    list of names (equal weights); ``name`` is the argument named in errors. Raises
+    :class:`~abkit.ParameterError` on an empty, duplicated or non-text name and on a bad weight.
+
+    >>> names, weights, raw = parse_variants({"coupon": 2, "holdout": 1})
+    >>> names, [str(w) for w in weights], raw
+    (('coupon', 'holdout'), ['2/3', '1/3'], {'coupon': 2, 'holdout': 1})
+    >>> parse_variants(["a", "b"])[1] == parse_variants({"a": 5, "b": 5})[1]
+    True
+    """
     if isinstance(variants, str) or variants is None:
         raise ParameterError(
             f"{name} must be a mapping name -> weight or a list of names, got {variants!r}; "
@@ -246,13 +260,18 @@ def _hash_duckdb(ids: _Ids, salt: str) -> np.ndarray:
     # below (cheaper than parsing '0x...' text in SQL).
     prefix = _sql_literal(salt + ":")
     sql = f"SELECT unhex(left(sha256({prefix} || CAST(id AS VARCHAR)), 16)) AS h FROM abkit_ids"
+    parts = []
     con = duckdb.connect(config={"preserve_insertion_order": True})
     try:
-        con.register("abkit_ids", table)
-        result = con.sql(sql).to_arrow_table()
+        con.execute("SET enable_progress_bar = false")  # abkit draws its own, only on a terminal
+        starts = range(0, len(table), _CHUNK_UNITS)  # in chunks, for the progress bar; same hashes
+        for start in progress(starts, total=len(starts), desc="abkit: hashing ids"):
+            con.register("abkit_ids", table.slice(start, _CHUNK_UNITS))
+            parts.append(con.sql(sql).to_arrow_table().column("h"))
+            con.unregister("abkit_ids")
     finally:
         con.close()
-    h = _digest_prefix_to_int(result.column("h"), len(table))
+    h = np.concatenate([_digest_prefix_to_int(part, len(part)) for part in parts] or [np.empty(0, np.int64)])
     # cheap guard: a few rows recomputed in Python must agree (row order and formula)
     n = len(h)
     probe = np.unique(np.linspace(0, n - 1, num=min(n, 17)).astype(np.int64))
@@ -588,7 +607,9 @@ def _block_codes_duckdb(
         columns[f"s{i}"] = pa.chunked_array(pa.array(units[col].array))
     con = duckdb.connect(config={"preserve_insertion_order": True})
     try:
-        con.register("abkit_units", pa.table(columns))
+        con.execute("SET enable_progress_bar = false")  # abkit draws its own, only on a terminal
+        table = pa.table(columns)
+        con.register("abkit_units", table)
         values: list[list[str]] = []
         if in_sql:
             distinct = ", ".join(f"list(DISTINCT s{i})" for i in range(len(strata)))
@@ -616,7 +637,8 @@ def _block_codes_duckdb(
         if strata_codes is not None and n_strata > 1:
             con.unregister("abkit_units")
             columns = {"id": columns["id"], "s0": pa.array(strata_codes.astype(np.int32, copy=False))}
-            con.register("abkit_units", pa.table(columns))
+            table = pa.table(columns)
+            con.register("abkit_units", table)
         digits = -(-bits // 4)
         cell = (
             f"(('0x' || left(sha256({_sql_literal(salt + ':')} || CAST(id AS VARCHAR)), {digits}))::INTEGER "
@@ -624,10 +646,15 @@ def _block_codes_duckdb(
         )
         if n_strata > 1:
             cell = f"(({code_sql} << {bits}) | {cell})"
-        cells = con.sql(f"SELECT {cell} AS cell FROM abkit_units").to_arrow_table().column("cell")
+        parts = []
+        starts = range(0, n, _CHUNK_UNITS)  # in chunks, for the progress bar; same cells
+        for start in progress(starts, total=len(starts), desc="abkit: assigning"):
+            con.register("abkit_chunk", table.slice(start, _CHUNK_UNITS))
+            parts.append(con.sql(f"SELECT {cell} AS cell FROM abkit_chunk").to_arrow_table().column("cell"))
+            con.unregister("abkit_chunk")
     finally:
         con.close()
-    chunks = [chunk.to_numpy() for chunk in cells.chunks if len(chunk)]
+    chunks = [chunk.to_numpy() for part in parts for chunk in part.chunks if len(chunk)]
     if sum(len(c) for c in chunks) != n:
         raise RuntimeError("DuckDB returned the wrong number of rows; please report this as an abkit bug")
 
@@ -706,7 +733,7 @@ def assign(
     units = to_pandas_frame(units, what="units")
     salt = _check_salt(salt)
     check_choice("method", method, _METHODS)
-    names, weights, _ = _parse_variants(variants)
+    names, weights, _ = parse_variants(variants)
     strata_cols = _strata_list(strata)
     check_columns(units, [id_col, *strata_cols], what="units")
     if variant_col in units.columns:
@@ -926,7 +953,7 @@ def save_assignment(
             raise ParameterError("method='external' needs source={...}: where the split comes from")
     else:
         salt = _check_salt(salt)
-    names, exact, raw = _parse_variants(weights, name="weights")
+    names, exact, raw = parse_variants(weights, name="weights")
     strata_cols = _strata_list(strata)
     check_columns(df, [id_col, variant_col, *strata_cols], what="df")
     path = Path(path)

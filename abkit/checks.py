@@ -20,7 +20,7 @@ from scipy import stats
 
 from abkit._display import Displayable, format_number
 from abkit._validate import check_columns, check_positive, check_probability
-from abkit.assignment import _parse_variants
+from abkit.assignment import parse_variants
 from abkit.errors import ColumnError, DataError, ParameterError
 from abkit.frames import to_pandas_frame
 
@@ -165,7 +165,7 @@ def srm(
     check_probability("threshold", threshold)
     check_positive("min_expected", min_expected)
     counts = _observed_counts(observed)
-    names, weights, _ = _parse_variants(expected, name="expected", allow_zero=True)
+    names, weights, _ = parse_variants(expected, name="expected", allow_zero=True)
     arms = list(names) + [a for a in counts if a not in names]
     share = {a: float(w) for a, w in zip(names, weights, strict=True)}
     obs = [counts.get(a, 0) for a in arms]

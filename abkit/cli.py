@@ -5,21 +5,32 @@ a full disk, another run holding the experiment's lock; one line on stderr namin
 or flag); 2 command-line usage error; 3 a notebook failed (exception, timeout or dead kernel:
 nothing was published); 4 an unexpected internal error. ``--debug`` adds the traceback and keeps
 the code.
+
+Global options go before or after the command (``abkit -v plan DIR`` = ``abkit plan DIR -v``):
+``-v``/``--verbose`` shows what is being done (INFO; ``-vv`` adds DEBUG), ``-q``/``--quiet`` shows
+errors only, ``--debug`` adds tracebacks (and DEBUG messages). Messages come from the ``abkit``
+loggers (:mod:`logging`), one line each on stderr as ``abkit COMMAND: message``. The default level is
+WARNING, except for ``abkit demo``, which shows its progress (INFO) by default because a person runs
+it to watch what abkit does; ``abkit demo -q`` silences it. The result itself (a path, a table, a
+report's HTML path) goes to stdout. Progress bars appear only when stderr is a terminal.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import sys
 import textwrap
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from abkit import __version__, workflow
+from abkit._progress import show_progress
 from abkit.errors import AbkitError, NotebookError
 from abkit.experiment import Experiment
 from abkit.external import parse_mapping
@@ -30,9 +41,55 @@ from abkit.views import Column, TableView
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_NOTEBOOK, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
+log = logging.getLogger(__name__)
+
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+class _StderrHandler(logging.Handler):
+    """Write each record as one line to the current ``sys.stderr`` (looked up at each record)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _say(self.format(record))
+        except Exception:  # pragma: no cover - logging's own convention: never raise from a handler
+            self.handleError(record)
+
+
+def log_level(args: argparse.Namespace) -> int:
+    """The ``abkit`` loggers' level for parsed arguments: ``-q`` > ``--debug``/``-vv`` > ``-v`` > default.
+
+    >>> log_level(build_parser().parse_args(["plan", "x", "-v"])) == logging.INFO
+    True
+    >>> log_level(build_parser().parse_args(["-q", "demo"])) == logging.ERROR
+    True
+    """
+    if getattr(args, "quiet", False):
+        return logging.ERROR
+    verbose = getattr(args, "verbose", 0)
+    if getattr(args, "debug", False) or verbose >= 2:
+        return logging.DEBUG
+    if verbose == 1:
+        return logging.INFO
+    return int(getattr(args, "default_level", logging.WARNING))
+
+
+@contextmanager
+def _logging_to_stderr(command: str, level: int) -> Iterator[None]:
+    """One-line handler on the ``abkit`` logger for the duration of one command, then removed."""
+    logger = logging.getLogger("abkit")
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("abkit " + command.replace("%", "%%") + ": %(message)s"))
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
@@ -128,14 +185,14 @@ def _shown(path: Any) -> str:
 def _cmd_report(args: argparse.Namespace) -> int:
     from abkit.report import run_report
 
-    _say(f"abkit: running the report notebook for {args.dir} ...")
+    log.info("running the report notebook for %s ...", args.dir)
     run = run_report(
         args.dir,
         as_of=args.as_of,
         method=args.method,
         timeout=args.timeout,
         force=args.force,
-        progress=sys.stderr.isatty(),
+        progress=show_progress() and not getattr(args, "quiet", False),
         max_data_lag_days=args.max_lag_days,
         extra_parameters={"language": args.lang} if args.lang else None,
     )
@@ -187,9 +244,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from abkit.workflow import run_demo
 
-    run = run_demo(
-        args.dir, n_customers=args.customers, seed=args.seed, force=args.force, say=_say, language=args.lang
-    )
+    run = run_demo(args.dir, n_customers=args.customers, seed=args.seed, force=args.force, language=args.lang)
     print(run.html)
     return EXIT_OK
 
@@ -204,18 +259,50 @@ def _days(text: str) -> int:
     return value
 
 
+def _global_options() -> argparse.ArgumentParser:
+    """The options every command takes, before or after its name (a parent of each parser).
+
+    Defaults are suppressed, so a sub-command's parser never overwrites what was given before it;
+    :func:`log_level` and :func:`main` read them with ``getattr(args, name, default)``.
+    """
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("global options (before or after the command)")
+    group.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors"
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS,
+        help="say what is being done (-vv: debugging detail)",
+    )
+    group.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="show errors only"
+    )
+    return options
+
+
+_GLOBAL_OPTIONS = _global_options()
+
+
+def _command(sub: argparse._SubParsersAction, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """Add the sub-command ``name``, taking the global options too (after its name)."""
+    return sub.add_parser(name, parents=[_GLOBAL_OPTIONS], **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``abkit`` command."""
     parser = argparse.ArgumentParser(
         prog="abkit",
         description="Design, run and evaluate A/B tests of win-back campaigns for dormant customers.",
         epilog="Exit codes: 0 ok, 1 bad input, 2 usage, 3 notebook failed, 4 internal error.",
+        parents=[_GLOBAL_OPTIONS],
     )
     parser.add_argument("--version", action="version", version=f"abkit {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("init", help="scaffold an experiment folder with a commented experiment.toml")
+    p = _command(sub, "init", help="scaffold an experiment folder with a commented experiment.toml")
     p.add_argument("name", help="experiment name (letters, digits, '-' and '_')")
     p.add_argument(
         "--parent", default="experiments", type=Path, help="where to create it (default: experiments)"
@@ -225,19 +312,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--send-date", dest="send_date", default=None, help="with --from: YYYY-MM-DD")
     p.set_defaults(func=_cmd_init)
 
-    p = sub.add_parser("plan", help="power table for the experiment's segments and arms")
+    p = _command(sub, "plan", help="power table for the experiment's segments and arms")
     p.add_argument("dir", type=Path, help="experiment folder (holds experiment.toml)")
     p.add_argument(
         "--format", choices=["table", "csv", "json"], default="table", help="table (readable), csv or json"
     )
     p.set_defaults(func=_cmd_plan)
 
-    p = sub.add_parser("assign", help="build the population, assign once, save it and export send lists")
+    p = _command(sub, "assign", help="build the population, assign once, save it and export send lists")
     p.add_argument("dir", type=Path, help="experiment folder (holds experiment.toml)")
     p.add_argument("--force", action="store_true", help="replace an existing assignment and send lists")
     p.set_defaults(func=_cmd_assign)
 
-    p = sub.add_parser("report", help="execute the report notebook and publish DIR/reports/NAME-DATE/")
+    p = _command(sub, "report", help="execute the report notebook and publish DIR/reports/NAME-DATE/")
     p.add_argument("dir", type=Path, help="experiment folder (holds experiment.toml)")
     p.add_argument("--as-of", dest="as_of", default=None, help="report date YYYY-MM-DD (default: today, UTC)")
     p.add_argument("--method", choices=["frequentist", "bayesian"], default=None, help="override the spec")
@@ -257,7 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_report)
 
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "import",
         help="record an assignment made by another tool (an e-mail or CRM tool's export)",
         description="Record FILE (CSV, Parquet or .xlsx, one row per customer) as the experiment's "
@@ -286,7 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing assignment")
     p.set_defaults(func=_cmd_import)
 
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "validate",
         help="check the spec and every data source in seconds, before a report (exit 0 ok, 1 problems)",
     )
@@ -301,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("demo", help="generate a synthetic experiment, plan, assign and report it")
+    p = _command(sub, "demo", help="generate a synthetic experiment, plan, assign and report it")
     p.add_argument("dir", nargs="?", default=Path("experiments/winback-demo"), type=Path)
     p.add_argument("--customers", type=int, default=200_000, help="customers in the synthetic history")
     p.add_argument("--seed", type=int, default=7, help="random seed of the synthetic data")
@@ -309,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--lang", choices=list(LANGUAGES), default=None, help="report language (default: the spec's)"
     )
-    p.set_defaults(func=_cmd_demo)
+    p.set_defaults(func=_cmd_demo, default_level=logging.INFO)  # a person runs it to watch: show progress
     _add_programme_commands(sub)
     return parser
 
@@ -323,7 +412,7 @@ def _cmd_decide(args: argparse.Namespace) -> int:
     )
     if record["against_recommendation"]:
         rec = " ".join(str(x) for x in (record["recommendation"], record["recommended_variant"]) if x)
-        _say(f"abkit decide: warning: the latest report recommends {rec!r} for {args.segment}; recorded")
+        log.warning("warning: the latest report recommends %r for %s; recorded", rec, args.segment)
     print(Path(args.dir) / "decisions.jsonl")
     return EXIT_OK
 
@@ -340,7 +429,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
         with pd.option_context("display.width", 200, "display.max_columns", 10, "display.max_colwidth", 80):
             print(result.to_pandas().to_string(index=False) if len(result.rows) else "no experiment folders")
         for problem in result.problems:
-            _say(f"abkit status: cannot read {problem}")
+            log.warning("cannot read %s", problem)
     return EXIT_OK
 
 
@@ -367,12 +456,13 @@ def _cmd_programme(args: argparse.Namespace) -> int:
     else:
         with pd.option_context("display.width", 200, "display.max_columns", 20):
             print(effect)
-        _say(f"abkit programme: summary written to {path}")
+        if not getattr(args, "quiet", False):  # where the result went: shown unless -q
+            _say(f"abkit programme: summary written to {path}")
     return EXIT_OK
 
 
 def _add_programme_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("decide", help="record a decision with the latest report's evidence")
+    p = _command(sub, "decide", help="record a decision with the latest report's evidence")
     p.add_argument("dir", type=Path, help="experiment folder (holds experiment.toml)")
     p.add_argument("--segment", required=True, help="segment decided (e.g. one_time, or all)")
     p.add_argument("--action", required=True, choices=["ship", "keep-holdout", "stop"])
@@ -381,18 +471,18 @@ def _add_programme_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--by", default=None, help="who decides (default: the operating-system user)")
     p.set_defaults(func=_cmd_decide)
 
-    p = sub.add_parser("status", help="one line per experiment folder: phase, latest report, decision")
+    p = _command(sub, "status", help="one line per experiment folder: phase, latest report, decision")
     p.add_argument("root", nargs="?", default=Path("experiments"), type=Path)
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--as-of", dest="as_of", default=None, help="date YYYY-MM-DD (default: today, UTC)")
     p.set_defaults(func=_cmd_status)
 
-    p = sub.add_parser("learnings", help="lift per wave and pooled (random effects) per variant family")
+    p = _command(sub, "learnings", help="lift per wave and pooled (random effects) per variant family")
     p.add_argument("root", nargs="?", default=Path("experiments"), type=Path)
     p.add_argument("--source", choices=["reports", "analyse"], default="reports")
     p.set_defaults(func=_cmd_learnings)
 
-    p = sub.add_parser("programme", help="the programme's cumulative effect against its holdout")
+    p = _command(sub, "programme", help="the programme's cumulative effect against its holdout")
     p.add_argument("root", nargs="?", default=Path("experiments"), type=Path)
     p.add_argument("--from", dest="start", default=None, help="first day YYYY-MM-DD (default: first send)")
     p.add_argument("--to", dest="end", default=None, help="last day YYYY-MM-DD (default: last purchase)")
@@ -422,7 +512,7 @@ def cli_message(text: str) -> str:
 
 
 def _fail(args: argparse.Namespace, exc: BaseException, code: int, text: str) -> int:
-    if args.debug:  # the full story for a person, the documented code for the scheduler
+    if getattr(args, "debug", False):  # the full story for a person, the documented code for the scheduler
         traceback.print_exception(exc, file=sys.stderr)
     _say(f"abkit {args.command}: {cli_message(text)}")
     return code
@@ -440,7 +530,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_OK
     try:
-        return int(args.func(args))
+        with _logging_to_stderr(args.command, log_level(args)):
+            return int(args.func(args))
     except NotebookError as exc:
         return _fail(args, exc, EXIT_NOTEBOOK, str(exc))
     except AbkitError as exc:

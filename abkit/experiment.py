@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
-import json
 import math
 import os
 import re
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import tomli_w
 
 from abkit._display import Displayable
 from abkit._io import write_text
@@ -608,105 +608,115 @@ class Experiment(Displayable):
     # -- writing ------------------------------------------------------------------------------
 
     def to_toml(self) -> str:
-        """The spec as TOML text (every key explicit) that :meth:`from_toml` reads back equal."""
-        out = [f"# abkit experiment spec ({self.name})", ""]
-        out += [f"name = {_q(self.name)}", f"hypothesis = {_q(self.hypothesis)}", f"owner = {_q(self.owner)}"]
-        out += [f"salt = {_q(self.salt)}", "", "[dates]"]
-        out += [f"send_date = {self.dates.send_date.isoformat()}", f"window_days = {self.dates.window_days}"]
-        out += [f"planned_end = {self.dates.planned_end.isoformat()}", "", "[data]"]
-        data = self.data
-        for key in ("customers", "transactions", "events", "outcomes", "assignment"):
-            if getattr(data, key) is not None:
-                out.append(f"{key} = {_q(getattr(data, key))}")
-        out.append(f"engine = {_q(data.engine)}")
-        for key in ("url_env", "spark_master", "encoding", "sheet", "timestamp_format"):
-            if getattr(data, key) is not None:
-                out.append(f"{key} = {_q(getattr(data, key))}")
-        out += [f"timezone = {_q(data.timezone)}", f"max_bad_share = {_value(data.max_bad_share)}"]
-        out += ["", "[data.columns]"]
-        out += [f"{f.name} = {_q(getattr(data.columns, f.name))}" for f in dataclasses.fields(Columns)]
-        for table, mapping in data.table_columns.items():
-            out += ["", f"[data.columns.{table}]"] + [f"{k} = {_q(v)}" for k, v in mapping.items()]
-        if data.event_names:
-            out += ["", "[data.event_names]"] + [f"{k} = {_q(v)}" for k, v in data.event_names.items()]
+        """The spec as TOML text (every key explicit) that :meth:`from_toml` reads back equal.
+
+        The values are written by :func:`tomli_w.dumps`, so any name (spaces, quotes, Japanese)
+        is quoted by a maintained TOML writer; only the first line, a comment, is plain text.
+
+        >>> exp = Experiment.from_toml(scaffold("spring-winback", send_date="2026-06-01"))
+        >>> Experiment.from_toml(exp.to_toml()) == exp
+        True
+        """
+        return f"# abkit experiment spec ({_comment(self.name)})\n\n" + tomli_w.dumps(self._toml_dict())
+
+    def _toml_dict(self) -> dict[str, Any]:
+        """The spec as nested plain values, table by table, in the order :meth:`to_toml` writes them."""
+        optional = _without_none
+        files = ("customers", "transactions", "events", "outcomes", "assignment")
+        data: dict[str, Any] = optional({k: getattr(self.data, k) for k in files})
+        data["engine"] = self.data.engine
+        extras = ("url_env", "spark_master", "encoding", "sheet", "timestamp_format")
+        data |= optional({k: getattr(self.data, k) for k in extras})
+        data["timezone"] = self.data.timezone
+        data["max_bad_share"] = self.data.max_bad_share
+        data["columns"] = {f.name: getattr(self.data.columns, f.name) for f in dataclasses.fields(Columns)}
+        for table, mapping in self.data.table_columns.items():
+            data["columns"][table] = dict(mapping)
+        if self.data.event_names:
+            data["event_names"] = dict(self.data.event_names)
         pop = self.population
-        out += [
-            "",
-            "[population]",
-            f"dormant_after = {pop.dormant_after}",
-            f"lapsed_after = {pop.lapsed_after}",
-        ]
-        out += [f"exclude = {_list(pop.exclude)}", f"lapsed_flags = {_list(pop.lapsed_flags)}"]
-        if pop.cooldown_days is not None:
-            out.append(f"cooldown_days = {pop.cooldown_days}")
+        population: dict[str, Any] = optional(
+            {
+                "dormant_after": pop.dormant_after,
+                "lapsed_after": pop.lapsed_after,
+                "exclude": list(pop.exclude),
+                "lapsed_flags": list(pop.lapsed_flags),
+                "cooldown_days": pop.cooldown_days,
+            }
+        )
         if pop.segment_rules:
-            out += ["", "[population.segments]"]
-            out += [f"{k} = {_value(v)}" for k, v in pop.segment_rules.items()]
+            population["segments"] = {k: _plain(v) for k, v in pop.segment_rules.items()}
+        doc: dict[str, Any] = {
+            "name": self.name,
+            "hypothesis": self.hypothesis,
+            "owner": self.owner,
+            "salt": self.salt,
+            "dates": {
+                "send_date": self.dates.send_date,
+                "window_days": self.dates.window_days,
+                "planned_end": self.dates.planned_end,
+            },
+            "data": data,
+            "population": population,
+        }
         if self.strata is not None:
-            out += ["", "[strata]", f"column = {_q(self.strata)}"]
-        for v in self.variants:
-            out += [
-                "",
-                f"[variants.{_key(v.name)}]",
-                f"weight = {_value(v.weight)}",
-                f"channel = {_q(v.channel)}",
-            ]
-            out += [f"contacted = {_value(v.contacted)}"]
-            out += [f"contact_cost = {_value(v.contact_cost)}", f"offer_cost = {_value(v.offer_cost)}"]
-            if v.description:
-                out.append(f"description = {_q(v.description)}")
-            if v.family != v.name:
-                out.append(f"family = {_q(v.family)}")
-        m = self.metrics
-        out += ["", "[metrics]", f"primary = {_q(m.primary)}", f"secondary = {_list(m.secondary)}"]
-        out += [f"guardrails = {_list(m.guardrails)}"]
+            doc["strata"] = {"column": self.strata}
+        doc["variants"] = {
+            v.name: optional(
+                {
+                    "weight": v.weight,
+                    "channel": v.channel,
+                    "contacted": v.contacted,
+                    "contact_cost": v.contact_cost,
+                    "offer_cost": v.offer_cost,
+                    "description": v.description or None,
+                    "family": v.family if v.family != v.name else None,
+                }
+            )
+            for v in self.variants
+        }
+        m, a, dec, r = self.metrics, self.analysis, self.decision, self.report
+        doc["metrics"] = {
+            "primary": m.primary,
+            "secondary": list(m.secondary),
+            "guardrails": list(m.guardrails),
+        }
         if m.custom:
-            out.append(f"custom = {_list(m.custom)}")
-        for d in m.define.values():
-            out += ["", f"[metrics.define.{_key(d.name)}]", f"kind = {_q(d.kind)}"]
-            out.append(f"column = {_q(d.column)}")
-            out += [f"label = {_q(d.label)}", f"population = {_q(d.population)}"]
-        a = self.analysis
-        out += ["", "[analysis]", f"method = {_q(a.method)}", f"alpha = {_value(a.alpha)}"]
-        out += [f"correction = {_q(a.correction)}", f"sequential = {_value(a.sequential)}"]
-        out.append(f"sequential_method = {_q(a.sequential_method)}")
-        if a.n_star is not None:
-            out.append(f"n_star = {_value(a.n_star)}")
-        if a.tau is not None:
-            out.append(f"tau = {_value(a.tau)}")
-        out.append(f"covariates = {_list(a.covariates)}")
-        if a.breakdowns:
-            out.append(f"breakdowns = {_list(a.breakdowns)}")
-        out.append(f"power = {_value(a.power)}")
-        if a.control is not None:
-            out.append(f"control = {_q(a.control)}")
-        if a.gross_margin is not None:
-            out.append(f"gross_margin = {_value(a.gross_margin)}")
-        if a.baseline is not None:
-            out.append(f"baseline = {_value(a.baseline)}")
-        out.append(f"mde = {_value(a.mde)}")
-        out.append(f"guardrail_margin = {_value(a.guardrail_margin)}")
-        out += [
-            "",
-            "[analysis.prior]",
-            f"alpha = {_value(a.prior.alpha)}",
-            f"beta = {_value(a.prior.beta)}",
-        ]
-        dec = self.decision
-        out += ["", "[decision]"]
-        if dec.objective is not None:
-            out.append(f"objective = {_q(dec.objective)}")
-        out += [f"revenue = {_q(dec.revenue)}", f"redeemed = {_q(dec.redeemed)}"]
-        r = self.report
-        out += ["", "[report]", f"language = {_q(r.language)}"]
-        if r.currency is not None:
-            out.append(f"currency = {_q(r.currency)}")
-        out.append(f"max_data_lag_days = {r.max_data_lag_days}")
+            doc["metrics"]["custom"] = list(m.custom)
+        if m.define:
+            doc["metrics"]["define"] = {
+                d.name: {"kind": d.kind, "column": d.column, "label": d.label, "population": d.population}
+                for d in m.define.values()
+            }
+        doc["analysis"] = optional(
+            {
+                "method": a.method,
+                "alpha": a.alpha,
+                "correction": a.correction,
+                "sequential": a.sequential,
+                "sequential_method": a.sequential_method,
+                "n_star": a.n_star,
+                "tau": a.tau,
+                "covariates": list(a.covariates),
+                "breakdowns": list(a.breakdowns) or None,
+                "power": a.power,
+                "control": a.control,
+                "gross_margin": a.gross_margin,
+                "baseline": a.baseline,
+                "mde": a.mde,
+                "guardrail_margin": a.guardrail_margin,
+            }
+        )
+        doc["analysis"]["prior"] = {"alpha": a.prior.alpha, "beta": a.prior.beta}
+        doc["decision"] = optional(
+            {"objective": dec.objective, "revenue": dec.revenue, "redeemed": dec.redeemed}
+        )
+        doc["report"] = optional(
+            {"language": r.language, "currency": r.currency, "max_data_lag_days": r.max_data_lag_days}
+        )
         if self.programme is not None:
-            out += ["", "[programme]", f"name = {_q(self.programme.name)}"]
-            out.append(f"holdout = {_value(self.programme.holdout)}")
-        out.append("")
-        return "\n".join(out)
+            doc["programme"] = {"name": self.programme.name, "holdout": self.programme.holdout}
+        return doc
 
     # -- display ------------------------------------------------------------------------------
 
@@ -1545,8 +1555,33 @@ def _tname(value: Any) -> str:
 # writing TOML
 
 
-def _q(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+def _toml_value(value: Any) -> str:
+    """A scalar (text, number, boolean, date) written as a TOML value by :func:`tomli_w.dumps`."""
+    return tomli_w.dumps({"v": value}).removeprefix("v = ").removesuffix("\n")
+
+
+def _comment(text: str) -> str:
+    """``text`` on one comment line: line breaks become spaces."""
+    return " ".join(str(text).split())
+
+
+def _key(name: str) -> str:
+    """``name`` as a TOML key, quoted by the TOML writer when it is not a bare key (for messages)."""
+    return tomli_w.dumps({name: 0}).rsplit(" = ", 1)[0]
+
+
+def _without_none(table: dict[str, Any]) -> dict[str, Any]:
+    """The keys of ``table`` whose value is set (TOML has no null: an unset key is left out)."""
+    return {k: v for k, v in table.items() if v is not None}
+
+
+def _plain(value: Any) -> Any:
+    """A spec value as TOML-writable plain data (tuples as lists, recursively)."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def _is_collection(raw: str) -> bool:
@@ -1554,37 +1589,15 @@ def _is_collection(raw: str) -> bool:
     return raw.endswith(("/", "\\")) or any(ch in raw for ch in "*?[")
 
 
-def _key(name: str) -> str:
-    return name if re.fullmatch(_BARE, name) else _q(name)
-
-
-def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return repr(v)
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, str):
-        return _q(v)
-    if isinstance(v, (list, tuple)):
-        return _list(v)
-    raise TypeError(f"cannot write {v!r} as TOML")  # pragma: no cover - spec values are validated
-
-
-def _list(items: Sequence[str]) -> str:
-    return "[" + ", ".join(_q(x) for x in items) + "]"
-
-
 _TEMPLATE = """\
-# abkit experiment: {name}
+# abkit experiment: {title}
 # Edit the values, then run `abkit plan`, `abkit assign` and, after the send, `abkit report`.
 # Paths are relative to this folder; data and reports here are ignored by git.
 
-name = "{name}"                      # letters, digits, - and _; names the report files
+name = {name}                      # letters, digits, - and _; names the report files
 hypothesis = "A coupon brings back more dormant one-time buyers than no contact."
 owner = "crm-team@example.com"
-salt = "{salt}"         # fixes the random split; never change it after `abkit assign`
+salt = {salt}         # fixes the random split; never change it after `abkit assign`
 
 [dates]
 send_date = {send_date}                # the day the campaign is sent (YYYY-MM-DD)
@@ -1712,8 +1725,9 @@ def scaffold(name: str, *, send_date: str | dt.date | None = None, salt: str | N
         raise ParameterError(f"salt={salt!r} must be a non-empty string")
     salt = salt if salt is not None else f"{name}-{day.isoformat()}"
     return _TEMPLATE.format(
-        name=name,
-        salt=salt.replace("\\", "\\\\").replace('"', '\\"'),
+        title=name,
+        name=_toml_value(name),
+        salt=_toml_value(salt),
         send_date=day.isoformat(),
         planned_end=(day + dt.timedelta(days=14)).isoformat(),
     )

@@ -9,6 +9,7 @@ from Python.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import secrets
 import shutil
@@ -70,6 +71,8 @@ __all__ = [
     "run_demo",
     "validate_experiment",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Pre-campaign covariates whose balance across arms the report checks (from the population).
 BALANCE_COVARIATES: tuple[str, ...] = ("recency_days", "frequency", "monetary_total", "monetary_avg")
@@ -1242,7 +1245,7 @@ def prepare_demo(
     n_customers: int = 200_000,
     seed: int = 7,
     force: bool = False,
-    say: Callable[[str], None] = print,
+    say: Callable[[str], None] | None = None,
 ) -> Experiment:
     """Write the demo experiment into ``folder``: synthetic history, the assignment, and the events.
 
@@ -1253,11 +1256,21 @@ def prepare_demo(
     dormant population is assigned by :func:`assign_experiment` with the spec's salt, and what
     happened after the send is simulated for that very assignment with
     :func:`abkit.datasets.simulate_events`. Existing data is reused unless ``force=True``.
+
+    Each step is logged at INFO on the ``abkit.workflow`` logger (``abkit demo`` shows them);
+    ``say``, when given, receives each line instead (``"abkit demo: ..."``), as in earlier versions.
     """
     exp = _load_demo(folder)
     with experiment_locked(exp):
-        _prepare_demo(exp, n_customers=n_customers, seed=seed, force=force, say=say)
+        _prepare_demo(exp, n_customers=n_customers, seed=seed, force=force, say=_demo_say(say))
     return exp
+
+
+def _demo_say(say: Callable[[str], None] | None) -> Callable[[str], None]:
+    """Where the demo's progress lines go: the logger at INFO, or an earlier caller's ``say``."""
+    if say is None:
+        return log.info
+    return lambda message: say(f"abkit demo: {message}")
 
 
 def _prepare_demo(
@@ -1265,7 +1278,7 @@ def _prepare_demo(
 ) -> None:
     paths = {k: exp.data_path(k) for k in ("transactions", "customers", "events", "assignment")}
     if force or not paths["transactions"].exists():
-        say(f"abkit demo: generating {n_customers:,} synthetic customers (seed {seed}) ...")
+        say(f"generating {n_customers:,} synthetic customers (seed {seed}) ...")
         data = winback_campaign(
             n_customers, seed=seed, send_date=exp.dates.send_date, window_days=exp.dates.window_days
         )
@@ -1273,14 +1286,14 @@ def _prepare_demo(
             write_frame(frame, paths[key])
         force = True
     if force or not paths["assignment"].exists() or not paths["events"].exists():
-        say("abkit demo: building the dormant population and assigning it ...")
+        say("building the dormant population and assigning it ...")
         run = assign_experiment(exp, force=True)
-        say(f"abkit demo: {run._title()}")
+        say(run._title())
         id_col = exp.data.columns.customer_id
         assigned = load_assignment(paths["assignment"]).frame
         customers = read_table(paths["customers"], what="customers")
         assigned = assigned.merge(customers[[id_col, "hard_bounced"]], how="left", on=id_col)
-        say("abkit demo: simulating what happened after the send ...")
+        say("simulating what happened after the send ...")
         events = simulate_events(
             assigned,
             seed=seed,
@@ -1298,7 +1311,7 @@ def run_demo(
     seed: int = 7,
     force: bool = False,
     as_of: str | dt.date | None = None,
-    say: Callable[[str], None] = print,
+    say: Callable[[str], None] | None = None,
     language: str | None = None,
 ) -> Any:
     """Generate the synthetic demo experiment into ``folder`` (see :func:`prepare_demo`), plan and report it.
@@ -1306,19 +1319,21 @@ def run_demo(
     The report is dated ``as_of`` (default: the last day of the attribution window) and replaced on
     every demo run; ``language`` (``"en"``, ``"ja"``) overrides the spec's ``[report] language``.
     Returns the :class:`~abkit.report.ReportRun` with the HTML path. Like :func:`prepare_demo` it
-    only ever writes into a new folder or one an earlier demo made.
+    only ever writes into a new folder or one an earlier demo made, and logs its steps (and the
+    plan) at INFO on the ``abkit.workflow`` logger unless ``say`` is given.
     """
     from abkit.report import run_report
 
     exp = _load_demo(folder)
+    say = _demo_say(say)
     with experiment_locked(exp):
         _prepare_demo(exp, n_customers=n_customers, seed=seed, force=force, say=say)
         day = check_date("as_of", as_of) if as_of else exp.dates.window_end - dt.timedelta(days=1)
-        say(f"abkit demo: plan for {exp.name} (what each comparison can detect):")
         table = plan_experiment(exp)
         shown = table[["segment", "arm", "n", "comparison", "mde", "relative_mde"]]
-        say(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-        say(f"abkit demo: running the report as of {day.isoformat()} ...")
+        plan = shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        say(f"plan for {exp.name} (what each comparison can detect):\n{plan}")
+        say(f"running the report as of {day.isoformat()} ...")
         extra = {"language": language} if language else None
         return run_report(folder, as_of=day, force=True, extra_parameters=extra)
 

@@ -496,3 +496,91 @@ def test_debug_keeps_the_documented_exit_codes(
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert out.returncode == EXIT_NOTEBOOK and "Traceback" in out.stderr, out.stderr
+
+
+# ------------------------------------------------------------- global options and logging (issue 14)
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_verbose_and_quiet_work_before_or_after_the_command(
+    demo_experiment: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    def call(flag: str) -> tuple[int, list[str]]:
+        verb = ["report", str(demo_experiment), "--as-of", "June 20th"]
+        code = main([flag, *verb] if where == "before" else [*verb, flag])
+        return code, capsys.readouterr().err.strip().splitlines()
+
+    code, lines = call("-v")  # INFO: what is being done, then the one error line
+    assert code == EXIT_INPUT and len(lines) == 2
+    assert lines[0].startswith("abkit report: running the report notebook for ")
+    assert lines[1].startswith("abkit report: as_of='June 20th' is not a date")
+    for flag in ("-q", "--quiet"):  # errors only: the error line stays, exactly as without flags
+        code, lines = call(flag)
+        assert code == EXIT_INPUT and len(lines) == 1 and "is not a date" in lines[0]
+    assert call("--verbose")[1][0].startswith("abkit report: running")
+    code, lines = main(["report", str(demo_experiment), "--as-of", "June 20th"]), capsys.readouterr().err
+    assert code == EXIT_INPUT and lines.count("\n") == 1  # default WARNING: no progress line
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_works_before_or_after_the_command(
+    demo_experiment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    import abkit.workflow
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(abkit.workflow, "plan_experiment", broken)
+    verb = ["plan", str(demo_experiment)]
+    assert main(["--debug", *verb] if where == "before" else [*verb, "--debug"]) == 4
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.strip().splitlines()[-1].startswith("abkit plan: internal error")
+    debug = ["--debug"] if where == "after" else []
+    assert main(["init", "bad name!", "--parent", str(demo_experiment), *debug]) == EXIT_INPUT
+    assert ("Traceback" in capsys.readouterr().err) == (where == "after")
+
+
+def test_global_options_after_every_command_are_accepted() -> None:
+    from abkit.cli import build_parser, log_level
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert {"init", "plan", "assign", "report", "import", "validate", "demo", "status"} <= set(commands)
+    for name, sub in commands.items():
+        needed = [a for a in sub._actions if a.required or (a.nargs is None and not a.option_strings)]
+        argv = [name, *(["X"] * len([a for a in needed if not a.option_strings]))]
+        argv += [x for a in needed if a.option_strings for x in (a.option_strings[0], "ship")]
+        assert log_level(parser.parse_args([*argv, "-vv"])) == 10, name
+        assert log_level(parser.parse_args([*argv, "-q"])) == 40, name
+        assert parser.parse_args([*argv, "--debug"]).debug is True, name
+
+
+def test_demo_shows_its_progress_by_default_and_q_silences_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import abkit.report
+
+    class Run:
+        html = Path("reports/demo.html")
+
+    monkeypatch.setattr(abkit.report, "run_report", lambda *a, **k: Run())  # the notebook is tested elsewhere
+    folder = str(tmp_path / "demo")
+    assert main(["demo", folder, "--customers", "2000", "--seed", "1"]) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert out.strip() == str(Path("reports/demo.html"))
+    lines = err.splitlines()
+    assert lines[0] == "abkit demo: generating 2,000 synthetic customers (seed 1) ..."
+    assert "abkit demo: plan for winback-demo (what each comparison can detect):" in lines
+    assert lines[-1].startswith("abkit demo: running the report as of ")
+    assert main(["demo", folder, "--customers", "2000", "--force", "-q"]) == EXIT_OK
+    assert capsys.readouterr().err == ""
+    assert main(["-q", "demo", folder, "--customers", "2000"]) == EXIT_OK
+    assert capsys.readouterr().err == ""
+
+
+def test_python_dash_m_abkit_takes_options_after_the_command(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "abkit", "init", "bad name!", "--parent", str(tmp_path), "-q", "--debug"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert out.returncode == EXIT_INPUT and "Traceback" in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("abkit init: ")

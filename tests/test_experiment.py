@@ -991,3 +991,49 @@ def test_the_scaffold_documents_the_new_keys() -> None:
         assert key in text, key
     exp = Experiment.from_toml(text)
     assert exp.data.timezone == "UTC" and exp.data.max_bad_share == 0.001 and exp.analysis.breakdowns == ()
+
+
+# -------------------------------------------------------------------- TOML writer (issue 14)
+# variant names are letters, digits, '-', '_' and '.' (a dot must be quoted in a TOML key); the
+# free text around them (family, description, hypothesis, owner, salt) may hold anything
+VARIANT_NAMES = ["v1.0", "a.b.c", "9-lives"]
+HOSTILE_TEXT = ["two words", "クーポン 10%", 'say "hi"', "it's", "back\\slash", "[x]", "#1 = 2"]
+
+
+def test_to_toml_quotes_any_variant_name_and_text_through_tomli_w():
+    import tomllib
+
+    import tomli_w
+
+    exp = Experiment.load(DEMO)
+    variants = tuple(
+        dataclasses.replace(v, name=name, family=family, description=f'line one\nline "two" {family}')
+        for v, name, family in zip(exp.variants, VARIANT_NAMES, HOSTILE_TEXT, strict=False)
+    )
+    hostile = dataclasses.replace(
+        exp,
+        variants=variants,
+        hypothesis='A "quoted"\nhypothesis with ] and # and 日本語',
+        owner="o'brien@example.com",
+        salt='s"\\\t',
+        analysis=dataclasses.replace(exp.analysis, control=variants[0].name),
+    )
+    text = hostile.to_toml()
+    assert Experiment.from_toml(text, path=exp.path) == hostile
+    first, blank, rest = text.split("\n", 2)
+    assert first.startswith("# abkit experiment spec (") and blank == ""
+    # everything after the header is exactly what the maintained writer produces
+    assert rest == tomli_w.dumps(tomllib.loads(rest))
+
+
+def test_the_header_comment_cannot_be_broken_by_a_name():
+    exp = Experiment.load(DEMO)
+    text = dataclasses.replace(exp, name="x\ny = 1").to_toml()
+    assert text.splitlines()[0] == "# abkit experiment spec (x y = 1)"
+
+
+@pytest.mark.parametrize("salt", ['a "quoted" salt', "back\\slash", "tab\there", "new\nline", "クーポン"])
+def test_scaffold_writes_any_salt_through_tomli_w(salt):
+    exp = Experiment.from_toml(scaffold("x", send_date="2026-01-05", salt=salt))
+    assert exp.salt == salt
+    assert Experiment.from_toml(exp.to_toml()) == exp
