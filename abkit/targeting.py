@@ -5,11 +5,13 @@ cell (e.g. segment x recency band) the arm with the highest incremental profit p
 no contact, or no contact at all. Profit per customer is ``margin * revenue - contact - offer *
 redeemed`` (the control is not contacted and costs nothing).
 
-* ``method="shrunk"`` (default): each (cell, arm) incremental profit is shrunk toward the arm's
-  overall effect by empirical Bayes: the between-cell variance ``tau2`` is the DerSimonian-Laird
-  random-effects estimate over the cells, the overall effect its random-effects mean, and a cell's
-  estimate keeps the share ``tau2 / (tau2 + se2)`` of its own deviation. ``"raw"``: no shrinkage.
-  ``"dr"`` (a machine-learned doubly robust learner) is not available in this version.
+* ``method="shrunk"`` (default): each (cell, arm) incremental profit is shrunk by empirical Bayes
+  toward the arm's overall effect: the between-cell variance ``tau2`` is the random-effects
+  (Paule-Mandel) estimate over the cells, the overall effect its random-effects mean, and a cell's
+  estimate keeps the share ``tau2 / (tau2 + se2)`` of its own deviation. With several cell columns
+  the shrinkage is nested: a cell toward its coarser cell (its first columns), that toward the
+  arm's overall effect, each level with its own ``tau2``. ``"raw"``: no shrinkage. ``"dr"`` (a
+  machine-learned doubly robust learner) is not available in this version: it raises and says why.
 * Cells with fewer than ``min_cell`` customers are pooled with the other small cells that share
   their first cell columns (dropping the last column, then the next); a pool still too small is
   left to the overall best arm. The table says where each cell was decided.
@@ -102,7 +104,7 @@ def allocate_budget(profit: Any, cost: Any, budget: float) -> np.ndarray:
     decreasing order of profit per unit of cost while money is left, the last one in part (that one
     cell is split between two options). Returns a (cells x options) array whose rows sum to one.
 
-    >>> w = allocate_budget([[0, 5, 8], [0, 3, 4]], [[0, 1, 2], [0, 1, 2]], budget=2.0)
+    >>> w = allocate_budget([[0, 5, 8], [0, 4, 5]], [[0, 1, 2], [0, 1, 2]], budget=2.0)
     >>> w.tolist()
     [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]]
     """
@@ -348,31 +350,54 @@ def _effects(n: np.ndarray, s: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, n
     return d, np.maximum(se2, 1e-12), usable
 
 
+def _tau2(d: np.ndarray, se2: np.ndarray, usable: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """Between-group variance per arm around the parents' means: Paule-Mandel, by bisection.
+
+    The root of ``sum_g (d_g - mu_p(g))**2 / (se2_g + tau2) = sum_p (k_p - 1)``, with ``mu_p`` the
+    parent's random-effects mean (statsmodels ``combine_effects(method_re="iterated")`` with one
+    parent); zero when even ``tau2 = 0`` leaves less spread than expected. With few groups it is
+    less biased toward zero than DerSimonian-Laird, which over-shrinks cells that truly differ.
+    """
+    ok = usable.astype(float)
+    k = np.einsum("...ga,gp->...pa", ok, parent)
+    df = np.maximum(k - 1, 0).sum(axis=-2)  # (..., a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        plain = np.einsum("...ga,gp->...pa", ok * d, parent) / k
+        dev = (d - np.einsum("...pa,gp->...ga", np.nan_to_num(plain), parent)) ** 2
+        hi = np.where(df > 0, (ok * dev).sum(axis=-2) / df, 0.0) + 1e-12
+    dz = np.where(usable, d, 0.0)
+
+    def excess(tau2: np.ndarray) -> np.ndarray:
+        w = ok / (se2 + tau2[..., None, :])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mu = np.einsum("...ga,gp->...pa", w * dz, parent) / np.einsum("...ga,gp->...pa", w, parent)
+        mu_g = np.einsum("...pa,gp->...ga", np.nan_to_num(mu), parent)
+        return (w * (dz - mu_g) ** 2).sum(axis=-2) - df
+
+    lo = np.zeros_like(hi)
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        above = excess(mid) > 0
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    return np.where((df > 0) & (excess(np.zeros_like(hi)) > 0), (lo + hi) / 2, 0.0)
+
+
 def _shrink_to(
     d: np.ndarray, se2: np.ndarray, usable: np.ndarray, parent: np.ndarray, parent_est: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Empirical Bayes over the groups axis (-2), each group shrunk toward its parent's estimate.
 
-    ``parent`` is (groups x parents) 0/1. The between-group variance ``tau2`` (one per arm) is the
-    DerSimonian-Laird estimate around the parents' fixed-effect means (with one parent: the usual
-    random-effects ``tau2``). ``parent_est`` (..., parents, arms) is the target; None: the parents'
+    ``parent`` is (groups x parents) 0/1; the between-group variance ``tau2`` (one per arm) is
+    :func:`_tau2`. ``parent_est`` (..., parents, arms) is the target; None: the parents'
     random-effects means. Returns the shrunk effects, the share of its own deviation each group
-    keeps, ``tau2 / (tau2 + se2)``, and the target of each group.
+    keeps, ``tau2 / (tau2 + se2)``, and the parents' estimates.
     """
-    w = np.where(usable, 1.0 / se2, 0.0)
+    tau2 = _tau2(d, se2, usable, parent)[..., None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        s1 = np.einsum("...ga,gp->...pa", w, parent)
-        s2 = np.einsum("...ga,gp->...pa", w**2, parent)
-        k = np.einsum("...ga,gp->...pa", usable.astype(float), parent)
-        fixed = np.einsum("...ga,gp->...pa", w * d, parent) / s1
-        fixed_g = np.einsum("...pa,gp->...ga", np.nan_to_num(fixed), parent)
-        q = (w * (d - fixed_g) ** 2).sum(axis=-2)
-        df = np.maximum(k - 1, 0).sum(axis=-2)
-        denom = np.where(s1 > 0, s1 - s2 / s1, 0.0).sum(axis=-2)
-        tau2 = np.where(denom > 0, np.maximum(0.0, (q - df) / denom), 0.0)[..., None, :]
         if parent_est is None:
             wr = np.where(usable, 1.0 / (se2 + tau2), 0.0)
-            parent_est = np.einsum("...ga,gp->...pa", wr * d, parent) / np.einsum(
+            dz = np.where(usable, d, 0.0)
+            parent_est = np.einsum("...ga,gp->...pa", wr * dz, parent) / np.einsum(
                 "...ga,gp->...pa", wr, parent
             )
         target_g = np.einsum("...pa,gp->...ga", np.nan_to_num(parent_est), parent)
@@ -561,9 +586,8 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "(95% interval {lo} to {hi}). Do not adopt the targeted plan: against sending everyone {best} "
         "it gains {vs} per 1,000 ({vlo} to {vhi}), which is not shown to be above zero.",
         "lead_none": "Contact nobody: sending everyone the best campaign, {best}, gains {gain} per 1,000 "
-        "customers over no contact (95% interval {lo} to {hi}) and the targeted plan {pgain} "
-        "({plo} to {phi}); "
-        "neither gain is shown to be above zero. Do not adopt the plan.",
+        "customers over no contact (95% interval {lo} to {hi}), not shown to be above zero, and the "
+        "targeted plan's gain over it, {vs} ({vlo} to {vhi}), is not shown either. Do not adopt the plan.",
         "honest": "Values are cross-fitted (choices learned on four fifths of the customers, valued by "
         "AIPW on "
         "the other fifth) with {n_boot} bootstrap replicates of the whole pipeline; no value is computed on "
@@ -593,10 +617,9 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ターゲティング計画は採用しません。全員に{best}を送る場合との差は1,000人あたり{vs}（{vlo}〜{vhi}）で、"
         "プラスとは言えないためです。",
         "lead_none": "誰にも送らないでください。"
-        "最良の施策{best}を全員に送った場合の増分利益は1,000人あたり{gain}"
-        "（95%区間 {lo}〜{hi}）、ターゲティング計画では{pgain}（{plo}〜{phi}）で、"
-        "どちらもプラスとは言えません。"
-        "計画は採用しません。",
+        "最良の施策{best}を全員に送った場合の増分利益は1,000人あたり{gain}（95%区間 {lo}〜{hi}）で"
+        "プラスとは言えず、ターゲティング計画のそれに対する上積み{vs}（{vlo}〜{vhi}）も"
+        "プラスとは言えません。計画は採用しません。",
         "honest": "価値は交差適合で推定しています（顧客の5分の4で選び、残り5分の1でAIPWにより評価）。"
         "区間は推定全体を{n_boot}回ブートストラップしたものです。選択に使ったデータで計算した値は示していません。",
         "method_shrunk": "セルごとの推定値は上位のセル（先頭のセル列）の推定値に、"
@@ -783,8 +806,8 @@ class TargetingPlan(Displayable):
         else:
             lead = msg["lead_none"].format(
                 best=self.best_arm, gain=_money(best["per_1000"]), lo=_money(best["ci_low"]),
-                hi=_money(best["ci_high"]), pgain=_money(plan["per_1000"]), plo=_money(plan["ci_low"]),
-                phi=_money(plan["ci_high"]),
+                hi=_money(best["ci_high"]), vs=_money(plan["vs_best"]), vlo=_money(plan["vs_best_ci_low"]),
+                vhi=_money(plan["vs_best_ci_high"]),
             )  # fmt: skip
         lines = [lead, msg["honest"].format(n_boot=self.n_boot), msg[f"method_{self.method}"]]
         if self.budget:
