@@ -26,6 +26,7 @@ bench: $(STAMP)
 
 calibrate: $(STAMP)
 	$(BIN)/python benchmarks/calibrate.py
+	$(BIN)/python benchmarks/calibrate_targeting.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check abkit tests benchmarks

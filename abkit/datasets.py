@@ -1137,6 +1137,42 @@ class TargetingTest:
                 weights[row, self.arms.index(arm)] = float(s) / total
         return float(share @ (weights * profit).sum(axis=1))
 
+    def draw_outcomes(
+        self, assigned: pd.DataFrame, *, variant_col: str = "variant", seed: int = 0
+    ) -> pd.DataFrame:
+        """Draw ``repurchased`` and ``revenue`` for customers already given an arm (e.g. a next wave).
+
+        ``assigned`` needs the cell columns and ``variant_col``; outcomes follow the same model as
+        :attr:`outcomes` (the planted rates and order values of :attr:`truth`). Returns a copy with
+        the two columns added.
+
+        >>> t = targeting_test(1_000, seed=1)
+        >>> wave = t.outcomes[["customer_id", "segment", "recency_band", "variant"]]
+        >>> list(t.draw_outcomes(wave, seed=2).columns)[-2:]
+        ['repurchased', 'revenue']
+        """
+        seed = _check_seed(seed)
+        check_columns(assigned, [*self.cells, variant_col], what="assigned")
+        keys = [*self.cells, "arm"]
+        truth = self.truth.set_index(keys)
+        index = pd.MultiIndex.from_arrays(
+            [assigned[c].astype(str).to_numpy() for c in self.cells]
+            + [assigned[variant_col].astype(str).to_numpy()]
+        )
+        rate = truth["repurchase_rate"].reindex(index).to_numpy(dtype=float)
+        if np.isnan(rate).any():
+            raise DataError(
+                f"{int(np.isnan(rate).sum())} row(s) of assigned have a cell or arm this test lacks"
+            )
+        value = truth["revenue_per_customer"].reindex(index).to_numpy(dtype=float) / rate
+        rng = np.random.default_rng(np.random.SeedSequence(seed))
+        bought = rng.random(len(rate)) < rate
+        amount = value * np.exp(_ORDER_SIGMA * rng.standard_normal(len(rate)) - _ORDER_SIGMA**2 / 2)
+        out = assigned.copy()
+        out["repurchased"] = bought.astype(np.int64)
+        out["revenue"] = np.where(bought, np.round(amount, 2), 0.0)
+        return out
+
     def __repr__(self) -> str:
         kind = "heterogeneous" if self.heterogeneous else "homogeneous"
         return (
