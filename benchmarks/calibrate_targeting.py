@@ -19,6 +19,7 @@ Each target() call uses n_boot=200, as by default. Seeds default to 300 (200 for
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -92,6 +93,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=300)
     parser.add_argument("--ipw-seeds", type=int, default=200)
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # each figure shows as soon as it is known
     start = time.perf_counter()
 
     small = _accuracy(12_000, args.seeds)
