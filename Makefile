@@ -37,6 +37,7 @@ docs: $(STAMP)
 
 calibrate: $(STAMP)
 	$(BIN)/python benchmarks/calibrate.py
+	$(BIN)/python benchmarks/calibrate_targeting.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check abkit tests benchmarks

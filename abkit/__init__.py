@@ -7,6 +7,14 @@ reached as ``abkit.power.power`` or ``abkit.power_proportions``.
 >>> import abkit
 >>> abkit.sample_size(0.5, 0.25, power=0.9).control
 77
+
+Targeting the next wave of a finished test (synthetic data with planted cell effects):
+
+>>> t = abkit.targeting_test(12_000, seed=1)
+>>> plan = abkit.target(t.outcomes, costs=t.costs, margin=t.margin, control="holdout",
+...                     cells=["segment", "recency_band"], n_boot=50)
+>>> plan.recommended, plan.best_arm
+('plan', 'reminder')
 """
 
 from __future__ import annotations
@@ -71,6 +79,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "outcomes": ("abkit.attribution", "outcomes"),
     # evaluation
     "evaluate": ("abkit.evaluation", "evaluate"),
+    # targeting the next wave
+    "target": ("abkit.targeting", "target"),
+    "TargetingPlan": ("abkit.targeting", "TargetingPlan"),
+    "value_of": ("abkit.targeting", "value_of"),
     # monitoring: group-sequential designs (always-valid inference lives in abkit.stats.sequential)
     "GroupSequentialDesign": ("abkit.stats.sequential", "GroupSequentialDesign"),
     "group_sequential_bounds": ("abkit.stats.sequential", "group_sequential_bounds"),
@@ -84,6 +96,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     # synthetic data
     "winback_campaign": ("abkit.datasets", "winback_campaign"),
     "simulate_events": ("abkit.datasets", "simulate_events"),
+    "targeting_test": ("abkit.datasets", "targeting_test"),
+    "TargetingTest": ("abkit.datasets", "TargetingTest"),
     "run_report": ("abkit.report", "run_report"),
     # act: decisions, status, learnings across waves, programme holdout and effect
     "decide": ("abkit.programme", "decide"),
@@ -139,7 +153,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from abkit.attribution import outcomes
     from abkit.checks import SRMResult, balance, plot_balance, srm
     from abkit.contacts import programme_holdout
-    from abkit.datasets import simulate_events, winback_campaign
+    from abkit.datasets import TargetingTest, simulate_events, targeting_test, winback_campaign
     from abkit.evaluation import Decision, Economics, Evaluation, economics, evaluate
     from abkit.experiment import Experiment
     from abkit.meta import random_effects
@@ -161,3 +175,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from abkit.programme import decide, init_from, learnings, programme_effect, read_decisions, status
     from abkit.report import run_report
     from abkit.stats.sequential import GroupSequentialDesign, group_sequential_bounds, sample_size_inflation
+    from abkit.targeting import TargetingPlan, target, value_of

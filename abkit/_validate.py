@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -14,6 +14,7 @@ from abkit.errors import ColumnError, ParameterError
 __all__ = [
     "check_choice",
     "check_columns",
+    "check_costs",
     "check_date",
     "check_finite",
     "check_positive",
@@ -87,3 +88,56 @@ def check_date(name: str, value: Any) -> dt.date:
         raise ParameterError(
             f"{name}={value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-06-15"
         ) from None
+
+
+def check_costs(
+    costs: Any, arms: Sequence[str], control: str, *, name: str = "costs"
+) -> dict[str, tuple[float, float]]:
+    """Validate ``{arm: {"contact": c, "offer": o}}`` (or ``(c, o)`` pairs) against the arms of a test.
+
+    Every contacted arm needs its costs, the control (not contacted) has none, no cost is negative
+    and no key names an arm the test does not have. Returns ``{arm: (contact, offer)}``, control
+    included with ``(0.0, 0.0)``.
+
+    >>> check_costs({"mail": {"contact": 0.5}}, ["holdout", "mail"], "holdout")
+    {'mail': (0.5, 0.0), 'holdout': (0.0, 0.0)}
+    """
+    if not isinstance(costs, Mapping):
+        raise ParameterError(
+            f"{name} must map each arm to its costs, e.g. {{'coupon': {{'contact': 0.05, 'offer': 5.0}}}}; "
+            f"got {type(costs).__name__}"
+        )
+    out: dict[str, tuple[float, float]] = {}
+    for arm, value in costs.items():
+        if str(arm) not in arms:
+            raise ParameterError(
+                f"{name} names arm {arm!r}, which is not an arm of the test ({', '.join(map(str, arms))}); "
+                "remove it or fix its name"
+            )
+        if isinstance(value, Mapping):
+            unknown = set(value) - {"contact", "offer"}
+            if unknown:
+                raise ParameterError(
+                    f"{name}[{arm!r}] has unknown key(s) {sorted(unknown)}; use 'contact', 'offer'"
+                )
+            pair = (value.get("contact", 0.0), value.get("offer", 0.0))
+        elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+            pair = (value[0], value[1])
+        else:
+            raise ParameterError(
+                f"{name}[{arm!r}] must be {{'contact': ..., 'offer': ...}} or a pair (contact, offer); "
+                f"got {value!r}"
+            )
+        contact, offer = (float(check_finite(f"{name}[{arm!r}]", v)) for v in pair)
+        if contact < 0 or offer < 0:
+            raise ParameterError(f"{name}[{arm!r}] = ({contact:g}, {offer:g}): costs cannot be negative")
+        out[str(arm)] = (contact, offer)
+    if control in out and out[control] != (0.0, 0.0):
+        raise ParameterError(f"{name}[{control!r}]: the control is not contacted and has no costs; remove it")
+    missing = [a for a in arms if a != control and a not in out]
+    if missing:
+        raise ParameterError(
+            f"{name} lacks arm(s) {missing}; give each contacted arm its contact and offer cost"
+        )
+    out[control] = (0.0, 0.0)
+    return out

@@ -716,7 +716,10 @@ def assign(
     ``variants`` is a mapping name -> weight (positive numbers, normalised) or a list of names
     (equal weights); a holdout is simply a variant that is not contacted later. ``method="block"``
     (default) gives exact counts per stratum (each variant within one unit of
-    ``stratum_size * weight``); ``method="hash"`` is stable as the population grows. The result does
+    ``stratum_size * weight``); ``method="hash"`` is stable as the population grows. Per-cell
+    weights ``{cell: {name: weight}}`` (``cell``: the stratum key, ``"|"``-joined values of the
+    ``strata`` columns; zero weights allowed) split each stratum by its own weights with the same
+    salted hash, so each cell's split is the one its own weights would give. The result does
     not depend on row order; another salt gives an independent split. Row order and all columns are
     kept. ``strata`` (column names) define the blocks; ``method="hash"`` checks them but does not
     use them. Raises on duplicated or null ids, null strata and bad weights. See the module
@@ -733,8 +736,13 @@ def assign(
     units = to_pandas_frame(units, what="units")
     salt = _check_salt(salt)
     check_choice("method", method, _METHODS)
-    names, weights, _ = parse_variants(variants)
     strata_cols = _strata_list(strata)
+    if _is_per_cell(variants):
+        return _assign_per_cell(
+            units, variants, salt=salt, strata=strata_cols, id_col=id_col, method=method,
+            variant_col=variant_col, engine=_engine,
+        )  # fmt: skip
+    names, weights, _ = parse_variants(variants)
     check_columns(units, [id_col, *strata_cols], what="units")
     if variant_col in units.columns:
         raise ColumnError(
@@ -761,6 +769,60 @@ def assign(
             counts = _stratum_block_counts(sizes, keys, salt, ints, total)
             codes = _block_codes(h, strata_codes, counts, ids)
     # pandas >= 3 always copies on write, so a shallow copy is a safe and cheap copy
+    out = units.copy(deep=int(pd.__version__.split(".")[0]) < 3)
+    out[variant_col] = _variant_column(codes, names, units.index)
+    return out
+
+
+def _is_per_cell(variants: Any) -> bool:
+    if not isinstance(variants, Mapping) or not variants:
+        return False
+    return all(isinstance(v, Mapping) for v in variants.values())
+
+
+def _assign_per_cell(
+    units: pd.DataFrame, variants: Mapping[Any, Mapping[str, float]], *, salt: str, strata: list[str],
+    id_col: str, method: str, variant_col: str, engine: _Engine,
+) -> pd.DataFrame:  # fmt: skip
+    """:func:`assign` with its own weights in every stratum (``variants = {stratum key: {name: weight}}``)."""
+    if not strata:
+        raise ParameterError("per-cell variants {cell: {name: weight}} need strata= naming the cell columns")
+    check_columns(units, [id_col, *strata], what="units")
+    if variant_col in units.columns:
+        raise ColumnError(f"units already has a {variant_col!r} column; drop it or pass another variant_col=")
+    parsed = {
+        str(cell): parse_variants(w, name=f"variants[{cell!r}]", allow_zero=True)[:2]
+        for cell, w in variants.items()
+    }
+    names = list(dict.fromkeys(n for cell_names, _ in parsed.values() for n in cell_names))
+    ids = _prepare_ids(units[id_col], f"units column {id_col!r}")
+    strata_codes, keys = _stratum_codes(units, strata)
+    missing = [k for k in keys if k not in parsed]
+    if missing:
+        raise ParameterError(
+            f"variants has no weights for cell(s) {missing[:5]} (keys: the '|'-joined values of {strata}); "
+            "give every cell of units its weights"
+        )
+    h = _hash_ids(ids, salt, engine)
+    _check_unique(ids, h, f"units column {id_col!r}")
+    codes = np.zeros(len(h), dtype=np.int64)
+    order = np.argsort(strata_codes, kind="stable")
+    bounds = np.searchsorted(strata_codes[order], np.arange(len(keys) + 1))
+    for s, key in enumerate(keys):
+        rows = order[bounds[s] : bounds[s + 1]]
+        cell_names, cell_weights = parsed[key]
+        ints, total = _integer_weights(cell_weights)
+        to_global = np.asarray([names.index(n) for n in cell_names], dtype=np.int64)
+        if method == "hash":
+            cumulative = np.cumsum(ints)[:-1].tolist()
+            thresholds = np.asarray([-(-c * HASH_SPACE // total) for c in cumulative], dtype=np.int64)
+            local = np.searchsorted(thresholds, h[rows], side="right")
+        else:
+            start = int(_hash_strings([f"stratum:{key}"], salt)[0])
+            counts = np.asarray([_block_counts(len(rows), ints, total, start)], dtype=np.int64)
+            sub = _Ids(ids.kind, ids.values[rows] if ids.kind == "integer" else ids.values.iloc[rows])
+            local = _block_codes(h[rows], np.zeros(len(rows), dtype=np.int32), counts, sub)
+        codes[rows] = to_global[local]
     out = units.copy(deep=int(pd.__version__.split(".")[0]) < 3)
     out[variant_col] = _variant_column(codes, names, units.index)
     return out

@@ -53,12 +53,18 @@ __all__ = [
     "DEFAULT_SEGMENT_RATES",
     "DEFAULT_VARIANTS",
     "EVENT_TYPES",
+    "RECENCY_BANDS",
     "SEGMENTS",
+    "TARGETING_ARMS",
+    "TARGETING_COSTS",
+    "TARGETING_MARGIN",
     "ProgrammeHistory",
+    "TargetingTest",
     "WinbackCampaign",
     "default_messy_counts",
     "programme_history",
     "simulate_events",
+    "targeting_test",
     "true_rates",
     "winback_campaign",
 ]
@@ -1239,5 +1245,262 @@ def programme_history(
         window_days=window,
         programme=programme,
         holdout=float(holdout),
+        seed=seed,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# a finished randomised test with cell-dependent effects, for targeting the next wave
+# ----------------------------------------------------------------------------------------------
+#: Cells of :func:`targeting_test`: the four segments crossed with ten bands of months since the
+#: last order (``"06m"`` = 6 to 7 months, the freshest dormant customers, ... ``"15m"``).
+RECENCY_BANDS: tuple[str, ...] = tuple(f"{m:02d}m" for m in range(6, 16))
+TARGETING_ARMS: tuple[str, ...] = ("holdout", "coupon", "personal", "reminder")
+#: Costs of :func:`targeting_test`'s arms, as ``abkit.economics`` takes them: a coupon mail (cheap
+#: to send, 6.00 paid per redeemed coupon), a personalised postal letter, an email reminder.
+TARGETING_COSTS: dict[str, dict[str, float]] = {
+    "coupon": {"contact": 0.10, "offer": 6.0},
+    "personal": {"contact": 1.50, "offer": 0.0},
+    "reminder": {"contact": 0.10, "offer": 0.0},
+}
+TARGETING_MARGIN = 0.4
+# segment -> (population share, organic repurchase rate at freshness 1, mean order value)
+_TARGET_SEGMENTS: dict[str, tuple[float, float, float]] = {
+    "high_value": (0.20, 0.10, 110.0),
+    "high_frequency": (0.25, 0.16, 50.0),
+    "one_time": (0.30, 0.06, 40.0),
+    "other": (0.25, 0.08, 60.0),
+}
+# arm -> segment -> absolute lift of the repurchase rate at freshness 1 (scaled by freshness)
+_TARGET_LIFTS: dict[str, dict[str, float]] = {
+    "coupon": {"high_value": 0.02, "high_frequency": 0.03, "one_time": 0.14, "other": 0.05},
+    "personal": {"high_value": 0.12, "high_frequency": 0.02, "one_time": 0.01, "other": 0.03},
+    "reminder": {"high_value": 0.02, "high_frequency": 0.07, "one_time": 0.01, "other": 0.04},
+}
+_SLEEPING_DOG_LIFT = -0.06  # any contact of a fresh high-frequency customer (bands 06m, 07m)
+_ORDER_SIGMA = 0.35  # log-scale standard deviation of an order's value (lognormal)
+
+
+@dataclass(frozen=True, repr=False)
+class TargetingTest:
+    """A finished randomised win-back test with planted per-cell effects and their exact value.
+
+    ``outcomes`` has one row per customer: ``customer_id`` (text), the cell columns ``segment`` and
+    ``recency_band``, the arm in ``variant``, ``repurchased`` (0/1: bought again, which also means a
+    coupon was redeemed when the arm is the coupon) and ``revenue``. ``truth`` has one row per
+    (cell, arm): the cell's population ``share``, the true repurchase rate, mean revenue and
+    incremental profit per customer against no contact (``margin * revenue - contact - offer *
+    repurchased``, minus the holdout's ``margin * revenue``). The holdout is the control arm.
+    """
+
+    outcomes: pd.DataFrame
+    truth: pd.DataFrame
+    costs: dict[str, dict[str, float]]
+    margin: float
+    control: str
+    cells: tuple[str, ...]
+    arms: tuple[str, ...]
+    heterogeneous: bool
+    seed: int
+
+    def _profit_matrix(self) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray]:
+        keys = list(dict.fromkeys(zip(*(self.truth[c] for c in self.cells), strict=True)))
+        wide = self.truth.pivot_table(
+            index=list(self.cells), columns="arm", values="incremental_profit", sort=False
+        )
+        wide = wide.reindex(index=pd.MultiIndex.from_tuples(keys), columns=list(self.arms))
+        share = self.truth.drop_duplicates(list(self.cells))["share"].to_numpy(dtype=float)
+        return keys, wide.to_numpy(dtype=float), share
+
+    @property
+    def oracle_plan(self) -> dict[tuple[str, ...], str]:
+        """The best arm of every cell (no contact where every campaign loses money), cell -> arm."""
+        keys, profit, _ = self._profit_matrix()
+        best = np.argmax(profit, axis=1)  # the holdout (column 0) wins ties: contact is not free
+        return {k: self.arms[int(b)] for k, b in zip(keys, best, strict=True)}
+
+    @property
+    def best_arm(self) -> str:
+        """The single arm with the highest true incremental profit when sent to everyone."""
+        _, profit, share = self._profit_matrix()
+        return self.arms[int(np.argmax(share @ profit))]
+
+    def true_value(self, plan: Any) -> float:
+        """Exact incremental profit per customer against no contact of ``plan`` on the population.
+
+        ``plan``: a mapping cell -> arm or cell -> {arm: share} (a cell is a tuple of cell values or
+        their ``"|"``-joined text; a cell left out gets no contact), an arm name (everyone gets it),
+        or an object with a ``policy`` attribute holding such a mapping (``abkit.target``'s plan).
+
+        >>> t = targeting_test(2_000, seed=1)
+        >>> t.true_value("holdout")
+        0.0
+        >>> t.true_value(t.oracle_plan) > t.true_value(t.best_arm) > 0
+        True
+        """
+        keys, profit, share = self._profit_matrix()
+        weights = np.zeros_like(profit)
+        if isinstance(plan, str):
+            if plan not in self.arms:
+                raise ParameterError(f"plan={plan!r} is not an arm; arms: {', '.join(self.arms)}")
+            weights[:, self.arms.index(plan)] = 1.0
+            return float(share @ (weights * profit).sum(axis=1))
+        policy = getattr(plan, "policy", plan)
+        if not isinstance(policy, Mapping):
+            raise ParameterError(
+                "plan must be a mapping cell -> arm, an arm name or a targeting plan, "
+                f"got {type(plan).__name__}"
+            )
+        index = {k: i for i, k in enumerate(keys)} | {"|".join(k): i for i, k in enumerate(keys)}
+        for cell, choice in policy.items():
+            key = tuple(cell) if isinstance(cell, list | tuple) else cell
+            if key not in index:
+                raise ParameterError(f"plan names cell {cell!r}, which is not a cell of this test")
+            row = index[key]
+            shares = {choice: 1.0} if isinstance(choice, str) else dict(choice)
+            total = sum(float(v) for v in shares.values())
+            for arm, s in shares.items():
+                if arm not in self.arms:
+                    raise ParameterError(f"plan[{cell!r}] names arm {arm!r}; arms: {', '.join(self.arms)}")
+                weights[row, self.arms.index(arm)] = float(s) / total
+        return float(share @ (weights * profit).sum(axis=1))
+
+    def draw_outcomes(
+        self, assigned: pd.DataFrame, *, variant_col: str = "variant", seed: int = 0
+    ) -> pd.DataFrame:
+        """Draw ``repurchased`` and ``revenue`` for customers already given an arm (e.g. a next wave).
+
+        ``assigned`` needs the cell columns and ``variant_col``; outcomes follow the same model as
+        :attr:`outcomes` (the planted rates and order values of :attr:`truth`). Returns a copy with
+        the two columns added.
+
+        >>> t = targeting_test(1_000, seed=1)
+        >>> wave = t.outcomes[["customer_id", "segment", "recency_band", "variant"]]
+        >>> list(t.draw_outcomes(wave, seed=2).columns)[-2:]
+        ['repurchased', 'revenue']
+        """
+        seed = _check_seed(seed)
+        check_columns(assigned, [*self.cells, variant_col], what="assigned")
+        keys = [*self.cells, "arm"]
+        truth = self.truth.set_index(keys)
+        index = pd.MultiIndex.from_arrays(
+            [assigned[c].astype(str).to_numpy() for c in self.cells]
+            + [assigned[variant_col].astype(str).to_numpy()]
+        )
+        rate = truth["repurchase_rate"].reindex(index).to_numpy(dtype=float)
+        if np.isnan(rate).any():
+            raise DataError(
+                f"{int(np.isnan(rate).sum())} row(s) of assigned have a cell or arm this test lacks"
+            )
+        value = truth["revenue_per_customer"].reindex(index).to_numpy(dtype=float) / rate
+        rng = np.random.default_rng(np.random.SeedSequence(seed))
+        bought = rng.random(len(rate)) < rate
+        amount = value * np.exp(_ORDER_SIGMA * rng.standard_normal(len(rate)) - _ORDER_SIGMA**2 / 2)
+        out = assigned.copy()
+        out["repurchased"] = bought.astype(np.int64)
+        out["revenue"] = np.where(bought, np.round(amount, 2), 0.0)
+        return out
+
+    def __repr__(self) -> str:
+        kind = "heterogeneous" if self.heterogeneous else "homogeneous"
+        return (
+            f"TargetingTest(customers={len(self.outcomes):,}, cells={len(self.truth) // len(self.arms)}, "
+            f"arms={len(self.arms)}, effects={kind}, seed={self.seed})"
+        )
+
+
+def targeting_test(n_customers: int = 12_000, *, seed: int = 0, heterogeneous: bool = True) -> TargetingTest:
+    """Draw the per-customer outcomes of a finished win-back test with planted cell effects.
+
+    40 cells (:data:`SEGMENTS` x :data:`RECENCY_BANDS`) and four arms (:data:`TARGETING_ARMS`, the
+    ``"holdout"`` is not contacted) with the costs :data:`TARGETING_COSTS` and margin
+    :data:`TARGETING_MARGIN`. Each customer falls in a cell (segment shares 20/25/30/25%, bands
+    equally likely) and gets an arm with probability 1/4, independently. The organic repurchase
+    rate is the segment's rate times the freshness ``1.3 - 0.06 * band`` (band 0 is ``"06m"``); a
+    campaign adds the absolute lift of its segment times the same freshness. Planted: the personal
+    letter pays for high-value customers, the coupon for one-time buyers, the email reminder for
+    high-frequency and other customers; contacting fresh high-frequency customers (bands ``"06m"``
+    and ``"07m"``) lowers their repurchase rate by 6 points (a *sleeping dog*: leave them alone).
+    A repurchase spends a lognormal amount with the segment's mean order value. With
+    ``heterogeneous=False`` every cell has the population-average rates, order value and lifts
+    (the cells are labels only; the best single arm is the best plan).
+
+    >>> t = targeting_test(4_000, seed=3)
+    >>> list(t.outcomes.columns)
+    ['customer_id', 'segment', 'recency_band', 'variant', 'repurchased', 'revenue']
+    >>> t.oracle_plan[("high_frequency", "06m")], t.oracle_plan[("high_value", "06m")]
+    ('holdout', 'personal')
+    """
+    n = _check_int("n_customers", n_customers, minimum=1)
+    seed = _check_seed(seed)
+    if not isinstance(heterogeneous, bool):
+        raise ParameterError(f"heterogeneous must be True or False, got {heterogeneous!r}")
+    segments = list(_TARGET_SEGMENTS)
+    n_bands = len(RECENCY_BANDS)
+    seg_share = np.array([_TARGET_SEGMENTS[s][0] for s in segments])
+    base = np.array([_TARGET_SEGMENTS[s][1] for s in segments])
+    order_value = np.array([_TARGET_SEGMENTS[s][2] for s in segments])
+    arms = TARGETING_ARMS
+    lift = np.array([[0.0] * len(segments)] + [[_TARGET_LIFTS[a][s] for s in segments] for a in arms[1:]])
+    fresh = 1.3 - 0.06 * np.arange(n_bands)
+    organic = base[:, None] * fresh[None, :]
+    gain = lift.T[:, None, :] * fresh[None, :, None]  # (segment, band, arm)
+    gain[segments.index("high_frequency"), :2, 1:] = _SLEEPING_DOG_LIFT * fresh[:2, None]
+    rates = organic[:, :, None] + gain  # rates[s, b, a]: repurchase probability of arm a in cell (s, b)
+    value = np.broadcast_to(order_value[:, None], organic.shape).copy()
+    cell_share = seg_share[:, None] * np.full(n_bands, 1.0 / n_bands)[None, :]
+    if not heterogeneous:  # every cell gets the population average: no effect differs by cell
+        w = cell_share[:, :, None]
+        mean_rates = (rates * w).sum(axis=(0, 1)) / w.sum()
+        rates = np.broadcast_to(mean_rates, rates.shape).copy()
+        value = np.full(organic.shape, float((value * cell_share).sum()))
+    cost = np.array(
+        [[0.0, 0.0]] + [[TARGETING_COSTS[a]["contact"], TARGETING_COSTS[a]["offer"]] for a in arms[1:]]
+    )
+    profit = TARGETING_MARGIN * value[:, :, None] * rates - cost[:, 0] - cost[:, 1] * rates
+    incremental = profit - profit[:, :, :1]
+
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    cell = rng.choice(cell_share.size, size=n, p=cell_share.reshape(-1))
+    seg_idx, band_idx = np.divmod(cell, n_bands)
+    arm_idx = rng.integers(0, len(arms), size=n)
+    p = rates[seg_idx, band_idx, arm_idx]
+    repurchased = rng.random(n) < p
+    mean_value = value[seg_idx, band_idx]
+    amount = mean_value * np.exp(_ORDER_SIGMA * rng.standard_normal(n) - _ORDER_SIGMA**2 / 2)
+    width = max(6, len(str(n)))
+    outcomes = pd.DataFrame(
+        {
+            "customer_id": pd.Series([f"{i:0{width}d}" for i in range(1, n + 1)], dtype="str"),
+            "segment": pd.Series(np.asarray(segments, dtype=object)[seg_idx], dtype="str"),
+            "recency_band": pd.Series(np.asarray(RECENCY_BANDS, dtype=object)[band_idx], dtype="str"),
+            "variant": pd.Series(np.asarray(arms, dtype=object)[arm_idx], dtype="str"),
+            "repurchased": repurchased.astype(np.int64),
+            "revenue": np.where(repurchased, np.round(amount, 2), 0.0),
+        }
+    )
+    s_i, b_i, a_i = np.meshgrid(
+        np.arange(len(segments)), np.arange(n_bands), np.arange(len(arms)), indexing="ij"
+    )
+    truth = pd.DataFrame(
+        {
+            "segment": np.asarray(segments, dtype=object)[s_i.ravel()],
+            "recency_band": np.asarray(RECENCY_BANDS, dtype=object)[b_i.ravel()],
+            "share": cell_share[s_i, b_i].ravel(),
+            "arm": np.asarray(arms, dtype=object)[a_i.ravel()],
+            "repurchase_rate": rates.ravel(),
+            "revenue_per_customer": (value[:, :, None] * rates).ravel(),
+            "incremental_profit": incremental.ravel(),
+        }
+    )
+    return TargetingTest(
+        outcomes=outcomes,
+        truth=truth,
+        costs={a: dict(c) for a, c in TARGETING_COSTS.items()},
+        margin=TARGETING_MARGIN,
+        control="holdout",
+        cells=("segment", "recency_band"),
+        arms=arms,
+        heterogeneous=heterogeneous,
         seed=seed,
     )
