@@ -8,6 +8,7 @@ from scipy import integrate, special, stats
 
 from abkit.errors import ParameterError
 from abkit.stats import (
+    bayesian,
     beta_group_summary,
     beta_posterior,
     lift_intervals,
@@ -327,3 +328,27 @@ def test_segments_evaluated_together_equal_segments_evaluated_one_by_one() -> No
         np.testing.assert_allclose(
             [v[0] for v in one], [v[i] for v in intervals], rtol=0, atol=1e-9, err_msg=f"segment {i}"
         )
+
+
+def test_fast_beta_pairs_match_the_panel_quadrature_to_1e9() -> None:
+    # issue 14 §3: the logit-grid trapezoid + Taylor path for two Beta arms gives the same numbers as
+    # the panel quadrature with a Newton search (the general path, kept for every other case)
+    rng = np.random.default_rng(14)
+    units = rng.integers(200, 5000, (300, 2))
+    rate = rng.choice([0.01, 0.04, 0.1, 0.3], 300)[:, None] * rng.uniform(0.8, 1.2, (300, 2))
+    a, b = beta_posterior(units, rng.binomial(units, rate))
+    with np.errstate(all="ignore"):
+        beat, loss, fast = bayesian._fast_pair_summary((a[:, 0], b[:, 0]), (a[:, 1], b[:, 1]))
+        bounds, fast_bounds = bayesian._fast_intervals((a[:, 0], b[:, 0]), (a[:, 1], b[:, 1]), 0.05)
+    assert fast.mean() > 0.95 and fast_bounds.mean() > 0.8  # the fast path is what is compared
+    panel = bayesian._summary(bayesian._BETA, a, b)
+    np.testing.assert_allclose(beat[fast], panel.prob_beat_control[fast, 1], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(loss[fast], panel.expected_loss[fast, 1], rtol=0, atol=1e-9)
+    reference = np.array(bayesian._panel_intervals("beta", (a[:, 0], b[:, 0]), (a[:, 1], b[:, 1]), 0.05))
+    np.testing.assert_allclose(bounds[:, fast_bounds], reference[:, fast_bounds], rtol=0, atol=1e-9)
+    # and the public functions agree with the panel path on every row (fast or not)
+    s = beta_group_summary(a, b)
+    np.testing.assert_allclose(s.prob_best, panel.prob_best, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(s.expected_loss[:, 1], panel.expected_loss[:, 1], rtol=0, atol=1e-9)
+    public = np.array(lift_intervals("beta", (a[:, 0], b[:, 0]), (a[:, 1], b[:, 1])))
+    np.testing.assert_allclose(public, reference, rtol=0, atol=1e-9)

@@ -27,6 +27,14 @@ density unbounded at 0) keeps the same accuracy. Equal-tailed credible intervals
 and ``x < 0`` the equivalent integral over the variant), computed by the same quadrature, with a
 bracketed root finder:
 no random numbers, so results never depend on a seed or on the order of arms or rows.
+
+Two Beta arms (the common case, thousands of segments at once) take a faster route to the same
+numbers (agreement with the panel quadrature to 1e-9 is tested): the narrower posterior is
+integrated by the trapezoid rule on an even grid in ``logit t``, where its density is analytic and
+decays on both sides, so the error falls geometrically with the step (the step is checked against
+the density's characteristic function and the other arm's width, else the row takes the panel
+route); each credible bound is one Taylor series in the lift around the normal approximation,
+whose coefficients are integrals of the other arm's density derivatives at the same nodes.
 """
 
 from __future__ import annotations
@@ -234,7 +242,22 @@ def beta_group_summary(a: np.ndarray, b: np.ndarray) -> GroupSummary:
     >>> round(float(s.prob_beat_control[0, 1]), 6), round(float(s.prob_best[0, 0]), 6)
     (0.880827, 0.119173)
     """
-    return _summary(_BETA, a, b)
+    a = np.atleast_2d(np.asarray(a, dtype=float))
+    b = np.atleast_2d(np.asarray(b, dtype=float))
+    if a.shape[1] != 2:
+        return _summary(_BETA, a, b)
+    with np.errstate(all="ignore"):
+        beat, loss, fast = _fast_pair_summary((a[:, 0], b[:, 0]), (a[:, 1], b[:, 1]))
+    beat = np.clip(beat, 0.0, 1.0)
+    nan = np.full(a.shape[0], np.nan)
+    best = np.column_stack([1.0 - beat, beat])
+    result = GroupSummary(best, np.column_stack([nan, beat]), np.column_stack([nan, np.maximum(loss, 0.0)]))
+    slow = np.flatnonzero(~fast)
+    if slow.size:
+        rest = _summary(_BETA, a[slow], b[slow])
+        for field, values in zip(result, rest, strict=True):
+            field[slow] = values
+    return result
 
 
 def normal_group_summary(mean: np.ndarray, sd: np.ndarray) -> GroupSummary:
@@ -249,6 +272,277 @@ def normal_group_summary(mean: np.ndarray, sd: np.ndarray) -> GroupSummary:
     # a zero-variance arm is (nearly) a point mass: give it a negligible width the panels resolve
     scale = np.maximum(np.max(np.abs(mean), axis=1, keepdims=True), np.max(sd, axis=1, keepdims=True))
     return _summary(_NORMAL, mean, np.maximum(sd, 1e-9 * np.maximum(scale, 1e-300)))
+
+
+# --------------------------------------------------------------------------------------------------
+# fast path for two Beta posteriors: trapezoid rule in logit space and Taylor steps in the lift
+# --------------------------------------------------------------------------------------------------
+# A Beta(a, b) density in u = logit(t) is t**a (1 - t)**b / B(a, b): analytic in a strip and
+# decaying on both sides, so the trapezoid rule on an even grid converges geometrically (error far
+# below 1e-13 with a step of at most 0.75 sd of u). The grid is fixed per posterior, so the CDF of
+# the lift at x0 + δ is a Taylor series in δ whose coefficients are integrals of the other arm's
+# density derivatives at the same nodes: one pass of betainc per bound instead of a Newton search.
+_FAST_NODES = 56
+_FAST_TAIL = 38.0  # the grid covers where the log-density is within this of its maximum
+_FAST_MAX_STEP = 0.75  # grid step in sd (of u) of the other arm, seen on the integrated arm's scale
+_FAST_ALIAS = -34.5  # log of the trapezoid's aliasing error |characteristic function at 2 pi / h|
+_TAYLOR = 12
+_TAYLOR_TOL = 1e-13
+_FAST_PASSES = 3
+_FACT = np.array([float(np.prod(np.arange(1, n + 1))) for n in range(_TAYLOR + 1)])
+
+
+def _stirling2(n: int) -> np.ndarray:
+    s = np.zeros((n + 1, n + 1))
+    s[0, 0] = 1.0
+    for i in range(1, n + 1):
+        for k in range(1, i + 1):
+            s[i, k] = k * s[i - 1, k] + s[i - 1, k - 1]
+    return s
+
+
+_STIRLING = _stirling2(_TAYLOR)
+_BINOM = special.comb(np.arange(_TAYLOR + 1)[:, None], np.arange(_TAYLOR + 1)[None, :])
+
+
+def _logit_grid(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nodes ``t``, trapezoid weights (density included), shape (rows, nodes), rows resolved, steps in u."""
+    a, b = a[:, None], b[:, None]
+    sd = np.sqrt(1.0 / a + 1.0 / b)
+    mode = np.log(a / b)
+
+    def ell(u: np.ndarray) -> np.ndarray:
+        return -a * np.logaddexp(0.0, -u) - b * np.logaddexp(0.0, u)
+
+    top = ell(mode)
+    ends = []
+    for side in (-1.0, 1.0):
+        u = mode + side * np.sqrt(2 * _FAST_TAIL) * sd
+        for _ in range(8):  # Newton on the concave log-density: ell(u) = top - tail
+            t = special.expit(u)
+            slope = a - (a + b) * t
+            with np.errstate(divide="ignore", invalid="ignore"):
+                u = u - (ell(u) - top + _FAST_TAIL) / slope
+        ends.append(u)
+    left, right = ends
+    nodes = np.arange(_FAST_NODES)
+    h = (right - left) / (_FAST_NODES - 1)
+    u = left + h * nodes
+    with np.errstate(over="ignore", under="ignore"):
+        weights = h * np.exp(ell(u) - special.betaln(a, b))
+    total = weights.sum(axis=1)
+    # trapezoid error of the density in u: its characteristic function at 2 pi / h,
+    # Gamma(a + i w) Gamma(b - i w) / (Gamma(a) Gamma(b))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        omega = 2 * np.pi / h[:, 0]
+        alias = (special.loggamma(a[:, 0] + 1j * omega) + special.loggamma(b[:, 0] - 1j * omega)).real
+        alias -= special.gammaln(a[:, 0]) + special.gammaln(b[:, 0])
+    ok = np.isfinite(h[:, 0]) & (h[:, 0] > 0) & (alias < _FAST_ALIAS) & (np.abs(total - 1.0) < 1e-8)
+    # the sum is exact to rounding; betaln of large shapes is not (relative error ~1e-16 * |betaln|)
+    return special.expit(u), weights / total[:, None], ok, h[:, 0]
+
+
+def _beta_cdf_derivs(a: np.ndarray, b: np.ndarray, t: np.ndarray, order: int) -> list[np.ndarray]:
+    """``[F, f, f', ..., f^(order - 1)]`` of Beta(a, b) at ``t`` (0 and 1 outside the support)."""
+    inside = (t > 0) & (t < 1)
+    tt = np.where(inside, t, 0.5)
+    out = [np.where(inside, special.betainc(a, b, tt), (t >= 1).astype(float))]
+    if order == 0:
+        return out
+    dens = np.where(inside, _beta_pdf(a, b, tt), 0.0)
+    derivs = [dens]
+    # derivatives of log f: l_m = (m-1)! [(-1)^(m-1) (a-1) / t^m - (b-1) / (1-t)^m]
+    inv_t, inv_s = 1.0 / tt, 1.0 / (1.0 - tt)
+    pow_t, pow_s = (a - 1) * inv_t, (b - 1) * inv_s
+    logd = []
+    for m in range(1, order):
+        logd.append(_FACT[m - 1] * ((-1.0) ** (m - 1) * pow_t - pow_s))
+        pow_t, pow_s = pow_t * inv_t, pow_s * inv_s
+    for n in range(1, order):
+        acc = logd[0] * derivs[n - 1]
+        for k in range(1, n):
+            acc += _BINOM[n - 1, k] * logd[k] * derivs[n - 1 - k]
+        derivs.append(acc)
+    return out + derivs
+
+
+def _lift_taylor(
+    weights: np.ndarray,
+    nodes: np.ndarray,
+    other: tuple[np.ndarray, np.ndarray],
+    p0: np.ndarray,
+    flip: np.ndarray,
+    relative: bool,
+) -> np.ndarray:
+    """Taylor coefficients ``H^(n)(p0) / n!`` of the lift CDF, shape (rows, _TAYLOR + 1).
+
+    Not flipped (nodes of the control): ``H(p) = Σ w F_V(c + p)`` (``F_V(c e^p)`` when relative);
+    flipped (nodes of the variant): ``H(p) = Σ w (1 - F_C(v - p))`` (``1 - F_C(v e^-p)``).
+    """
+    f = flip[:, None]
+    sign = np.where(f, -1.0, 1.0)
+    arg = nodes * np.exp(sign * p0[:, None]) if relative else nodes + sign * p0[:, None]
+    d = _beta_cdf_derivs(other[0][:, None], other[1][:, None], arg, _TAYLOR + 1)
+    if relative:  # (d/dp)^n F(c e^p) = sum_k S(n, k) y^k F^(k)(y)
+        powers = [np.ones_like(arg)]
+        for _ in range(_TAYLOR):
+            powers.append(powers[-1] * arg)
+        scaled = [powers[k] * d[k] for k in range(_TAYLOR + 1)]
+        terms = [d[0]]
+        for n in range(1, _TAYLOR + 1):
+            acc = scaled[n].copy()  # S(n, n) = 1
+            for k in range(1, n):
+                acc += _STIRLING[n, k] * scaled[k]
+            terms.append(acc)
+    else:
+        terms = d
+    coef = np.empty((nodes.shape[0], _TAYLOR + 1))
+    coef[:, 0] = np.sum(weights * np.where(f, 1.0 - terms[0], terms[0]), axis=1)
+    for n in range(1, _TAYLOR + 1):
+        flip_sign = np.where(flip, (-1.0) ** (n + 1), 1.0)
+        coef[:, n] = flip_sign * np.sum(weights * terms[n], axis=1) / _FACT[n]
+    return coef
+
+
+def _taylor_root(coef: np.ndarray, target: float) -> tuple[np.ndarray, np.ndarray]:
+    """Root δ of ``Σ coef[n] δ^n = target`` near 0 and whether the series is trusted there."""
+    delta = np.zeros(coef.shape[0])
+    top = coef.shape[1] - 1
+    for _ in range(16):  # Newton on the polynomial (Horner for value and slope)
+        value, slope = coef[:, top], np.zeros_like(delta)
+        for n in range(top - 1, -1, -1):
+            slope = slope * delta + value
+            value = value * delta + coef[:, n]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = (value - target) / slope
+        delta = delta - step
+        if not np.any(np.abs(step) > 1e-15 * np.maximum(np.abs(delta), 1e-300)):
+            break
+    value = coef[:, top]
+    for n in range(top - 1, -1, -1):
+        value = value * delta + coef[:, n]
+    tail = np.abs(coef[:, top] * delta**top) + np.abs(coef[:, top - 1] * delta ** (top - 1))
+    good = np.isfinite(delta) & (np.abs(value - target) < 1e-14) & (tail < _TAYLOR_TOL)
+    return delta, good
+
+
+def _pick(flip: np.ndarray, when_flipped: np.ndarray, otherwise: np.ndarray) -> np.ndarray:
+    return np.where(flip[:, None] if when_flipped.ndim == 2 else flip, when_flipped, otherwise)
+
+
+def _smooth_enough(nodes: np.ndarray, weights: np.ndarray, p: np.ndarray, relative: bool) -> np.ndarray:
+    """Whether the other arm's CDF at ``t + p`` (``t e^p``) leaves (0, 1) only where weights are ~0.
+
+    Outside (0, 1) the CDF is 0 or 1 and the integrand has a kink the trapezoid rule does not
+    resolve; at weights below 1e-17 (next to the kink too) its effect is below rounding.
+    """
+    arg = nodes * np.exp(p)[:, None] if relative else nodes + p[:, None]
+    out = (arg <= 0) | (arg >= 1)
+    near = out.copy()
+    near[:, 1:] |= out[:, :-1]
+    near[:, :-1] |= out[:, 1:]
+    return np.max(np.where(near, weights, 0.0), axis=1) < 1e-17
+
+
+def _orient(
+    grids: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]],
+    means: tuple[np.ndarray, np.ndarray],
+    sds: tuple[np.ndarray, np.ndarray],
+    prefer_variant: np.ndarray,
+    shift: np.ndarray | None = None,
+    relative: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which arm to integrate over (True: the variant) and whether the trapezoid rule holds for it.
+
+    The preferred (narrower) arm is used when its grid resolves its density and the other arm's CDF
+    (step at most ``_FAST_MAX_STEP`` of the other arm's sd on this scale) and, for a lift ``shift``,
+    the other arm's CDF is smooth where the integrand is not negligible; else the other arm; else neither.
+    """
+
+    def valid(flip: bool) -> np.ndarray:
+        (nodes, weights, ok, h), (m_i, m_o), (_, s_o) = (
+            (grids[1], means[::-1], sds[::-1]) if flip else (grids[0], means, sds)
+        )
+        scale = s_o * m_i / m_o if relative else s_o
+        ok = ok & (h * m_i * (1 - m_i) <= _FAST_MAX_STEP * scale)
+        if shift is not None:
+            ok &= _smooth_enough(nodes, weights, -shift if flip else shift, relative)
+        return ok
+
+    on_variant, on_control = valid(True), valid(False)
+    flip = np.where(prefer_variant, on_variant, ~on_control)
+    return flip, on_variant | on_control
+
+
+def _fast_pair_summary(
+    ctrl: tuple[np.ndarray, np.ndarray], var: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``P(V > C)``, ``E[max(C - V, 0)]`` and the rows resolved, for pairs of Beta posteriors.
+
+    The integral runs over the narrower posterior; ``E[C; C > v]`` uses ``c f_C(c) = m_C f_C+(c)``
+    with ``C+ ~ Beta(a_C + 1, b_C)`` and ``I_t(a + 1, b) = I_t(a, b) - t (1 - t) f(t) / a``.
+    """
+    (ac, bc), (av, bv) = ctrl, var
+    mc, mv = ac / (ac + bc), av / (av + bv)
+    sd_c, sd_v = np.sqrt(mc * (1 - mc) / (ac + bc + 1)), np.sqrt(mv * (1 - mv) / (av + bv + 1))
+    grids = (_logit_grid(ac, bc), _logit_grid(av, bv))
+    flip, ok = _orient(grids, (mc, mv), (sd_c, sd_v), sd_v < sd_c)  # True: over the variant
+    a_oth, b_oth = np.where(flip, ac, av), np.where(flip, bc, bv)
+    nodes, weights = _pick(flip, grids[1][0], grids[0][0]), _pick(flip, grids[1][1], grids[0][1])
+    cdf, dens = _beta_cdf_derivs(a_oth[:, None], b_oth[:, None], nodes, 1)
+    f = flip[:, None]
+    m_oth = (a_oth / (a_oth + b_oth))[:, None]
+    upper = cdf - nodes * (1 - nodes) * dens / a_oth[:, None]  # I_t(a + 1, b) of the other arm
+    beat = np.sum(weights * np.where(f, cdf, 1.0 - cdf), axis=1)
+    loss_over_c = nodes * cdf - m_oth * upper
+    loss_over_v = m_oth * (1.0 - upper) - nodes * (1.0 - cdf)
+    loss = np.sum(weights * np.where(f, loss_over_v, loss_over_c), axis=1)
+    return beat, loss, ok
+
+
+def _fast_intervals(
+    ctrl: tuple[np.ndarray, np.ndarray], var: tuple[np.ndarray, np.ndarray], alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds ``(abs_low, abs_high, rel_low, rel_high)``, shape (4, rows), and the rows resolved."""
+    (ac, bc), (av, bv) = ctrl, var
+    mc, mv = ac / (ac + bc), av / (av + bv)
+    var_c, var_v = mc * (1 - mc) / (ac + bc + 1), mv * (1 - mv) / (av + bv + 1)
+    grids = (_logit_grid(ac, bc), _logit_grid(av, bv))
+    out = np.full((4, ac.size), np.nan)
+    resolved = np.ones(ac.size, dtype=bool)
+    q_lo, q_hi = special.ndtri(alpha / 2), special.ndtri(1 - alpha / 2)
+    setups = []
+    mu, sd = mv - mc, np.sqrt(var_c + var_v)
+    narrow = var_v < var_c
+    setups += [(False, narrow, alpha / 2, mu + q_lo * sd), (False, narrow, 1 - alpha / 2, mu + q_hi * sd)]
+    mu = np.log(mv / mc)
+    sd = np.sqrt(var_v / mv**2 + var_c / mc**2)
+    narrow = var_v / mv**2 < var_c / mc**2
+    setups += [(True, narrow, alpha / 2, mu + q_lo * sd), (True, narrow, 1 - alpha / 2, mu + q_hi * sd)]
+    means, sds = (mc, mv), (np.sqrt(var_c), np.sqrt(var_v))
+    for row, (relative, prefer, target, guess) in enumerate(setups):
+        flip, ok = _orient(grids, means, sds, prefer, guess, relative)
+        resolved &= ok
+        nodes = _pick(flip, grids[1][0], grids[0][0])
+        weights = _pick(flip, grids[1][1], grids[0][1])
+        other = (np.where(flip, ac, av), np.where(flip, bc, bv))
+        active = np.flatnonzero(resolved)
+        p0 = guess[active]
+        for _ in range(_FAST_PASSES):
+            if active.size == 0:
+                break
+            rows = (other[0][active], other[1][active])
+            coef = _lift_taylor(weights[active], nodes[active], rows, p0, flip[active], relative)
+            delta, good = _taylor_root(coef, target)
+            out[row, active[good]] = p0[good] + delta[good]
+            retry = ~good & np.isfinite(delta)
+            resolved[active[~good & ~retry]] = False
+            active, p0 = active[retry], (p0 + delta)[retry]
+        resolved[active] = False
+        root = np.where(flip, -out[row], out[row])  # and at the root found
+        resolved &= _smooth_enough(nodes, weights, np.nan_to_num(root), relative)
+    out[2:] = np.expm1(out[2:])
+    return out, resolved
 
 
 # --------------------------------------------------------------------------------------------------
@@ -365,6 +659,26 @@ def lift_intervals(
     (-0.0331, 0.1334)
     """
     check_choice("family", family, ["beta", "normal"])
+    if family != "beta":
+        return _panel_intervals(family, control, variant, alpha)
+    c1, c2 = (np.atleast_1d(np.asarray(v, dtype=float)) for v in control)
+    v1, v2 = (np.atleast_1d(np.asarray(v, dtype=float)) for v in variant)
+    c1, c2, v1, v2 = np.broadcast_arrays(c1, c2, v1, v2)
+    with np.errstate(all="ignore"):
+        out, fast = _fast_intervals((c1, c2), (v1, v2), alpha)
+    slow = np.flatnonzero(~fast)
+    if slow.size:
+        out[:, slow] = _panel_intervals(family, (c1[slow], c2[slow]), (v1[slow], v2[slow]), alpha)
+    return out[0], out[1], out[2], out[3]
+
+
+def _panel_intervals(
+    family: str,
+    control: tuple[np.ndarray, np.ndarray],
+    variant: tuple[np.ndarray, np.ndarray],
+    alpha: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`lift_intervals` by panel quadrature and a bracketed Newton search (any posteriors)."""
     c1, c2 = (np.atleast_1d(np.asarray(v, dtype=float)) for v in control)
     v1, v2 = (np.atleast_1d(np.asarray(v, dtype=float)) for v in variant)
     dist = _BETA if family == "beta" else _NORMAL
