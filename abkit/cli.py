@@ -25,6 +25,7 @@ from abkit.experiment import Experiment
 from abkit.external import parse_mapping
 from abkit.formatting import p_value
 from abkit.messages import LANGUAGES, label, message
+from abkit.programme_report import run_programme_report
 from abkit.result_views import plan_view
 from abkit.views import Column, TableView
 
@@ -356,18 +357,13 @@ def _cmd_learnings(args: argparse.Namespace) -> int:
 
 
 def _cmd_programme(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from abkit.programme import programme_effect, write_programme_summary
-
-    effect = programme_effect(args.root, start=args.start, end=args.end)
-    path = write_programme_summary(effect, args.root, overwrite=args.force)
+    run = run_programme_report(
+        args.root, start=args.start, end=args.end, language=args.lang, force=args.force, timeout=args.timeout
+    )
     if args.format == "json":
-        print(path.read_text(encoding="utf-8"), end="")
+        print(run.folder.joinpath(f"{run.folder.name}.json").read_text(encoding="utf-8"), end="")
     else:
-        with pd.option_context("display.width", 200, "display.max_columns", 20):
-            print(effect)
-        _say(f"abkit programme: summary written to {path}")
+        print(run.html)
     return EXIT_OK
 
 
@@ -392,12 +388,18 @@ def _add_programme_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--source", choices=["reports", "analyse"], default="reports")
     p.set_defaults(func=_cmd_learnings)
 
-    p = sub.add_parser("programme", help="the programme's cumulative effect against its holdout")
+    p = sub.add_parser(
+        "programme", help="publish the programme report: effect against the programme holdout, learnings"
+    )
     p.add_argument("root", nargs="?", default=Path("experiments"), type=Path)
     p.add_argument("--from", dest="start", default=None, help="first day YYYY-MM-DD (default: first send)")
     p.add_argument("--to", dest="end", default=None, help="last day YYYY-MM-DD (default: last purchase)")
-    p.add_argument("--format", choices=["table", "json"], default="table")
-    p.add_argument("--force", action="store_true", help="replace an existing summary for the same end date")
+    p.add_argument(
+        "--format", choices=["table", "json"], default="table", help="print the HTML path or the JSON summary"
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing report for the same end date")
+    p.add_argument("--lang", choices=list(LANGUAGES), default=None, help="language (default: the waves')")
+    p.add_argument("--timeout", type=float, default=600, help="per-cell timeout in seconds (rounded up)")
     p.set_defaults(func=_cmd_programme)
 
 

@@ -82,7 +82,6 @@ __all__ = [
     "wave_lifts",
     "wave_lifts_from_analyses",
     "wave_lifts_from_reports",
-    "write_programme_summary",
 ]
 
 DECISIONS_FILE = "decisions.jsonl"
@@ -93,7 +92,8 @@ PROGRAMME_SCHEMA = "abkit.programme/1"
 ACTIONS: tuple[str, ...] = ("ship", "keep-holdout", "stop")
 #: Columns of a per-wave lift table (the input of :func:`pool_lifts`).
 LIFT_COLUMNS: tuple[str, ...] = (
-    "family", "segment", "experiment", "send_date", "variant", "metric", "lift", "ci_low", "ci_high", "se",
+    "family", "segment", "experiment", "send_date", "variant", "metric", "kind", "lift", "ci_low", "ci_high",
+    "se",
 )  # fmt: skip
 _STEM = re.compile(r"^(?P<name>.+)-(?P<date>\d{4}-\d{2}-\d{2})$")
 
@@ -297,6 +297,7 @@ def wave_lifts(readout: Readout, *, metric: str | None = None) -> pd.DataFrame:
                 "send_date": exp.dates.send_date,
                 "variant": str(r.variant),
                 "metric": metric,
+                "kind": str(r.kind),
                 "lift": float(r.abs_lift),
                 "ci_low": float(r.ci_low),
                 "ci_high": float(r.ci_high),
@@ -391,6 +392,7 @@ def wave_lifts_from_reports(root: str | Path, *, alpha: float = 0.05) -> tuple[p
                     "send_date": exp.dates.send_date,
                     "variant": str(r["variant"]),
                     "metric": primary,
+                    "kind": r.get("kind", "proportion"),
                     "lift": r["lift"],
                     "ci_low": r["ci_low"],
                     "ci_high": r["ci_high"],
@@ -1161,10 +1163,3 @@ def programme_effect(
     notes.insert(0, f"{len(pool):,} customers in the programme's pool, {held:,} of them in its holdout.")
     notes.append(f"Intervals: {METHOD_TEXT}.")
     return ProgrammeEffect(name, first, last, table, waves, tuple(notes))
-
-
-def write_programme_summary(effect: ProgrammeEffect, root: str | Path, *, overwrite: bool = False) -> Path:
-    """Write ``ROOT/programme/programme-END.json`` atomically; return its path."""
-    path = Path(root) / "programme" / f"programme-{effect.end.isoformat()}.json"
-    text = json.dumps(effect.to_dict(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    return write_text(path, text, overwrite=overwrite)

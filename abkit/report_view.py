@@ -118,6 +118,7 @@ __all__ = [
     "results_tables",
     "srm_table",
     "status_lines",
+    "style_html",
     "summary_dict",
     "summary_json",
     "table_html",
@@ -696,6 +697,11 @@ _CSS = """
 .abkit-sentences li { margin: 2px 0; }
 .abkit-figure img { max-width: 100%; height: auto; }
 """
+
+
+def style_html(language: str = "en") -> str:
+    """The reports' stylesheet, in the wrapper every report part uses (the first part of a report)."""
+    return _wrap(language, f"<style>{_CSS}</style>")
 
 
 def _wrap(view_or_lang: ReportView | str, inner: str) -> str:

@@ -328,7 +328,7 @@ def test_without_a_planted_effect_the_interval_covers_zero() -> None:
     assert row["ci_low"] < 0 < row["ci_high"]
 
 
-def test_programme_effect_from_a_root_of_assigned_waves(tmp_path: Path) -> None:
+def test_programme_effect_from_a_root_of_assigned_waves(tmp_path: Path, capsys) -> None:
     shop = tmp_path / "shop"
     shop.mkdir()
     h = abkit.datasets.programme_history(6_000, seed=2)
@@ -344,11 +344,25 @@ def test_programme_effect_from_a_root_of_assigned_waves(tmp_path: Path) -> None:
     overall = effect.table.set_index(["metric", "segment"]).loc[("repurchase_rate", "all")]
     assert overall["n_holdout"] > 0 and overall["n_pool"] > 5 * overall["n_holdout"]
     assert np.isfinite(overall[["incremental", "ci_low", "ci_high"]].to_numpy(float)).all()
-    assert main(["programme", str(root), "--to", h.end.date().isoformat()]) == 0
-    written = root / "programme" / f"programme-{h.end.date().isoformat()}.json"
-    payload = json.loads(written.read_text(encoding="utf-8"))
+    end = h.end.date().isoformat()
+    assert main(["programme", str(root), "--to", end, "--format", "json", "--lang", "ja"]) == 0
+    printed = capsys.readouterr().out
+    folder = root / "programme" / f"programme-{end}"
+    written = folder / f"programme-{end}.json"
+    assert printed == written.read_text(encoding="utf-8")
+    payload = json.loads(printed)
     assert payload["schema"] == "abkit.programme/1" and payload["waves"] == ["wave-1", "wave-2", "wave-3"]
-    assert main(["programme", str(root), "--to", h.end.date().isoformat()]) == 1  # never overwritten silently
+    assert payload["end"] == end and payload["language"] == "ja" and payload["learnings"]["pooled"] == []
+    effects = {(e["metric"], e["segment"]): e for e in payload["effects"]}
+    all_rate = effects[("repurchase_rate", "all")]
+    assert all_rate["incremental"] == pytest.approx(overall["incremental"])
+    names = [f"programme-{end}.{x}" for x in ("html", "ipynb", "json")]
+    assert sorted(p.name for p in folder.iterdir()) == names
+    html = (folder / f"programme-{end}.html").read_text(encoding="utf-8")
+    assert "プログラム・ホールドアウトに対する累積効果" in html
+    assert "def " not in html and "Traceback" not in html
+    assert main(["programme", str(root), "--to", end]) == 1  # never overwritten silently
+    assert "--force" in capsys.readouterr().err
     assert "programme" not in set(status(root, as_of="2026-12-31").rows["experiment"])
 
 
