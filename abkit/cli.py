@@ -25,6 +25,7 @@ from abkit.experiment import Experiment
 from abkit.external import parse_mapping
 from abkit.formatting import p_value
 from abkit.messages import LANGUAGES, label, message
+from abkit.programme_demo import run_programme_demo
 from abkit.programme_report import run_programme_report
 from abkit.result_views import plan_view
 from abkit.views import Column, TableView
@@ -186,6 +187,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    if args.waves:  # a programme of waves, through decide and the programme report (abkit.programme_demo)
+        customers = WAVES_DEMO_CUSTOMERS if args.customers is None else args.customers
+        programme = run_programme_demo(
+            args.dir, waves=args.waves, n_customers=customers, seed=args.seed, say=_say, language=args.lang
+        )
+        print(programme.html)
+        return EXIT_OK
+    args.customers = DEMO_CUSTOMERS if args.customers is None else args.customers
     from abkit.workflow import run_demo
 
     run = run_demo(
@@ -193,6 +202,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
     print(run.html)
     return EXIT_OK
+
+
+#: Customers of the synthetic history: one demo experiment, and a programme of waves (``--waves``).
+DEMO_CUSTOMERS = 200_000
+WAVES_DEMO_CUSTOMERS = 20_000
 
 
 def _days(text: str) -> int:
@@ -304,7 +318,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="generate a synthetic experiment, plan, assign and report it")
     p.add_argument("dir", nargs="?", default=Path("experiments/winback-demo"), type=Path)
-    p.add_argument("--customers", type=int, default=200_000, help="customers in the synthetic history")
+    p.add_argument(
+        "--customers",
+        type=int,
+        default=None,
+        help=f"customers in the synthetic history (default: {DEMO_CUSTOMERS:,}; "
+        f"{WAVES_DEMO_CUSTOMERS:,} with --waves)",
+    )
+    p.add_argument(
+        "--waves",
+        type=int,
+        default=0,
+        metavar="N",
+        help="build a programme of N waves under DIR (assigned, reported, decided) and its programme report",
+    )
     p.add_argument("--seed", type=int, default=7, help="random seed of the synthetic data")
     p.add_argument("--force", action="store_true", help="regenerate data, assignment and report")
     p.add_argument(
