@@ -253,7 +253,7 @@ def lift_se(
     always-valid interval is wider than a fixed-horizon one, so the error is then conservative).
 
     >>> round(lift_se("proportion", 0.04, 0.06, 2000, 3000, 0.0, 0.0), 5)
-    0.00627
+    0.00616
     >>> round(lift_se("mean", 1.0, 1.5, 100, 100, 0.1, 0.9), 4)
     0.2041
     """
