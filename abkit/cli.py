@@ -36,6 +36,8 @@ from abkit.experiment import Experiment
 from abkit.external import parse_mapping
 from abkit.formatting import p_value
 from abkit.messages import LANGUAGES, label, message
+from abkit.programme_demo import run_programme_demo
+from abkit.programme_report import run_programme_report
 from abkit.result_views import plan_view
 from abkit.views import Column, TableView
 
@@ -242,11 +244,24 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    if args.waves:  # a programme of waves, through decide and the programme report (abkit.programme_demo)
+        customers = WAVES_DEMO_CUSTOMERS if args.customers is None else args.customers
+        programme = run_programme_demo(
+            args.dir, waves=args.waves, n_customers=customers, seed=args.seed, say=_say, language=args.lang
+        )
+        print(programme.html)
+        return EXIT_OK
+    args.customers = DEMO_CUSTOMERS if args.customers is None else args.customers
     from abkit.workflow import run_demo
 
     run = run_demo(args.dir, n_customers=args.customers, seed=args.seed, force=args.force, language=args.lang)
     print(run.html)
     return EXIT_OK
+
+
+#: Customers of the synthetic history: one demo experiment, and a programme of waves (``--waves``).
+DEMO_CUSTOMERS = 200_000
+WAVES_DEMO_CUSTOMERS = 20_000
 
 
 def _days(text: str) -> int:
@@ -392,7 +407,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "demo", help="generate a synthetic experiment, plan, assign and report it")
     p.add_argument("dir", nargs="?", default=Path("experiments/winback-demo"), type=Path)
-    p.add_argument("--customers", type=int, default=200_000, help="customers in the synthetic history")
+    p.add_argument(
+        "--customers",
+        type=int,
+        default=None,
+        help=f"customers in the synthetic history (default: {DEMO_CUSTOMERS:,}; "
+        f"{WAVES_DEMO_CUSTOMERS:,} with --waves)",
+    )
+    p.add_argument(
+        "--waves",
+        type=int,
+        default=0,
+        metavar="N",
+        help="build a programme of N waves under DIR (assigned, reported, decided) and its programme report",
+    )
     p.add_argument("--seed", type=int, default=7, help="random seed of the synthetic data")
     p.add_argument("--force", action="store_true", help="regenerate data, assignment and report")
     p.add_argument(
@@ -445,19 +473,13 @@ def _cmd_learnings(args: argparse.Namespace) -> int:
 
 
 def _cmd_programme(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from abkit.programme import programme_effect, write_programme_summary
-
-    effect = programme_effect(args.root, start=args.start, end=args.end)
-    path = write_programme_summary(effect, args.root, overwrite=args.force)
+    run = run_programme_report(
+        args.root, start=args.start, end=args.end, language=args.lang, force=args.force, timeout=args.timeout
+    )
     if args.format == "json":
-        print(path.read_text(encoding="utf-8"), end="")
+        print(run.folder.joinpath(f"{run.folder.name}.json").read_text(encoding="utf-8"), end="")
     else:
-        with pd.option_context("display.width", 200, "display.max_columns", 20):
-            print(effect)
-        if not getattr(args, "quiet", False):  # where the result went: shown unless -q
-            _say(f"abkit programme: summary written to {path}")
+        print(run.html)
     return EXIT_OK
 
 
@@ -482,12 +504,18 @@ def _add_programme_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--source", choices=["reports", "analyse"], default="reports")
     p.set_defaults(func=_cmd_learnings)
 
-    p = _command(sub, "programme", help="the programme's cumulative effect against its holdout")
+    p = _command(
+        sub, "programme", help="publish the programme report: effect against the programme holdout, learnings"
+    )
     p.add_argument("root", nargs="?", default=Path("experiments"), type=Path)
     p.add_argument("--from", dest="start", default=None, help="first day YYYY-MM-DD (default: first send)")
     p.add_argument("--to", dest="end", default=None, help="last day YYYY-MM-DD (default: last purchase)")
-    p.add_argument("--format", choices=["table", "json"], default="table")
-    p.add_argument("--force", action="store_true", help="replace an existing summary for the same end date")
+    p.add_argument(
+        "--format", choices=["table", "json"], default="table", help="print the HTML path or the JSON summary"
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing report for the same end date")
+    p.add_argument("--lang", choices=list(LANGUAGES), default=None, help="language (default: the waves')")
+    p.add_argument("--timeout", type=float, default=600, help="per-cell timeout in seconds (rounded up)")
     p.set_defaults(func=_cmd_programme)
 
 

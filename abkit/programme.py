@@ -12,15 +12,12 @@ by default). This module reads that root:
 * :func:`programme_effect` measures the cumulative effect of the whole programme against its
   holdout (:mod:`abkit.contacts`).
 
-Reports are read through their machine-readable summary ``reports/NAME-DATE/NAME-DATE.json``
-(``schema = "abkit.report/1"``). Its segment rows are read by key name, nested or flat: a segment
-row gives ``segment``, ``decision``, ``variant``, ``objective``, ``confidence``, the primary lift as
-``abs_lift`` with ``abs_ci_low``/``abs_ci_high`` (or ``ci_low``/``ci_high``, or an ``abs_ci`` pair),
-``rel_lift`` with ``rel_ci_low``/``rel_ci_high``, and ``profit_per_1000`` with
-``profit_ci_low``/``profit_ci_high``; the lift may sit in a nested ``primary`` or ``lift`` object.
-An optional ``comparisons`` list (rows with ``segment``, ``variant``, ``metric`` and the same lift
-keys) gives every variant's lift. Reports of earlier versions (``reports/NAME-DATE.html`` without a
-summary) are found and dated, but carry no numbers.
+Reports are read through their machine-readable summary ``reports/NAME-DATE/NAME-DATE.json``,
+schema ``"abkit.report/1"`` as :func:`abkit.report_view.summary_json` writes it (documented in
+:mod:`abkit.report_view`): :func:`report_segments` reads its ``segments`` (the recommendation per
+segment) and its ``comparisons`` (every variant's primary lift per segment, for the learnings) by
+their exact field names, and names the field a summary lacks. Reports of earlier versions
+(``reports/NAME-DATE.html`` without a summary) are found and dated, but carry no numbers.
 """
 
 from __future__ import annotations
@@ -62,16 +59,20 @@ except ImportError:  # pragma: no cover - Windows
 
 __all__ = [
     "ACTIONS",
+    "COMPARISON_COLUMNS",
     "DECISIONS_FILE",
     "LIFT_COLUMNS",
+    "SEGMENT_COLUMNS",
     "Learnings",
     "ProgrammeEffect",
     "ReportFile",
     "Status",
     "decide",
+    "follows_recommendation",
     "init_from",
     "latest_report",
     "learnings",
+    "lift_se",
     "pool_lifts",
     "programme_effect",
     "programme_holdout",
@@ -81,7 +82,6 @@ __all__ = [
     "wave_lifts",
     "wave_lifts_from_analyses",
     "wave_lifts_from_reports",
-    "write_programme_summary",
 ]
 
 DECISIONS_FILE = "decisions.jsonl"
@@ -92,7 +92,8 @@ PROGRAMME_SCHEMA = "abkit.programme/1"
 ACTIONS: tuple[str, ...] = ("ship", "keep-holdout", "stop")
 #: Columns of a per-wave lift table (the input of :func:`pool_lifts`).
 LIFT_COLUMNS: tuple[str, ...] = (
-    "family", "segment", "experiment", "send_date", "variant", "metric", "lift", "ci_low", "ci_high", "se",
+    "family", "segment", "experiment", "send_date", "variant", "metric", "kind", "lift", "ci_low", "ci_high",
+    "se",
 )  # fmt: skip
 _STEM = re.compile(r"^(?P<name>.+)-(?P<date>\d{4}-\d{2}-\d{2})$")
 
@@ -150,74 +151,116 @@ def latest_report(folder: str | Path) -> ReportFile | None:
     return ReportFile(date=day, path=path, summary=summary)
 
 
-def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(_flatten(value, f"{name}."))
-        elif isinstance(value, (list, tuple)) and len(value) == 2 and not isinstance(value[0], (dict, list)):
-            out[f"{name}_low"], out[f"{name}_high"] = value
-        else:
-            out[name] = value
-    return {
-        re.sub(r"\.(low|lower)$", "_low", re.sub(r"\.(high|upper)$", "_high", k)): v for k, v in out.items()
-    }
+#: Columns of :func:`report_segments`: one row per segment of a report summary.
+SEGMENT_COLUMNS: tuple[str, ...] = (
+    "segment", "decision", "variant", "shown_variant", "objective", "confidence", "lift", "ci_low",
+    "ci_high", "rel_lift", "rel_ci_low", "rel_ci_high", "profit", "profit_ci_low", "profit_ci_high",
+)  # fmt: skip
+#: Columns of :func:`report_segments` with ``comparisons=True``: every variant in every segment.
+COMPARISON_COLUMNS: tuple[str, ...] = (
+    "segment", "variant", "family", "control", "kind", "n_control", "n_variant", "control_value",
+    "variant_value", "estimable", "lift", "ci_low", "ci_high", "rel_lift", "rel_ci_low", "rel_ci_high",
+)  # fmt: skip
+_LIFT_KEYS = {
+    "lift": "abs", "ci_low": "abs_ci_low", "ci_high": "abs_ci_high",
+    "rel_lift": "rel", "rel_ci_low": "rel_ci_low", "rel_ci_high": "rel_ci_high",
+}  # fmt: skip
 
 
-def _pick(flat: Mapping[str, Any], *names: str) -> Any:
-    for name in names:
-        for key, value in flat.items():
-            if key == name or key.endswith(f".{name}"):
-                return value
-    return None
+def _field(record: Any, key: str, where: str) -> Any:
+    if not isinstance(record, Mapping) or key not in record:
+        raise DataError(
+            f"report summary: {where} has no {key!r}; it is not {REPORT_SCHEMA} as abkit {__version__} "
+            "writes it: re-run the report"
+        )
+    return record[key]
 
 
-def _number(value: Any) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
+def _number(value: Any, what: str) -> float:
+    if value is None:
         return float("nan")
-    return out
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DataError(f"report summary: {what} is {value!r}, not a number or null; re-run the report")
+    return float(value)
 
 
-_ROW_KEYS: dict[str, tuple[str, ...]] = {
-    "lift": ("abs_lift", "lift_abs", "lift.abs", "absolute_lift", "abs"),
-    "ci_low": ("abs_ci_low", "abs_lift_ci_low", "lift_abs_ci_low", "lift.abs_ci_low", "ci_low"),
-    "ci_high": ("abs_ci_high", "abs_lift_ci_high", "lift_abs_ci_high", "lift.abs_ci_high", "ci_high"),
-    "rel_lift": ("rel_lift", "lift_rel", "lift.rel", "relative_lift", "rel"),
-    "rel_ci_low": ("rel_ci_low", "rel_lift_ci_low", "lift_rel_ci_low", "lift.rel_ci_low"),
-    "rel_ci_high": ("rel_ci_high", "rel_lift_ci_high", "lift_rel_ci_high", "lift.rel_ci_high"),
-    "profit": ("profit_per_1000", "profit"),
-    "profit_ci_low": ("profit_per_1000_ci_low", "profit_ci_low"),
-    "profit_ci_high": ("profit_per_1000_ci_high", "profit_ci_high"),
-}
-
-
-def _row(record: Mapping[str, Any]) -> dict[str, Any]:
-    flat = _flatten(record)
-    row: dict[str, Any] = {
-        k: _pick(flat, k) for k in ("segment", "decision", "variant", "objective", "confidence", "metric")
-    }
-    row["segment"] = str(row["segment"]) if row["segment"] is not None else "all"
-    for key, names in _ROW_KEYS.items():
-        row[key] = _number(_pick(flat, *names))
-    return row
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def report_segments(summary: Mapping[str, Any], *, comparisons: bool = False) -> pd.DataFrame:
-    """The segment rows of a report summary (or its ``comparisons`` rows) as a table.
+    """The segment rows of a report summary (schema ``abkit.report/1``) as a flat table.
 
+    Columns :data:`SEGMENT_COLUMNS` (``variant`` is the variant shipped, else null; ``shown_variant``
+    the one the numbers describe), or with ``comparisons=True`` the summary's ``comparisons`` (every
+    variant against the control per segment, :data:`COMPARISON_COLUMNS`; empty for a summary written
+    before abkit added them). A summary missing a field raises :class:`DataError` naming it.
+
+    >>> lift = {"abs": 0.02, "abs_ci_low": 0.01, "abs_ci_high": 0.03, "rel": None, "rel_ci_low": None,
+    ...         "rel_ci_high": None, "adjusted": False}
     >>> s = {"schema": "abkit.report/1", "segments": [{"segment": "one_time", "decision": "ship",
-    ...      "variant": "coupon", "primary": {"abs_lift": 0.02, "abs_ci": [0.01, 0.03]}}]}
+    ...      "variant": "coupon", "shown_variant": "coupon", "objective": "primary", "confidence": None,
+    ...      "primary_lift": lift, "profit": {"value": None, "ci_low": None, "ci_high": None}}]}
     >>> report_segments(s)[["segment", "variant", "lift", "ci_low", "ci_high"]].to_dict("records")
     [{'segment': 'one_time', 'variant': 'coupon', 'lift': 0.02, 'ci_low': 0.01, 'ci_high': 0.03}]
     """
-    rows = summary.get("comparisons" if comparisons else "segments") or []
-    if isinstance(rows, Mapping):  # {"one_time": {...}, ...}
-        rows = [{"segment": k, **v} for k, v in rows.items() if isinstance(v, Mapping)]
-    columns = ["segment", "decision", "variant", "objective", "confidence", "metric", *_ROW_KEYS]
-    return pd.DataFrame([_row(r) for r in rows if isinstance(r, Mapping)], columns=columns)
+    if not isinstance(summary, Mapping) or summary.get("schema") != REPORT_SCHEMA:
+        raise DataError(f"report summary does not declare schema = {REPORT_SCHEMA!r}; re-run the report")
+    key = "comparisons" if comparisons else "segments"
+    records = summary.get(key, []) if comparisons else _field(summary, key, "the summary")
+    if not isinstance(records, list):
+        raise DataError(f"report summary: {key!r} is not a list; re-run the report")
+    rows = []
+    for i, record in enumerate(records, 1):
+        where = f"{key} row {i}"
+        lift = _field(record, "primary_lift", where)
+        row: dict[str, Any] = {"segment": str(_field(record, "segment", where))}
+        if comparisons:
+            row["variant"] = str(_field(record, "variant", where))
+            row["family"] = str(record.get("family") or row["variant"])
+            row["control"] = _text(_field(record, "control", where))
+            row["kind"] = str(_field(record, "kind", where))
+            for k in ("n_control", "n_variant", "control_value", "variant_value"):
+                row[k] = _number(_field(record, k, where), f"{where} {k}")
+            row["estimable"] = bool(_field(record, "estimable", where))
+        else:
+            for k in ("decision", "variant", "shown_variant", "objective", "confidence"):
+                row[k] = _text(_field(record, k, where))
+        for col, k in _LIFT_KEYS.items():
+            row[col] = _number(_field(lift, k, f"{where} primary_lift"), f"{where} primary_lift.{k}")
+        if not comparisons:
+            profit = _field(record, "profit", where)
+            for col, k in (("profit", "value"), ("profit_ci_low", "ci_low"), ("profit_ci_high", "ci_high")):
+                row[col] = _number(_field(profit, k, f"{where} profit"), f"{where} profit.{k}")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS if comparisons else SEGMENT_COLUMNS))
+
+
+def lift_se(
+    kind: str,
+    control_value: float,
+    variant_value: float,
+    n_control: float,
+    n_variant: float,
+    ci_low: float,
+    ci_high: float,
+    alpha: float = 0.05,
+) -> float:
+    """Standard error of an absolute lift, for pooling waves.
+
+    A difference of proportions: the unpooled (Wald) error from the rates and counts, whatever
+    interval the report showed. A mean: recovered from the interval, ``(high - low) / (2 z)`` (an
+    always-valid interval is wider than a fixed-horizon one, so the error is then conservative).
+
+    >>> round(lift_se("proportion", 0.04, 0.06, 2000, 3000, 0.0, 0.0), 5)
+    0.00616
+    >>> round(lift_se("mean", 1.0, 1.5, 100, 100, 0.1, 0.9), 4)
+    0.2041
+    """
+    if kind == "proportion" and n_control > 0 and n_variant > 0:
+        p0, p1 = control_value, variant_value
+        return math.sqrt(p1 * (1 - p1) / n_variant + p0 * (1 - p0) / n_control)
+    return (ci_high - ci_low) / (2 * _z(alpha))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -242,11 +285,10 @@ def wave_lifts(readout: Readout, *, metric: str | None = None) -> pd.DataFrame:
     alpha = exp.analysis.alpha
     rows = []
     for r in table.itertuples(index=False):
-        if r.kind == "proportion" and r.n_control > 0 and r.n_variant > 0:
-            p0, p1 = float(r.control_value), float(r.variant_value)
-            se = math.sqrt(p1 * (1 - p1) / r.n_variant + p0 * (1 - p0) / r.n_control)
-        else:
-            se = (float(r.ci_high) - float(r.ci_low)) / (2 * _z(alpha))
+        se = lift_se(
+            str(r.kind), float(r.control_value), float(r.variant_value), float(r.n_control),
+            float(r.n_variant), float(r.ci_low), float(r.ci_high), alpha,
+        )  # fmt: skip
         rows.append(
             {
                 "family": exp.variant(str(r.variant)).family,
@@ -255,6 +297,7 @@ def wave_lifts(readout: Readout, *, metric: str | None = None) -> pd.DataFrame:
                 "send_date": exp.dates.send_date,
                 "variant": str(r.variant),
                 "metric": metric,
+                "kind": str(r.kind),
                 "lift": float(r.abs_lift),
                 "ci_low": float(r.ci_low),
                 "ci_high": float(r.ci_high),
@@ -303,45 +346,57 @@ def wave_lifts_from_analyses(
 def wave_lifts_from_reports(root: str | Path, *, alpha: float = 0.05) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Per-wave lifts read from the latest report summary (``NAME-DATE.json``) of each experiment.
 
-    Uses the summary's ``comparisons`` (every variant) when present, else its segment rows (the
-    recommended variant). The standard error is recovered from the interval: ``(high - low) / (2 z)``
-    at the summary's ``alpha`` (default ``alpha``). Returns ``(lifts, skipped)``.
+    Uses the summary's ``comparisons`` (every contacted variant in every segment; standard error by
+    :func:`lift_se`). A summary written before abkit added them gives the variant each segment row
+    describes (``shown_variant``), its error recovered from the interval at the summary's
+    ``method.alpha`` (default ``alpha``). Returns ``(lifts, skipped)``: experiments without a report
+    are left out silently, unreadable ones are named in ``skipped``.
     """
     exps, skipped = _experiments(root)
     rows = []
     for exp in exps:
         try:
             report = latest_report(exp.folder)
+            if report is None or report.summary is None:
+                if report is not None:
+                    skipped.append(f"{exp.name}: its latest report ({report.path.name}) has no summary")
+                continue
+            summary = report.summary
+            method = _field(summary, "method", "the summary")
+            used = float(_field(method, "alpha", "the summary's method")) if "alpha" in method else alpha
+            primary = str(_field(summary, "primary_metric", "the summary"))
+            table = report_segments(summary, comparisons=True)
+            if table.empty:
+                table = report_segments(summary).rename(columns={"variant": "shipped"})
+                table = table.rename(columns={"shown_variant": "variant"})
         except AbkitError as exc:
             skipped.append(f"{exp.name}: {exc}")
             continue
-        if report is None or report.summary is None:
-            if report is not None:
-                skipped.append(f"{exp.name}: its latest report ({report.path.name}) has no summary")
-            continue
-        summary = report.summary
-        z = _z(float(summary.get("alpha", alpha)))
-        table = report_segments(summary, comparisons=True)
-        if table.empty:
-            table = report_segments(summary)
-        primary = str(summary.get("primary_metric") or exp.metrics.primary)
-        for r in table.itertuples(index=False):
-            if r.variant in (None, "") or str(r.variant) not in exp.variant_names:
+        for r in table.to_dict("records"):
+            if r["variant"] is None or str(r["variant"]) not in exp.variant_names:
                 continue
-            if r.metric not in (None, primary) or not np.isfinite([r.lift, r.ci_low, r.ci_high]).all():
+            if not r.get("estimable", True) or not np.isfinite([r["lift"], r["ci_low"], r["ci_high"]]).all():
                 continue
+            if "kind" in r:
+                se = lift_se(
+                    r["kind"], r["control_value"], r["variant_value"], r["n_control"], r["n_variant"],
+                    r["ci_low"], r["ci_high"], used,
+                )  # fmt: skip
+            else:
+                se = (r["ci_high"] - r["ci_low"]) / (2 * _z(used))
             rows.append(
                 {
-                    "family": exp.variant(str(r.variant)).family,
-                    "segment": r.segment,
+                    "family": exp.variant(str(r["variant"])).family,
+                    "segment": r["segment"],
                     "experiment": exp.name,
                     "send_date": exp.dates.send_date,
-                    "variant": str(r.variant),
+                    "variant": str(r["variant"]),
                     "metric": primary,
-                    "lift": r.lift,
-                    "ci_low": r.ci_low,
-                    "ci_high": r.ci_high,
-                    "se": (r.ci_high - r.ci_low) / (2 * z),
+                    "kind": r.get("kind", "proportion"),
+                    "lift": r["lift"],
+                    "ci_low": r["ci_low"],
+                    "ci_high": r["ci_high"],
+                    "se": se,
                 }
             )
     return pd.DataFrame(rows, columns=list(LIFT_COLUMNS)), tuple(skipped)
@@ -478,7 +533,19 @@ def _segments_of(exp: Experiment, report: ReportFile | None) -> list[str]:
     return sorted(found)
 
 
-def _agrees(action: str, variant: str | None, recommendation: str | None, recommended: str | None) -> bool:
+def follows_recommendation(
+    action: str, variant: str | None, recommendation: str | None, recommended: str | None
+) -> bool:
+    """Whether a decision follows a report's recommendation for its segment (none: it does).
+
+    Shipping follows a "ship" of the same variant; keeping the holdout or stopping follows any
+    other recommendation.
+
+    >>> follows_recommendation("ship", "coupon", "ship", "coupon")
+    True
+    >>> follows_recommendation("stop", None, "ship", "coupon")
+    False
+    """
     if recommendation is None:
         return True
     if action == "ship":
@@ -559,7 +626,7 @@ def decide(
         "note": note,
         "recommendation": recommendation,
         "recommended_variant": recommended,
-        "against_recommendation": not _agrees(action, variant, recommendation, recommended),
+        "against_recommendation": not follows_recommendation(action, variant, recommendation, recommended),
         "evidence": evidence,
         "abkit_version": __version__,
     }
@@ -636,8 +703,8 @@ def _result_text(summary: Mapping[str, Any] | None) -> str:
     shown = shown if len(shown) else rows.head(1)
     r = shown.iloc[0]
     text = f"{r['segment']}: {r['decision'] or '–'}"
-    if r["variant"] and np.isfinite(r["lift"]):
-        text += f" {r['variant']} {_points(r['lift'])}"
+    if r["shown_variant"] and np.isfinite(r["lift"]):
+        text += f" {r['shown_variant']} {_points(r['lift'])}"
         if np.isfinite(r["ci_low"]) and np.isfinite(r["ci_high"]):
             text += f" ({r['ci_low'] * 100:.1f} to {r['ci_high'] * 100:.1f})"
     ships = int((rows["decision"] == "ship").sum())
@@ -1096,10 +1163,3 @@ def programme_effect(
     notes.insert(0, f"{len(pool):,} customers in the programme's pool, {held:,} of them in its holdout.")
     notes.append(f"Intervals: {METHOD_TEXT}.")
     return ProgrammeEffect(name, first, last, table, waves, tuple(notes))
-
-
-def write_programme_summary(effect: ProgrammeEffect, root: str | Path, *, overwrite: bool = False) -> Path:
-    """Write ``ROOT/programme/programme-END.json`` atomically; return its path."""
-    path = Path(root) / "programme" / f"programme-{effect.end.isoformat()}.json"
-    text = json.dumps(effect.to_dict(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    return write_text(path, text, overwrite=overwrite)

@@ -39,13 +39,14 @@ __all__ = [
     "check_timeout",
     "notebook_parameters",
     "notebook_path",
+    "publish_notebook",
     "render_html",
     "run_notebook",
     "run_report",
     "validate_parameters",
 ]
 
-NOTEBOOKS = ("report", "design")
+NOTEBOOKS = ("report", "design", "programme")
 KERNEL_NAME = "python3"
 
 
@@ -76,9 +77,13 @@ PARAMETERS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "language": str,
     },
     "design": {"experiment_dir": str, "baseline": (int, float), "interactive": bool},
+    "programme": {"root": str, "start": str, "end": str, "output_dir": str, "language": str},
 }
 #: Parameters a caller may leave out (``output_dir``: "" or absent means the notebook writes no files).
-OPTIONAL_PARAMETERS: dict[str, frozenset[str]] = {"report": frozenset({"output_dir"})}
+OPTIONAL_PARAMETERS: dict[str, frozenset[str]] = {
+    "report": frozenset({"output_dir"}),
+    "programme": frozenset({"output_dir"}),
+}
 
 
 def validate_parameters(notebook: str, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -117,8 +122,9 @@ def validate_parameters(notebook: str, values: Mapping[str, Any]) -> dict[str, A
             shown = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
             raise ParameterError(f"parameter {name}={value!r} must be of type {shown}")
         out[name] = value
-    if out.get("as_of"):
-        check_date("as_of", out["as_of"])
+    for day in ("as_of", "start", "end"):
+        if out.get(day):
+            check_date(day, out[day])
     if out.get("method") not in (None, "", "frequentist", "bayesian"):
         raise ParameterError(
             f"parameter method={out['method']!r} is not known; use 'frequentist' or 'bayesian'"
@@ -131,8 +137,9 @@ def validate_parameters(notebook: str, values: Mapping[str, Any]) -> dict[str, A
         raise ParameterError(f"parameter max_data_lag_days={out['max_data_lag_days']!r} must be 0 or more")
     if "baseline" in out and not 0 <= out["baseline"] < 1:
         raise ParameterError(f"parameter baseline={out['baseline']!r} must be in [0, 1); 0 means the spec's")
-    if not out["experiment_dir"]:
-        raise ParameterError("parameter experiment_dir is empty; pass the experiment folder")
+    for folder in ("experiment_dir", "root"):
+        if folder in schema and not out[folder]:
+            raise ParameterError(f"parameter {folder} is empty; pass the folder")
     return out
 
 
@@ -453,3 +460,55 @@ def _execute_report(
             + str(err).replace(str(staged_failure), str(kept))
         ) from err
     write_text(staging / f"{stem}.html", render_html(notebook))
+
+
+def publish_notebook(
+    notebook: str,
+    parameters: Mapping[str, Any],
+    target: str | Path,
+    *,
+    force: bool = False,
+    timeout: float = 600,
+    progress: bool = False,
+    kernel_name: str = KERNEL_NAME,
+    cwd: str | Path | None = None,
+) -> tuple[Path, ...]:
+    """Execute a shipped notebook and publish the dated folder ``target`` (``.../STEM/``) as one unit.
+
+    The same path as :func:`run_report`, for reports that are not an experiment's (the programme
+    report): the notebook runs in a private staging folder beside ``target``, which it receives as
+    the parameter ``output_dir``; ``STEM.ipynb``, ``STEM.html`` and every file it writes there are
+    renamed into place in one step, or nothing is (a failure keeps ``STEM.failed.ipynb`` beside
+    ``target`` and raises :class:`~abkit.errors.NotebookError`). An existing ``target`` is kept
+    unless ``force=True``. The caller holds the lock of what it publishes into. Returns the files.
+    """
+    target = Path(target)
+    stem = target.name
+    if not force and (target.exists() or target.is_symlink()):
+        raise FileExistsAbkitError(
+            f"a report already exists at {target}; pass force=True (--force) to replace it"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = make_temp_dir(target.parent, stem)
+    kept = target.parent / f"{stem}.failed.ipynb"
+    try:
+        output = staging / f"{stem}.ipynb"
+        values = {**parameters, "output_dir": str(staging.resolve())}
+        try:
+            run_notebook(
+                notebook_path(notebook), output, values, timeout=timeout, kernel_name=kernel_name,
+                progress=progress, cwd=cwd,
+            )  # fmt: skip
+        except NotebookError as err:
+            failed = staging / f"{stem}.failed.ipynb"
+            if failed.exists():
+                os.replace(failed, kept)
+            raise NotebookError(
+                f"{stem} failed and nothing was published: " + str(err).replace(str(failed), str(kept))
+            ) from err
+        write_text(staging / f"{stem}.html", render_html(output))
+        replace_dir(staging, target, overwrite=force)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    kept.unlink(missing_ok=True)
+    return tuple(sorted(p for p in target.iterdir() if not p.name.startswith(".")))

@@ -37,7 +37,16 @@ It holds no wall-clock time, so the same inputs give the same bytes::
                           "rel": 0.85, "rel_ci_low": 0.35, "rel_ci_high": 1.53,  # null: no relative lift
                           "adjusted": true},       # covariate-adjusted (CUPED) lift
          "profit": {"value": 318.8, "ci_low": 25.6, "ci_high": 612.1}}   # per `per` customers; nulls
-      ]                                            # when no margin is set
+      ],                                           # when no margin is set
+      "comparisons": [                             # every contacted variant against the control, on
+        {"segment": "all", "variant": "coupon",    # the primary metric, per segment ("all" first,
+         "family": "coupon",                       # then the evaluation's order); read by
+         "control": "holdout", "kind": "proportion",  # abkit.learnings across waves
+         "n_control": 2039, "n_variant": 3057, "control_value": 0.0395, "variant_value": 0.0636,
+         "estimable": true,
+         "primary_lift": {"abs": 0.024, "abs_ci_low": 0.005, "abs_ci_high": 0.043,
+                          "rel": 0.61, "rel_ci_low": 0.11, "rel_ci_high": 1.5, "adjusted": true}}
+      ]
     }
 
 Numbers are unrounded; a value that does not exist (no relative lift against a zero control, no
@@ -56,7 +65,7 @@ import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import util as importlib_util
 from pathlib import Path
 from typing import Any
@@ -69,12 +78,15 @@ from abkit import formatting as fmt
 from abkit._display import frame_to_html
 from abkit._io import atomic_path, write_text
 from abkit.messages import LANGUAGES, label, message
+from abkit.programme import follows_recommendation, read_decisions
 from abkit.views import Column, TableView, escape_html, format_cell
 from abkit.views import table_html as render_table
 
 __all__ = [
     "FONT_FAMILY",
     "JSON_SCHEMA",
+    "Comparison",
+    "DecisionRecord",
     "Health",
     "Recommendation",
     "ReportView",
@@ -82,6 +94,8 @@ __all__ = [
     "balance_table",
     "build",
     "decision_table",
+    "decisions_html",
+    "decisions_table",
     "diagnostics_table",
     "economics_table",
     "economics_text",
@@ -104,6 +118,7 @@ __all__ = [
     "results_tables",
     "srm_table",
     "status_lines",
+    "style_html",
     "summary_dict",
     "summary_json",
     "table_html",
@@ -182,6 +197,41 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """One contacted variant against the control on the primary metric, in one segment."""
+
+    segment: str
+    variant: str
+    family: str
+    control: str
+    kind: str
+    n_control: int
+    n_variant: int
+    control_value: float | None
+    variant_value: float | None
+    estimable: bool
+    lift: float | None
+    lift_low: float | None
+    lift_high: float | None
+    rel_lift: float | None
+    rel_low: float | None
+    rel_high: float | None
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """A decision recorded with ``abkit decide`` (``DIR/decisions.jsonl``), as the report shows it."""
+
+    date: str
+    by: str
+    segment: str
+    action: str
+    variant: str | None
+    note: str
+    follows: bool | None  # None: this report makes no recommendation for the segment
+
+
+@dataclass(frozen=True)
 class ReportView:
     """Everything the first screen shows, already chosen, in one language."""
 
@@ -206,6 +256,8 @@ class ReportView:
     notes: tuple[str, ...] = field(default=())
     #: Labels declared in ``[metrics.define.NAME] label`` (any language), shown instead of the name.
     metric_labels: Mapping[str, str] = field(default_factory=dict)
+    comparisons: tuple[Comparison, ...] = ()
+    decisions: tuple[DecisionRecord, ...] = ()
 
     @property
     def level(self) -> float:
@@ -349,6 +401,62 @@ def _recommendation(readout: Any, row: pd.Series, adjusted: bool) -> Recommendat
     )
 
 
+def _comparisons(readout: Any) -> tuple[Comparison, ...]:
+    exp = readout.experiment
+    table = readout.evaluation.to_pandas()
+    table = table.loc[table["metric"] == exp.metrics.primary]
+    families = {v.name: v.family for v in exp.variants}
+    out = [
+        Comparison(
+            segment=str(r["segment"]),
+            variant=str(r["variant"]),
+            family=families.get(str(r["variant"]), str(r["variant"])),
+            control=str(r["control"]),
+            kind=str(r["kind"]),
+            n_control=int(r["n_control"]),
+            n_variant=int(r["n_variant"]),
+            control_value=_float(r["control_value"]),
+            variant_value=_float(r["variant_value"]),
+            estimable=bool(r["estimable"]),
+            lift=_float(r["abs_lift"]),
+            lift_low=_float(r["ci_low"]),
+            lift_high=_float(r["ci_high"]),
+            rel_lift=_float(r["rel_lift"]),
+            rel_low=_float(r["rel_ci_low"]),
+            rel_high=_float(r["rel_ci_high"]),
+        )
+        for _, r in table.iterrows()
+    ]
+    return tuple(sorted(out, key=lambda c: c.segment != _POOLED))  # stable: "all" first
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def _decisions(folder: Path, recs: Sequence[Recommendation]) -> tuple[DecisionRecord, ...]:
+    by_segment = {r.segment: r for r in recs}
+    out = []
+    for r in read_decisions(folder).to_dict("records"):
+        segment, action, variant = str(r["segment"]), str(r["action"]), _text_or_none(r["variant"])
+        rec = by_segment.get(segment)
+        follows = (
+            None if rec is None else follows_recommendation(action, variant, rec.decision, rec.variant)
+        )
+        out.append(
+            DecisionRecord(
+                date=str(r["time"] or "")[:10],
+                by=_text_or_none(r["by"]) or "",
+                segment=segment,
+                action=action,
+                variant=variant,
+                note=_text_or_none(r["note"]) or "",
+                follows=follows,
+            )
+        )
+    return tuple(out)
+
+
 def build(readout: Any, language: str | None = None) -> ReportView:
     """Choose what the report's first screen shows from a :class:`~abkit.workflow.Readout`.
 
@@ -384,6 +492,8 @@ def build(readout: Any, language: str | None = None) -> ReportView:
         spec_file=Path(str(getattr(exp, "path", "experiment.toml"))).name,
         notes=tuple(readout.notes),
         metric_labels=_declared_labels(exp),
+        comparisons=_comparisons(readout),
+        decisions=_decisions(Path(exp.folder), recs),
     )
 
 
@@ -610,6 +720,11 @@ _CSS = """
 """
 
 
+def style_html(language: str = "en") -> str:
+    """The reports' stylesheet, in the wrapper every report part uses (the first part of a report)."""
+    return _wrap(language, f"<style>{_CSS}</style>")
+
+
 def _wrap(view_or_lang: ReportView | str, inner: str) -> str:
     lang = view_or_lang.language if isinstance(view_or_lang, ReportView) else view_or_lang
     return f"<div class='abkit-report' lang='{escape_html(lang)}'>{inner}</div>"
@@ -635,6 +750,42 @@ def top_html(view: ReportView) -> str:
         f"<h2>{escape_html(table.title)}</h2>{render_table(table, caption=False)}"
         f"<ul class='abkit-sentences'>{sentences}</ul>",
     )
+
+
+def decisions_table(view: ReportView) -> TableView:
+    """The decisions on record: date, who, segment, action, variant, note, follows the recommendation."""
+    columns = (
+        Column("date", view.msg("column.decided_on")),
+        Column("by", view.msg("column.decided_by")),
+        Column("segment", view.msg("column.segment")),
+        Column("action", view.msg("column.action")),
+        Column("variant", view.msg("column.variant")),
+        Column("note", view.msg("column.note")),
+        Column("follows", view.msg("column.follows")),
+    )
+    yes_no = {True: view.msg("format.yes"), False: view.msg("format.no"), None: fmt.MISSING}
+    rows = tuple(
+        (
+            d.date,
+            d.by,
+            _segment(view, d.segment),
+            label("action", d.action, view.language),
+            d.variant or fmt.MISSING,
+            d.note,
+            yes_no[d.follows],
+        )
+        for d in view.decisions
+    )
+    return TableView(view.msg("heading.decisions_on_record"), columns, rows, language=view.language)
+
+
+def decisions_html(view: ReportView) -> str:
+    """The "Decisions on record" section (empty text when no decision is recorded), all text escaped."""
+    if not view.decisions:
+        return ""
+    table = decisions_table(view)
+    intro = [view.msg("intro.decisions_on_record")]
+    return html_section(view.language, table.title, intro, [replace(table, title="")])
 
 
 def html_section(
@@ -1320,6 +1471,30 @@ def summary_dict(view: ReportView) -> dict[str, Any]:
                 },
             }
             for r in view.recommendations
+        ],
+        "comparisons": [
+            {
+                "segment": c.segment,
+                "variant": c.variant,
+                "family": c.family,
+                "control": c.control,
+                "kind": c.kind,
+                "n_control": c.n_control,
+                "n_variant": c.n_variant,
+                "control_value": _json_number(c.control_value),
+                "variant_value": _json_number(c.variant_value),
+                "estimable": c.estimable,
+                "primary_lift": {
+                    "abs": _json_number(c.lift),
+                    "abs_ci_low": _json_number(c.lift_low),
+                    "abs_ci_high": _json_number(c.lift_high),
+                    "rel": _json_number(c.rel_lift),
+                    "rel_ci_low": _json_number(c.rel_low),
+                    "rel_ci_high": _json_number(c.rel_high),
+                    "adjusted": bool(view.covariates),
+                },
+            }
+            for c in view.comparisons
         ],
     }
 

@@ -61,6 +61,7 @@ __all__ = [
     "Validation",
     "analyse",
     "assign_experiment",
+    "demo_folder",
     "demo_spec_text",
     "external_split_note",
     "import_assignment",
@@ -853,9 +854,16 @@ def analyse(
         )
     else:  # per-customer outcomes without deliveries: the check says "not enough units"
         delivered = pd.Series(0, index=contacted)
-    srm_delivery = srm(
-        delivered.reindex(contacted, fill_value=0).to_dict(), {v: exp.weights[v] for v in contacted}
-    )
+    delivered = delivered.reindex(contacted, fill_value=0)
+    if len(contacted) > 1:
+        srm_delivery = srm(delivered.to_dict(), {v: exp.weights[v] for v in contacted})
+    else:  # one contacted arm (e.g. a wave started from a shipped variant): no split of deliveries to test
+        nan, k = float("nan"), len(contacted)
+        srm_delivery = SRMResult(
+            arms=tuple(contacted), observed=tuple(int(d) for d in delivered), expected_share=(1.0,) * k,
+            tested=(True,) * k, n=int(delivered.sum()), statistic=nan, df=0, p_value=nan, threshold=0.001,
+            min_expected=5.0, ok=None, status="not enough units",
+        )  # fmt: skip
     covariates = [c for c in BALANCE_COVARIATES if c in assigned.columns]
     balance_table = balance(assigned, covariates, control=exp.control) if covariates else pd.DataFrame()
 
@@ -1223,6 +1231,18 @@ def _demo_folder(folder: str | Path) -> Path:
     folder.mkdir(parents=True)
     write_text(marker, _DEMO_MARKER_TEXT)
     return folder
+
+
+def demo_folder(folder: str | Path) -> Path:
+    """Create a demo folder (with its :data:`DEMO_MARKER`), or check an existing one is a demo's; return it.
+
+    A folder that is neither new, empty nor marked raises :class:`ParameterError` and is not touched.
+
+    >>> import tempfile, pathlib
+    >>> (demo_folder(pathlib.Path(tempfile.mkdtemp()) / "demo") / DEMO_MARKER).is_file()
+    True
+    """
+    return _demo_folder(folder)
 
 
 _DEMO_MARKER_TEXT = (

@@ -25,6 +25,7 @@ from abkit.programme import (
     learnings,
     pool_lifts,
     read_decisions,
+    report_segments,
     status,
     wave_lifts,
     wave_lifts_from_analyses,
@@ -33,24 +34,25 @@ from abkit.workflow import analyse, assign_experiment
 
 
 def write_summary(folder: Path, day: str, segments: list[dict], **extra: object) -> Path:
-    """A report summary as contract 4 describes it, published in reports/NAME-DATE/."""
+    """A report summary shaped as abkit.report_view.summary_dict writes it, in reports/NAME-DATE/."""
     name = Experiment.load(folder).name
     stem = f"{name}-{day}"
     out = folder / "reports" / stem
     out.mkdir(parents=True, exist_ok=True)
     summary = {
         "schema": "abkit.report/1",
+        "abkit_version": "0.1.0",
         "experiment": name,
         "as_of": day,
-        "status": "attribution window closed",
-        "health": "ok",
-        "currency": "EUR",
         "language": "en",
-        "method": "frequentist",
-        "abkit_version": "0.1.0",
+        "currency": "EUR",
+        "primary_metric": "repurchased",
+        "per": 1000,
+        "method": {"name": "frequentist", "alpha": 0.05, "level": 0.95, "correction": "holm",
+                   "interval": "confidence", "sequential": False, "covariates": []},
         "segments": segments,
         **extra,
-    }
+    }  # fmt: skip
     (out / f"{stem}.html").write_text("<html></html>", encoding="utf-8")
     path = out / f"{stem}.json"
     path.write_text(json.dumps(summary), encoding="utf-8")
@@ -61,13 +63,14 @@ def seg(segment: str, decision: str, variant: str | None, lift: float, low: floa
     return {
         "segment": segment,
         "decision": decision,
-        "variant": variant,
+        "variant": variant if decision == "ship" else None,
+        "shown_variant": variant,
         "objective": "primary",
-        "primary": {"metric": "repurchased", "abs_lift": lift, "abs_ci": [low, high], "rel_lift": 0.5},
-        "profit_per_1000": 120.0,
-        "profit_ci": [10.0, 230.0],
         "confidence": "very likely better",
-    }
+        "primary_lift": {"abs": lift, "abs_ci_low": low, "abs_ci_high": high, "rel": 0.5,
+                         "rel_ci_low": 0.1, "rel_ci_high": 0.9, "adjusted": False},
+        "profit": {"value": 120.0, "ci_low": 10.0, "ci_high": 230.0},
+    }  # fmt: skip
 
 
 def copy_wave(source: Path, root: Path, name: str, *, shift_days: int = 0, family: str | None = None) -> Path:
@@ -325,7 +328,7 @@ def test_without_a_planted_effect_the_interval_covers_zero() -> None:
     assert row["ci_low"] < 0 < row["ci_high"]
 
 
-def test_programme_effect_from_a_root_of_assigned_waves(tmp_path: Path) -> None:
+def test_programme_effect_from_a_root_of_assigned_waves(tmp_path: Path, capsys) -> None:
     shop = tmp_path / "shop"
     shop.mkdir()
     h = abkit.datasets.programme_history(6_000, seed=2)
@@ -341,9 +344,114 @@ def test_programme_effect_from_a_root_of_assigned_waves(tmp_path: Path) -> None:
     overall = effect.table.set_index(["metric", "segment"]).loc[("repurchase_rate", "all")]
     assert overall["n_holdout"] > 0 and overall["n_pool"] > 5 * overall["n_holdout"]
     assert np.isfinite(overall[["incremental", "ci_low", "ci_high"]].to_numpy(float)).all()
-    assert main(["programme", str(root), "--to", h.end.date().isoformat()]) == 0
-    written = root / "programme" / f"programme-{h.end.date().isoformat()}.json"
-    payload = json.loads(written.read_text(encoding="utf-8"))
+    end = h.end.date().isoformat()
+    assert main(["programme", str(root), "--to", end, "--format", "json", "--lang", "ja"]) == 0
+    printed = capsys.readouterr().out
+    folder = root / "programme" / f"programme-{end}"
+    written = folder / f"programme-{end}.json"
+    assert printed == written.read_text(encoding="utf-8")
+    payload = json.loads(printed)
     assert payload["schema"] == "abkit.programme/1" and payload["waves"] == ["wave-1", "wave-2", "wave-3"]
-    assert main(["programme", str(root), "--to", h.end.date().isoformat()]) == 1  # never overwritten silently
+    assert payload["end"] == end and payload["language"] == "ja" and payload["learnings"]["pooled"] == []
+    effects = {(e["metric"], e["segment"]): e for e in payload["effects"]}
+    all_rate = effects[("repurchase_rate", "all")]
+    assert all_rate["incremental"] == pytest.approx(overall["incremental"])
+    names = [f"programme-{end}.{x}" for x in ("html", "ipynb", "json")]
+    assert sorted(p.name for p in folder.iterdir()) == names
+    html = (folder / f"programme-{end}.html").read_text(encoding="utf-8")
+    assert "プログラム・ホールドアウトに対する累積効果" in html
+    assert "def " not in html and "Traceback" not in html
+    assert main(["programme", str(root), "--to", end]) == 1  # never overwritten silently
+    assert "--force" in capsys.readouterr().err
     assert "programme" not in set(status(root, as_of="2026-12-31").rows["experiment"])
+
+
+# ------------------------------------------------------------------- a real published report
+@pytest.fixture(scope="module")
+def published(demo_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo with two decisions on record (one hostile note), then its report published."""
+    from abkit.report import run_report
+
+    folder = tmp_path_factory.mktemp("published") / "experiments" / "wave-1"
+    shutil.copytree(demo_source, folder)
+    when = dt.datetime(2026, 6, 15, 8, 0, tzinfo=dt.UTC)
+    decide(folder, segment="one_time", action="ship", variant="coupon", by="ana", now=when,
+           note="<script>alert('x')</script> & co")  # fmt: skip
+    decide(folder, segment="all", action="stop", by="<b>bo</b>", now=when, note="budget")
+    run_report(folder, as_of="2026-06-14")
+    return folder
+
+
+def test_the_reader_reads_the_summary_a_report_publishes(published: Path) -> None:
+    report = latest_report(published)
+    assert report is not None and report.path.name == "winback-demo-2026-06-14.json"
+    readout = analyse(published, as_of="2026-06-14")
+    rows = report_segments(report.summary).set_index("segment")
+    decisions = readout.decisions.set_index("segment")
+    assert set(rows.index) == set(decisions.index)
+    for segment, d in decisions.iterrows():
+        r = rows.loc[segment]
+        assert r["decision"] == d["decision"] and r["lift"] == pytest.approx(d["abs_lift"])
+        assert (r["ci_low"], r["ci_high"]) == pytest.approx((d["ci_low"], d["ci_high"]))
+        assert r["profit"] == pytest.approx(d["profit"])  # profit sits in "profit": {"value": ...}
+        assert r["profit_ci_high"] == pytest.approx(d["profit_ci_high"])
+        assert r["variant"] == (d["variant"] if isinstance(d["variant"], str) else None)
+    # every variant's lift, per segment, not only the recommended one
+    table = readout.evaluation.to_pandas()
+    primary = table.loc[table["metric"] == "repurchased"]
+    comparisons = report_segments(report.summary, comparisons=True)
+    assert len(comparisons) == len(primary)
+    assert set(zip(comparisons["segment"], comparisons["variant"], strict=True)) == set(
+        zip(primary["segment"], primary["variant"], strict=True)
+    )
+    merged = comparisons.merge(primary, on=["segment", "variant"])
+    assert merged["lift"].to_numpy() == pytest.approx(merged["abs_lift"].to_numpy())
+    assert merged["n_control_x"].to_numpy() == pytest.approx(merged["n_control_y"].to_numpy())
+
+
+def test_a_summary_missing_a_field_is_named(published: Path) -> None:
+    summary = json.loads(latest_report(published).path.read_text(encoding="utf-8"))
+    del summary["segments"][1]["profit"]
+    with pytest.raises(abkit.DataError, match=r"segments row 2 has no 'profit'"):
+        report_segments(summary)
+    summary["schema"] = "abkit.report/0"
+    with pytest.raises(abkit.DataError, match="schema"):
+        report_segments(summary)
+
+
+def test_learnings_from_published_reports_cover_every_variant(published: Path, tmp_path: Path) -> None:
+    root = tmp_path / "experiments"
+    copy_wave(published, root, "wave-1")
+    copy_wave(published, root, "wave-2", shift_days=90)
+    result = learnings(root)
+    assert result.skipped == ()
+    waves = result.waves
+    assert set(waves["variant"]) == {"coupon", "personal", "reminder"}
+    assert set(waves["segment"]) == {"all", "high_frequency", "high_value", "one_time", "other"}
+    # the standard errors are those of the analysis (Wald, from rates and counts)
+    readout = analyse(published, as_of="2026-06-14")
+    one = wave_lifts(readout).set_index(["segment", "variant"]).sort_index()
+    first = waves.loc[waves["experiment"] == "wave-1"].set_index(["segment", "variant"]).sort_index()
+    assert first["se"].to_numpy() == pytest.approx(one["se"].to_numpy())
+    assert first["lift"].to_numpy() == pytest.approx(one["lift"].to_numpy())
+    pooled = result.pooled
+    assert len(pooled) == 2 * 3 * 5 and (pooled["waves"] == 2).all()
+
+
+def test_decide_keeps_the_real_reports_evidence(published: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "wave"
+    shutil.copytree(published, folder)
+    (folder / DECISIONS_FILE).unlink()
+    record = decide(folder, segment="all", action="keep-holdout", by="cy")
+    rows = report_segments(latest_report(folder).summary).set_index("segment")
+    ev = record["evidence"]
+    assert ev["profit"] == pytest.approx(rows.loc["all", "profit"]) and ev["lift"] == rows.loc["all", "lift"]
+    assert record["recommendation"] == rows.loc["all", "decision"]
+
+
+def test_the_report_shows_the_decisions_on_record(published: Path) -> None:
+    html = next((published / "reports").glob("*/*.html")).read_text(encoding="utf-8")
+    at = html.index("Decisions on record")
+    assert html.index("Recommendation per segment") < at < html.index("Data health")
+    assert "<script>alert(" not in html and "&lt;script&gt;alert(" in html
+    assert "&lt;b&gt;bo&lt;/b&gt;" in html and "2026-06-15" in html

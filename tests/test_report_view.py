@@ -341,3 +341,34 @@ def test_a_clear_primary_lift_without_a_shown_profit_is_said_in_words(readout: A
         first_sentence, second_sentence = rv.recommendation_sentences(lang_view)
         assert words in first_sentence
         assert words not in second_sentence
+
+
+# ------------------------------------------------------------------ decisions on record
+def test_decisions_on_record_say_whether_they_follow_this_report(readout: Any, tmp_path: Path) -> None:
+    import shutil
+
+    from abkit.programme import decide
+
+    folder = tmp_path / "wave"
+    shutil.copytree(readout.experiment.folder, folder)
+    moved = analyse(folder, as_of=AS_OF)
+    recs = {r.segment: r for r in rv.build(moved).recommendations}
+    rec = recs["all"]
+    shipped = rec.variant or "coupon"
+    decide(folder, segment="all", action="ship", variant=shipped, note="<i>why</i>", by="ana")
+    decide(folder, segment="all", action="keep-holdout", by="ana")
+    view = rv.build(analyse(folder, as_of=AS_OF))
+    first, second = view.decisions
+    assert (first.action, first.variant, first.by) == ("ship", shipped, "ana")
+    assert first.follows is (rec.decision == "ship") and second.follows is (rec.decision != "ship")
+    table = rv.decisions_table(view).to_pandas()
+    assert list(table["action"]) == ["Ship", "Keep holdout"] and table["segment"].iloc[0] == "All customers"
+    html = rv.decisions_html(view)
+    assert "Decisions on record" in html and "&lt;i&gt;why&lt;/i&gt;" in html and "<i>why" not in html
+    ja = rv.build(analyse(folder, as_of=AS_OF), "ja")
+    ja_table = rv.decisions_table(ja).to_pandas()
+    assert list(ja_table["action"]) == ["本展開", "見送り（ホールドアウト維持）"]
+    assert "記録済みの判断" in rv.decisions_html(ja)
+    assert set(ja_table["follows"]) <= {"○", "×"}
+    # no record, no section
+    assert rv.decisions_html(rv.build(readout)) == ""
