@@ -49,6 +49,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
+from abkit import __version__
 from abkit._io import make_temp_file
 from abkit._progress import progress
 from abkit._validate import check_choice, check_columns
@@ -1003,8 +1004,6 @@ def save_assignment(
     >>> load_assignment(p).metadata["n_rows"]
     4
     """
-    from abkit import __version__
-
     if not isinstance(df, pd.DataFrame):
         raise ParameterError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     check_choice("method", method, (*_METHODS, EXTERNAL))
@@ -1201,8 +1200,6 @@ def extend_assignment(
         unit_hash(combined[id_col], metadata["salt"], _engine=_engine),
         f"extended column {id_col!r}",
     )
-    from abkit import __version__
-
     counts = combined[variant_col].astype(object).value_counts()
     history = [*metadata.get("history", [])]
     history.append(

@@ -31,15 +31,19 @@ from typing import Any
 
 from abkit import __version__, workflow
 from abkit._progress import show_progress
+from abkit.demo import run_demo
 from abkit.errors import AbkitError, NotebookError
 from abkit.experiment import Experiment
 from abkit.external import parse_mapping
 from abkit.formatting import p_value
 from abkit.messages import LANGUAGES, label, message
+from abkit.programme import decide, init_from, learnings, status
 from abkit.programme_demo import run_programme_demo
 from abkit.programme_report import run_programme_report
+from abkit.report import run_report
 from abkit.result_views import plan_view
 from abkit.views import Column, TableView
+from abkit.workflow import assign_experiment, init_experiment, plan_experiment
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_NOTEBOOK, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -95,11 +99,7 @@ def _logging_to_stderr(command: str, level: int) -> Iterator[None]:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    from abkit.workflow import init_experiment
-
     if args.previous is not None:  # the next wave of a programme (abkit.programme.init_from)
-        from abkit.programme import init_from
-
         folder = init_from(
             args.name, args.previous, parent=args.parent, send_date=args.send_date, force=args.force
         )
@@ -111,7 +111,6 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    from abkit.workflow import plan_experiment
 
     exp = Experiment.load(args.dir)
     table = plan_experiment(exp)
@@ -154,7 +153,6 @@ def plan_header(exp: Any) -> str:
 
 
 def _cmd_assign(args: argparse.Namespace) -> int:
-    from abkit.workflow import assign_experiment
 
     result = assign_experiment(args.dir, force=args.force)
     counts = result.counts
@@ -185,7 +183,6 @@ def _shown(path: Any) -> str:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from abkit.report import run_report
 
     log.info("running the report notebook for %s ...", args.dir)
     run = run_report(
@@ -252,7 +249,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(programme.html)
         return EXIT_OK
     args.customers = DEMO_CUSTOMERS if args.customers is None else args.customers
-    from abkit.workflow import run_demo
 
     run = run_demo(args.dir, n_customers=args.customers, seed=args.seed, force=args.force, language=args.lang)
     print(run.html)
@@ -433,7 +429,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------------------------- act (issue 13)
 def _cmd_decide(args: argparse.Namespace) -> int:
-    from abkit.programme import decide
 
     record = decide(
         args.dir, segment=args.segment, action=args.action, variant=args.variant, note=args.note, by=args.by
@@ -448,7 +443,6 @@ def _cmd_decide(args: argparse.Namespace) -> int:
 def _cmd_status(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from abkit.programme import status
 
     result = status(args.root, as_of=args.as_of)
     if args.format == "json":
@@ -464,7 +458,6 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_learnings(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from abkit.programme import learnings
 
     result = learnings(args.root, source=args.source)
     with pd.option_context("display.width", 200, "display.max_columns", 20):

@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from abkit import formatting as fmt
+from abkit import power as power_module
 from abkit._display import Displayable
 from abkit._validate import check_choice, check_columns, check_finite, check_probability
 from abkit.checks import SRMResult
@@ -1899,8 +1900,6 @@ class Evaluation(Displayable):
         the control's standard deviation), Bonferroni over the ``k`` variants when a correction is in
         use. Returns (needed control, needed variant, note); NaN and a note when unavailable.
         """
-        from abkit import power as power_module
-
         correction = "bonferroni" if self.correction is not None and k > 1 else None
         st = self.stats[(self.stats["metric"] == name) & (self.stats["variant"] == self.control)]
         st = st.set_index("segment").reindex(rows["segment"].to_numpy())

@@ -46,6 +46,7 @@ from scipy import interpolate, optimize, special, stats
 from abkit._display import Displayable
 from abkit._validate import check_choice, check_finite, check_positive, check_probability
 from abkit.errors import ParameterError
+from abkit.stats.sequential import group_sequential_bounds, sample_size_inflation
 
 __all__ = [
     "SampleSize",
@@ -974,9 +975,6 @@ def plan(
     frame = pd.DataFrame(rows)
     frame["n"] = frame["n"].astype(np.int64)
     if looks is not None:
-        # abkit.stats does not import abkit.power (no cycle); imported here to keep `import abkit.power` light
-        from abkit.stats.sequential import group_sequential_bounds, sample_size_inflation
-
         a_eff = alpha_ / k if correction is not None and k > 1 else alpha_
         side = alternative  # the same words in abkit.stats.sequential
         design = group_sequential_bounds(looks, alpha=a_eff, spending=spending, alternative=side)

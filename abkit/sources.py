@@ -31,15 +31,17 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from abkit._validate import check_columns, check_finite
 from abkit.attribution import EVENT_NAMES, OUTCOME_COLUMNS, outcomes
 from abkit.engines import duckdb as duckdb_engine
 from abkit.engines import postgres as postgres_engine
 from abkit.engines import redact
 from abkit.engines import spark as spark_engine
-from abkit.errors import DataError, SourceError, SpecError
-from abkit.experiment import Experiment, _line_map, _where
+from abkit.errors import DataError, ParameterError, SourceError, SpecError
+from abkit.evaluation import check_costs, profit_moments, profit_table
+from abkit.experiment import Experiment
 from abkit.external import row_ids
-from abkit.metrics import Mean, Proportion
+from abkit.metrics import POOLED_SEGMENT, Mean, Proportion
 from abkit.sql import quote_identifier, quote_literal, utc_time_sql
 from abkit.tables import local_midnight, read_table, screen_rows, utc_naive
 
@@ -138,9 +140,9 @@ class EventSource:
             return customer_outcomes(exp, assigned, events=events, window_days=window_days, metrics=metrics)
         unknown = [m for m in metrics if m not in ENGINE_METRICS]
         if unknown:
-            lines = _line_map(exp._text())
+            key = "metrics.custom" if exp.metrics.custom else "data.engine"
             raise SpecError(
-                f"{_where(exp.path, lines.get('metrics.custom') or lines.get('data.engine'))}: metric(s) "
+                f"{exp.locate(key)}: metric(s) "
                 f"{', '.join(map(repr, unknown))} are not outcomes engine {self.engine!r} computes "
                 f"({', '.join(ENGINE_METRICS)}); custom metrics need engine = 'pandas'"
             )
@@ -225,8 +227,7 @@ class EventSource:
         name = exp.data.url_env or "ABKIT_DATABASE_URL"
         url = os.environ.get(name, "").strip()
         if not url:
-            lines = _line_map(exp._text())
-            where = _where(exp.path, lines.get("data.url_env") or lines.get("data"))
+            where = exp.locate("data.url_env")
             raise SourceError(
                 f"{where}: data.url_env: environment variable {name} is not set; export the PostgreSQL "
                 f"URL there (e.g. {name}=postgresql://user:password@host:5432/db) before running abkit"
@@ -303,8 +304,7 @@ def event_source(experiment: Experiment | str | os.PathLike[str]) -> EventSource
         try:  # one read-only SELECT or a table name, refused here before any connection or notebook
             postgres_engine.as_relation(str(exp.data.events), "data.events")
         except SourceError as exc:
-            lines = _line_map(exp._text())
-            where = _where(exp.path, lines.get("data.events") or lines.get("data"))
+            where = exp.locate("data.events")
             raise SourceError(f"{where}: {exc}") from None
         url = os.environ.get(exp.data.url_env or "ABKIT_DATABASE_URL", "")
         text = " ".join(str(exp.data.events).split())
@@ -834,11 +834,6 @@ def economics_from_aggregates(
     >>> float(e.table["incremental_profit"].iloc[0])  # as abkit.economics on the 8 customers
     2500.0
     """
-    from abkit._validate import check_columns, check_finite
-    from abkit.errors import DataError, ParameterError
-    from abkit.evaluation import check_costs, profit_moments, profit_table
-    from abkit.metrics import POOLED_SEGMENT
-
     margin = float(check_finite("margin", margin))
     if not 0 < margin <= 1:
         raise ParameterError(f"margin must be the gross margin share in (0, 1], got {margin!r}")

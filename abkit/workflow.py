@@ -43,6 +43,7 @@ from abkit.experiment import MAX_BREAKDOWN_VALUES, MAX_NAME_LENGTH, Experiment, 
 from abkit.lock import experiment_locked
 from abkit.metrics import Mean, Proportion
 from abkit.population import SegmentRules, build_population
+from abkit.power import plan
 from abkit.sources import (
     customer_outcomes,
     economics_from_aggregates,
@@ -62,14 +63,15 @@ __all__ = [
     "analyse",
     "assign_experiment",
     "demo_folder",
+    "demo_say",
     "demo_spec_text",
     "external_split_note",
     "import_assignment",
     "init_experiment",
+    "load_demo",
     "plan_experiment",
     "prepare_demo",
     "read_table",
-    "run_demo",
     "validate_experiment",
 ]
 
@@ -178,8 +180,6 @@ def plan_experiment(experiment: Experiment | str | Path, *, baseline: float | No
     spec's alpha and power (two-sided pooled z test, Bonferroni across the contacted variants unless
     ``analysis.correction = "none"``).
     """
-    from abkit.power import plan
-
     exp = _experiment(experiment)
     baseline = exp.analysis.baseline if baseline is None else baseline
     if baseline is None:
@@ -1251,7 +1251,8 @@ _DEMO_MARKER_TEXT = (
 )
 
 
-def _load_demo(folder: str | Path) -> Experiment:
+def load_demo(folder: str | Path) -> Experiment:
+    """The demo experiment in ``folder`` (a new, empty or demo-marked folder), its spec written if absent."""
     folder = _demo_folder(folder)
     spec = folder / "experiment.toml"
     if not spec.exists():
@@ -1280,13 +1281,13 @@ def prepare_demo(
     Each step is logged at INFO on the ``abkit.workflow`` logger (``abkit demo`` shows them);
     ``say``, when given, receives each line instead (``"abkit demo: ..."``), as in earlier versions.
     """
-    exp = _load_demo(folder)
+    exp = load_demo(folder)
     with experiment_locked(exp):
-        _prepare_demo(exp, n_customers=n_customers, seed=seed, force=force, say=_demo_say(say))
+        _prepare_demo(exp, n_customers=n_customers, seed=seed, force=force, say=demo_say(say))
     return exp
 
 
-def _demo_say(say: Callable[[str], None] | None) -> Callable[[str], None]:
+def demo_say(say: Callable[[str], None] | None) -> Callable[[str], None]:
     """Where the demo's progress lines go: the logger at INFO, or an earlier caller's ``say``."""
     if say is None:
         return log.info
@@ -1322,40 +1323,6 @@ def _prepare_demo(
             holdout=list(exp.holdouts),
         )
         write_frame(events, paths["events"])
-
-
-def run_demo(
-    folder: str | Path = "experiments/winback-demo",
-    *,
-    n_customers: int = 200_000,
-    seed: int = 7,
-    force: bool = False,
-    as_of: str | dt.date | None = None,
-    say: Callable[[str], None] | None = None,
-    language: str | None = None,
-) -> Any:
-    """Generate the synthetic demo experiment into ``folder`` (see :func:`prepare_demo`), plan and report it.
-
-    The report is dated ``as_of`` (default: the last day of the attribution window) and replaced on
-    every demo run; ``language`` (``"en"``, ``"ja"``) overrides the spec's ``[report] language``.
-    Returns the :class:`~abkit.report.ReportRun` with the HTML path. Like :func:`prepare_demo` it
-    only ever writes into a new folder or one an earlier demo made, and logs its steps (and the
-    plan) at INFO on the ``abkit.workflow`` logger unless ``say`` is given.
-    """
-    from abkit.report import run_report
-
-    exp = _load_demo(folder)
-    say = _demo_say(say)
-    with experiment_locked(exp):
-        _prepare_demo(exp, n_customers=n_customers, seed=seed, force=force, say=say)
-        day = check_date("as_of", as_of) if as_of else exp.dates.window_end - dt.timedelta(days=1)
-        table = plan_experiment(exp)
-        shown = table[["segment", "arm", "n", "comparison", "mde", "relative_mde"]]
-        plan = shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
-        say(f"plan for {exp.name} (what each comparison can detect):\n{plan}")
-        say(f"running the report as of {day.isoformat()} ...")
-        extra = {"language": language} if language else None
-        return run_report(folder, as_of=day, force=True, extra_parameters=extra)
 
 
 def demo_spec_text() -> str:

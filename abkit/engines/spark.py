@@ -17,7 +17,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from abkit.engines import Aggregates, assemble, check_assigned, missing_columns_error, window_info
-from abkit.errors import AbkitError, ParameterError, SourceError
+from abkit.engines.duckdb import resolve_files
+from abkit.errors import AbkitError, DataError, ParameterError, SourceError
 from abkit.sql import assigned_checks_sql, assignment_sql, statistics_sql, table_ref, unknown_events_sql
 
 __all__ = ["spark_assign", "spark_sufficient_statistics"]
@@ -52,8 +53,6 @@ def load(spark: Any, source: Any, what: str) -> tuple[Any, str]:
             kind = "csv" if text.lower().rstrip("/").endswith((".csv", ".csv.gz", ".tsv")) else "parquet"
             files: list[str] = [text]
         else:
-            from abkit.engines.duckdb import resolve_files
-
             kind, files = resolve_files(text, what)
         if "://" not in text:  # listed local files are literal paths, never Hadoop glob patterns
             files = [hadoop_literal(f) for f in files]
@@ -247,8 +246,6 @@ def spark_assign(
         )
     id_type = str(dict(frame.dtypes)[id_col])
     if not (id_type == "string" or id_type in ("tinyint", "smallint", "int", "bigint")):
-        from abkit.errors import DataError
-
         raise DataError(f"units column {id_col!r} has type {id_type}; ids must be integers or strings")
     view = _view(frame, "units")
     idq = table_ref(id_col, "spark")
@@ -256,8 +253,6 @@ def spark_assign(
         spark, f"SELECT COUNT(*) AS n, COUNT(DISTINCT {idq}) AS d, COUNT({idq}) AS nn FROM {view}", desc
     )[0]
     if check["nn"] != check["n"] or check["d"] != check["n"]:
-        from abkit.errors import DataError
-
         raise DataError(
             f"units column {id_col!r} has {check['n'] - check['nn']} null and {check['nn'] - check['d']} "
             "duplicated id(s); each unit must appear once with an id"
