@@ -7,11 +7,17 @@ Then, each step in a fresh subprocess so that its peak memory is its own, prints
 resident memory for:
 
 * abkit's ``duckdb_sufficient_statistics`` (outcomes + sufficient statistics + diagnostics);
-* a plain DuckDB ``GROUP BY customer_id, event`` over the same files (the floor any engine pays);
+* the minimum work attribution needs (issue 14): one DuckDB query joining the same Parquet files to
+  the assignment and grouping by (variant, segment, event), with the same DuckDB settings;
 * assignment of every customer in DuckDB SQL (``abkit.sql.assignment_sql``, block and hash).
 
-Usage: python benchmarks/bench_scale.py [--rows 100000000] [--customers N] [--threads T]
+With ``--repeat N`` abkit and the minimum run N times, alternately, and the medians are reported,
+with the ratio abkit / minimum in wall-clock seconds and in CPU seconds (user + system of the step's
+process, which other processes on a shared machine disturb less); the load average is printed too.
+
+Usage: python benchmarks/bench_scale.py [--rows 100000000] [--customers N] [--threads T] [--repeat N]
 Issue 7 targets (2-core machine): statistics under 60 s and 4 GB; assignment of 10M under 5 s.
+Issue 14 target: abkit <= 2x the minimum at 10M and 100M events, peak memory <= 4 GB.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -83,13 +90,34 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def minimum_sql(assigned: Path, events: Path) -> str:
+    """The least work attribution needs: the events joined to the assignment, grouped by (variant,
+    segment, event), over the same files abkit reads (listed literally, as abkit lists them)."""
+    from abkit.engines.duckdb import resolve_files
+    from abkit.sql import path_literal
+
+    _, files = resolve_files(str(events / "*.parquet"), "events")
+    listed = "[" + ", ".join(path_literal(f) for f in files) + "]"
+    return (
+        "SELECT a.variant, a.segment, e.event, COUNT(*) AS n, SUM(e.amount) AS amount\n"
+        f"FROM read_parquet({listed}) AS e JOIN read_parquet({path_literal(assigned)}) AS a\n"
+        "  ON e.customer_id = a.customer_id\n"
+        "GROUP BY a.variant, a.segment, e.event"
+    )
+
+
 def _step(name: str, rows: int, customers: int, threads: int | None) -> dict:
     """One measured step (runs in its own process)."""
     import duckdb
 
     assigned, events = _paths(rows, customers)
     glob = str(events / "*.parquet")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_seconds()
     out: dict = {}
     if name == "abkit":
         from abkit.engines.duckdb import duckdb_sufficient_statistics
@@ -111,14 +139,11 @@ def _step(name: str, rows: int, customers: int, threads: int | None) -> dict:
             zip(agg.diagnostics["reason"], agg.diagnostics["rows"].tolist(), strict=True)
         )
         out["stat_rows"] = len(agg.statistics)
-    elif name == "groupby":
-        con = duckdb.connect(
-            config={"preserve_insertion_order": False, **({"threads": threads} if threads else {})}
-        )
-        out["groups"] = con.execute(
-            f"SELECT COUNT(*), SUM(s) FROM (SELECT customer_id, event, COUNT(*) AS c, SUM(amount) AS s "
-            f"FROM read_parquet('{glob}') GROUP BY customer_id, event)"
-        ).fetchall()[0][0]
+    elif name == "minimum":
+        from abkit.engines.duckdb import connect
+
+        con = connect(threads, MEMORY_LIMIT, str(CACHE / "spill"))  # abkit's settings
+        out["groups"] = len(con.execute(minimum_sql(assigned, events)).fetchall())
     elif name in ("assign-block", "assign-hash"):
         from abkit.sql import assignment_sql
 
@@ -136,8 +161,19 @@ def _step(name: str, rows: int, customers: int, threads: int | None) -> dict:
         )
         out["counts"] = con.execute(f"SELECT arm, COUNT(*) FROM ({sql}) GROUP BY 1 ORDER BY 1").fetchall()
     out["seconds"] = time.perf_counter() - t0
+    out["cpu_seconds"] = _cpu_seconds() - c0
     out["peak_mb"] = _peak_mb()
     return out
+
+
+def _run_step(step: str, rows: int, customers: int, threads: int | None) -> dict:
+    cmd = [sys.executable, __file__, "--rows", str(rows), "--customers", str(customers), "--step", step]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
+    if proc.returncode != 0:
+        sys.exit(f"step {step} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -145,6 +181,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000_000, help="event rows (default 100M)")
     parser.add_argument("--customers", type=int, default=None, help="assigned customers (default rows / 10)")
     parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all cores)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of abkit and the minimum (medians)")
+    parser.add_argument("--no-assign", action="store_true", help="skip the assignment steps")
     parser.add_argument("--step", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     customers = args.customers or max(1, args.rows // 10)
@@ -152,32 +190,45 @@ def main() -> None:
         print(json.dumps(_step(args.step, args.rows, customers, args.threads), default=str))
         return
     generate(args.rows, customers)
-    results = {}
-    for step in ("abkit", "groupby", "assign-block", "assign-hash"):
-        cmd = [
-            sys.executable,
-            __file__,
-            "--rows",
-            str(args.rows),
-            "--customers",
-            str(customers),
-            "--step",
-            step,
-        ]
-        if args.threads:
-            cmd += ["--threads", str(args.threads)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
-        if proc.returncode != 0:
-            sys.exit(f"step {step} failed:\n{proc.stderr[-3000:]}")
-        results[step] = json.loads(proc.stdout.strip().splitlines()[-1])
-    a, g = results["abkit"], results["groupby"]
-    print(f"scale: {args.rows:,} event rows, {customers:,} customers, {os.cpu_count()} cores")
-    print(f"abkit duckdb_sufficient_statistics: {a['seconds']:.1f} s, peak {a['peak_mb']:,.0f} MB")
-    print(f"plain DuckDB GROUP BY customer, event: {g['seconds']:.1f} s, peak {g['peak_mb']:,.0f} MB")
-    print(f"ratio abkit / plain GROUP BY: {a['seconds'] / g['seconds']:.2f}x")
-    print(f"diagnostics: {a['diagnostics']}")
+    load = os.getloadavg()[0]
+    runs: dict[str, list[dict]] = {"abkit": [], "minimum": []}
+    for _ in range(max(1, args.repeat)):
+        for step in runs:
+            runs[step].append(_run_step(step, args.rows, customers, args.threads))
+    med = {
+        step: {k: statistics.median(r[k] for r in rs) for k in ("seconds", "cpu_seconds", "peak_mb")}
+        for step, rs in runs.items()
+    }
+    a, m = med["abkit"], med["minimum"]
+    n = len(runs["abkit"])
+    print(
+        f"scale: {args.rows:,} event rows, {customers:,} customers, {os.cpu_count()} cores, "
+        f"load average {load:.1f} at the start, median of {n} run(s)"
+    )
+    print(
+        f"abkit duckdb_sufficient_statistics: {a['seconds']:.1f} s ({a['cpu_seconds']:.1f} s CPU), "
+        f"peak {a['peak_mb']:,.0f} MB"
+    )
+    print(
+        f"minimum (join to the assignment, group by variant, segment, event): {m['seconds']:.1f} s "
+        f"({m['cpu_seconds']:.1f} s CPU), peak {m['peak_mb']:,.0f} MB"
+    )
+    print(
+        f"ratio abkit / minimum: {a['seconds'] / m['seconds']:.2f}x wall clock, "
+        f"{a['cpu_seconds'] / m['cpu_seconds']:.2f}x CPU (target <= 2x)"
+    )
+    if n > 1:
+        print(
+            "runs (s): "
+            + "; ".join(
+                f"{step} " + ", ".join(f"{r['seconds']:.1f}" for r in rs) for step, rs in runs.items()
+            )
+        )
+    print(f"diagnostics: {runs['abkit'][-1]['diagnostics']}")
+    if args.no_assign:
+        return
     for step in ("assign-block", "assign-hash"):
-        r = results[step]
+        r = _run_step(step, args.rows, customers, args.threads)
         print(
             f"{step} of {customers:,} customers in DuckDB SQL: {r['seconds']:.2f} s, "
             f"peak {r['peak_mb']:,.0f} MB"

@@ -19,7 +19,7 @@ import pandas as pd
 
 from abkit._io import atomic_path
 from abkit.engines import Aggregates, assemble, check_assigned, missing_columns_error, window_info
-from abkit.errors import AbkitError, FileExistsAbkitError, ParameterError, SourceError
+from abkit.errors import AbkitError, ColumnError, DataError, FileExistsAbkitError, ParameterError, SourceError
 from abkit.sql import (
     assigned_checks_sql,
     assignment_sql,
@@ -407,8 +407,6 @@ def duckdb_outcomes(
             if c in a_types
         ]
         if clash:
-            from abkit.errors import ColumnError
-
             raise ColumnError(
                 f"assigned already has column(s) {', '.join(map(repr, clash))}, which outcomes add; "
                 "rename them first"
@@ -500,8 +498,6 @@ def duckdb_assign(
             )
         id_type = types[id_col].upper()
         if not (id_type in ("VARCHAR", "UUID") or "INT" in id_type):
-            from abkit.errors import DataError
-
             raise DataError(
                 f"units column {id_col!r} has type {types[id_col]}; ids must be integers or strings so that "
                 "their text form matches Python's str(id)"
@@ -513,8 +509,6 @@ def duckdb_assign(
             {"units": _describe(units)},
         )[0]
         if counts["nn"] != counts["n"] or counts["d"] != counts["n"]:
-            from abkit.errors import DataError
-
             raise DataError(
                 f"units column {id_col!r} has {counts['n'] - counts['nn']} null and "
                 f"{counts['nn'] - counts['d']} duplicated id(s); each unit must appear once with an id"
