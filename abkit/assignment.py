@@ -981,6 +981,7 @@ def save_assignment(
     variant_col: str = "variant",
     overwrite: bool = False,
     source: Mapping[str, Any] | None = None,
+    targeting: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write an assignment atomically (CSV or Parquet by suffix) with a JSON metadata sidecar.
 
@@ -993,6 +994,10 @@ def save_assignment(
     ``method="external"`` records a split made by another tool: ``salt`` is None (abkit did not
     randomise), ``source`` (e.g. the source file's name, SHA-256 and import time) is stored as the
     metadata's ``source`` and the ``hash`` recipe is None.
+
+    ``targeting`` (a targeted wave split with per-cell weights: its cells, the weights used per
+    cell, customers per cell and the propensity column) is stored as the metadata's ``targeting``,
+    covered by the checksum like every other field.
 
     >>> import tempfile, pathlib, pandas as pd
     >>> units = pd.DataFrame({"customer_id": [1, 2, 3, 4]})
@@ -1048,6 +1053,8 @@ def save_assignment(
     if method == EXTERNAL:
         metadata["hash"] = None
         metadata["source"] = dict(source or {})
+    if targeting is not None:
+        metadata["targeting"] = dict(targeting)
     _write_assignment(df, path, metadata, overwrite=overwrite)
     return path
 

@@ -32,11 +32,12 @@ from typing import Any
 from abkit import __version__, workflow
 from abkit._progress import show_progress
 from abkit.demo import run_demo
-from abkit.errors import AbkitError, NotebookError
+from abkit.errors import AbkitError, NotebookError, ParameterError
 from abkit.experiment import Experiment
 from abkit.external import parse_mapping
 from abkit.formatting import p_value
 from abkit.messages import LANGUAGES, label, message
+from abkit.next_wave import target_experiment
 from abkit.programme import decide, init_from, learnings, status
 from abkit.programme_demo import run_programme_demo
 from abkit.programme_report import run_programme_report
@@ -101,10 +102,15 @@ def _logging_to_stderr(command: str, level: int) -> Iterator[None]:
 def _cmd_init(args: argparse.Namespace) -> int:
     if args.previous is not None:  # the next wave of a programme (abkit.programme.init_from)
         folder = init_from(
-            args.name, args.previous, parent=args.parent, send_date=args.send_date, force=args.force
-        )
+            args.name, args.previous, parent=args.parent, send_date=args.send_date, force=args.force,
+            targeted=args.targeted,
+        )  # fmt: skip
         print(folder / "experiment.toml")
         return EXIT_OK
+    if args.targeted:
+        raise ParameterError(
+            "--targeted needs --from DIR: the previous wave whose targeting/plan.json it carries"
+        )
     folder = init_experiment(args.name, parent=args.parent, force=args.force)
     print(folder / "experiment.toml")
     return EXIT_OK
@@ -255,6 +261,34 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_target(args: argparse.Namespace) -> int:
+    budget = None
+    for key in ("contacts", "offers", "spend"):
+        value = getattr(args, f"budget_{key}")
+        if value is not None:
+            if not value >= 0:
+                raise ParameterError(f"--budget-{key} must be 0 or more, got {value:g}")
+            budget = {key: value}
+    for flag in ("explore", "holdout"):
+        value = getattr(args, flag)
+        if not 0 <= value < 1:
+            raise ParameterError(f"--{flag} must be a share in [0, 1), e.g. 0.1, got {value:g}")
+    if args.explore + args.holdout >= 1:
+        raise ParameterError(
+            "--explore + --holdout must leave room for the plan (< 1), got "
+            f"{args.explore:g} + {args.holdout:g}"
+        )
+    run = target_experiment(
+        args.dir, cells=args.cells, budget=budget, explore=args.explore, holdout=args.holdout,
+        method=args.method, language=args.lang, seed=args.seed, n_boot=args.n_boot, as_of=args.as_of,
+        force=args.force,
+    )  # fmt: skip
+    print(run.plan.summary(run.language).splitlines()[0])
+    print(f"plan: {_shown(run.json)}")
+    print(f"report: {_shown(run.html)}")
+    return EXIT_OK
+
+
 #: Customers of the synthetic history: one demo experiment, and a programme of waves (``--waves``).
 DEMO_CUSTOMERS = 200_000
 WAVES_DEMO_CUSTOMERS = 20_000
@@ -321,6 +355,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing experiment.toml")
     p.add_argument("--from", dest="previous", type=Path, default=None, help="start from this previous wave")
     p.add_argument("--send-date", dest="send_date", default=None, help="with --from: YYYY-MM-DD")
+    p.add_argument(
+        "--targeted",
+        action="store_true",
+        help="with --from: carry the per-cell weights of DIR/targeting/plan.json (abkit target)",
+    )
     p.set_defaults(func=_cmd_init)
 
     p = _command(sub, "plan", help="power table for the experiment's segments and arms")
@@ -423,8 +462,47 @@ def build_parser() -> argparse.ArgumentParser:
         "--lang", choices=list(LANGUAGES), default=None, help="report language (default: the spec's)"
     )
     p.set_defaults(func=_cmd_demo, default_level=logging.INFO)  # a person runs it to watch: show progress
+    _add_target_command(sub)
     _add_programme_commands(sub)
     return parser
+
+
+def _add_target_command(sub: argparse._SubParsersAction) -> None:
+    p = _command(
+        sub,
+        "target",
+        help="plan the next wave: per cell the best campaign or none, with an honest value",
+        description="Read the finished experiment's per-customer outcomes, choose per cell the arm with "
+        "the highest incremental profit (or no contact), value the plan by cross-fitting and publish "
+        "DIR/targeting/plan.json and plan.html together.",
+    )
+    p.add_argument("dir", type=Path, help="experiment folder (holds experiment.toml)")
+    p.add_argument(
+        "--cells", nargs="+", default=None, metavar="COL",
+        help="outcome columns making a cell (default: strata)",
+    )
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--budget-contacts", dest="budget_contacts", type=float, default=None, metavar="N",
+                        help="contact at most N customers (a wave the size of the test)")
+    budget.add_argument("--budget-offers", dest="budget_offers", type=float, default=None, metavar="N",
+                        help="send at most N offers (arms with an offer cost)")
+    budget.add_argument("--budget-spend", dest="budget_spend", type=float, default=None, metavar="X",
+                        help="spend at most X on contacts and expected offers")
+    p.add_argument("--explore", type=float, default=0.10, metavar="F",
+                   help="share spread over all arms in the next wave (default 0.10)")
+    p.add_argument("--holdout", type=float, default=0.05, metavar="F",
+                   help="share of every contacted cell kept without contact (default 0.05)")
+    p.add_argument("--method", choices=["shrunk", "raw", "dr"], default="shrunk",
+                   help="shrunk (empirical Bayes, default), raw, dr (not available in this version)")
+    p.add_argument("--lang", choices=list(LANGUAGES), default=None,
+                   help="report language (default: the spec's)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the folds and the bootstrap (default 0)")
+    p.add_argument("--n-boot", dest="n_boot", type=int, default=200, metavar="N",
+                   help="bootstrap replicates (default 200, at least 20)")
+    p.add_argument("--as-of", dest="as_of", default=None,
+                   help="read outcomes as of YYYY-MM-DD (default: the window's last day)")
+    p.add_argument("--force", action="store_true", help="replace an existing DIR/targeting plan")
+    p.set_defaults(func=_cmd_target)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------- act (issue 13)

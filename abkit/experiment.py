@@ -53,6 +53,7 @@ __all__ = [
     "Prior",
     "Programme",
     "ReportSettings",
+    "Targeting",
     "Variant",
     "scaffold",
     "spec_keys",
@@ -109,7 +110,7 @@ _URL_RE = re.compile(r"^\s*(?:postgres(?:ql)?(?:\+\w+)?://|[A-Za-z][A-Za-z0-9+.-
 
 _KEYS: dict[str, tuple[str, ...]] = {
     "": ("name", "hypothesis", "owner", "salt", "dates", "data", "population", "strata", "variants",
-         "metrics", "analysis", "decision", "report", "programme"),
+         "metrics", "analysis", "decision", "report", "programme", "targeting"),
     "dates": ("send_date", "window_days", "planned_end"),
     "data": ("customers", "transactions", "events", "outcomes", "assignment", "columns", "engine", "url_env",
              "spark_master", "encoding", "sheet", "timestamp_format", "timezone", "max_bad_share",
@@ -132,6 +133,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "decision": ("objective", "revenue", "redeemed"),
     "report": ("language", "currency", "max_data_lag_days"),
     "programme": ("name", "holdout"),
+    "targeting": ("cells", "weights"),
 }  # fmt: skip
 
 
@@ -311,6 +313,20 @@ class Programme:
 
 
 @dataclass(frozen=True)
+class Targeting:
+    """Per-cell weights of a targeted wave (``[targeting]``, written by ``abkit init --from --targeted``).
+
+    ``abkit assign`` splits each cell (the ``"|"``-joined values of the ``cells`` columns) by its
+    own weights; a cell not listed gets the ``[variants]`` weights.
+    """
+
+    #: The columns whose values make a cell (e.g. ``("segment",)``).
+    cells: tuple[str, ...]
+    #: Cell key -> {variant: weight}; weights of a cell are normalised, zero means never.
+    weights: Mapping[str, Mapping[str, float]]
+
+
+@dataclass(frozen=True)
 class MetricDefinition:
     """A metric declared in ``[metrics.define.NAME]``: its kind, column, label and population."""
 
@@ -417,6 +433,7 @@ class Experiment(Displayable):
     decision: DecisionSettings = field(default_factory=DecisionSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     programme: Programme | None = None
+    targeting: Targeting | None = None
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -716,6 +733,11 @@ class Experiment(Displayable):
         )
         if self.programme is not None:
             doc["programme"] = {"name": self.programme.name, "holdout": self.programme.holdout}
+        if self.targeting is not None:
+            doc["targeting"] = {
+                "cells": list(self.targeting.cells),
+                "weights": {cell: dict(w) for cell, w in self.targeting.weights.items()},
+            }
         return doc
 
     # -- display ------------------------------------------------------------------------------
@@ -966,6 +988,7 @@ class _Reader:
                 )
         report = self._report()
         programme = self._programme()
+        targeting = self._targeting(variants)
         return Experiment(
             name=name,
             hypothesis=hypothesis,
@@ -982,6 +1005,7 @@ class _Reader:
             decision=decision,
             report=report,
             programme=programme,
+            targeting=targeting,
         )
 
     def _decision(self) -> DecisionSettings:
@@ -1041,6 +1065,41 @@ class _Reader:
                 f"must be a share in [0, 1) of the dormant pool never contacted (e.g. 0.05), got {holdout!r}",
             )
         return Programme(name=name, holdout=holdout)
+
+    def _targeting(self, variants: tuple[Variant, ...]) -> Targeting | None:
+        if "targeting" not in self.doc:
+            return None
+        t = self.table(self.doc, "targeting", "targeting")
+        cells = self.get(t, "targeting", "cells", "str_list")
+        if not cells:
+            raise self.fail("targeting.cells", 'must name at least one column, e.g. cells = ["segment"]')
+        raw = t.get("weights")
+        if not isinstance(raw, dict):
+            raise self.fail(
+                "targeting.weights",
+                f'must be tables [targeting.weights."CELL"] with variant = weight, got {_tname(raw)} {raw!r}',
+            )
+        names = [v.name for v in variants]
+        weights: dict[str, dict[str, float]] = {}
+        for cell, table in raw.items():
+            where = f"targeting.weights.{cell}"
+            if not isinstance(table, dict):
+                raise self.fail(where, f"must be a table of variant = weight, got {_tname(table)} {table!r}")
+            arms: dict[str, float] = {}
+            for arm in table:
+                if arm not in names:
+                    raise self.fail(
+                        f"{where}.{arm}",
+                        f"{arm!r} is not a variant{_suggest(arm, names)}; variants: {', '.join(names)}",
+                    )
+                w = self.get(table, where, arm, "number")
+                if w < 0:
+                    raise self.fail(f"{where}.{arm}", f"must not be negative, got {w:g}")
+                arms[arm] = w
+            if not any(w > 0 for w in arms.values()):
+                raise self.fail(where, "needs at least one variant with a weight above 0")
+            weights[str(cell)] = arms
+        return Targeting(cells=cells, weights=weights)
 
     def _dates(self) -> Dates:
         t = self.table(self.doc, "dates", "dates")

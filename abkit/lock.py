@@ -61,4 +61,5 @@ def remove_stale_temporaries(exp: Experiment) -> list[Path]:
         patterns.append(f".{glob.escape(meta.name)}.*")
         gone += remove_stale(target.parent, patterns)
     gone += remove_stale(exp.send_lists_dir, [f".abkit-assign-{name}.*", ".send_list_*.csv.*"])
+    gone += remove_stale(exp.folder, [".targeting.*"])  # abkit target's staging folder
     return gone

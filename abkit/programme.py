@@ -48,8 +48,9 @@ from abkit._validate import check_date
 from abkit.assignment import load_assignment
 from abkit.contacts import experiment_folders, programme_holdout, read_programme_holdout
 from abkit.errors import AbkitError, DataError, ParameterError, SourceError
-from abkit.experiment import SPEC_FILE, Experiment
+from abkit.experiment import SPEC_FILE, Experiment, Targeting
 from abkit.meta import META_METHODS, random_effects
+from abkit.next_wave import read_plan
 from abkit.workflow import Readout, analyse, init_experiment, read_table
 
 try:  # POSIX advisory locks; elsewhere the atomic rename alone protects the file
@@ -846,6 +847,7 @@ def init_from(
     salt: str | None = None,
     force: bool = False,
     readout: Readout | None = None,
+    targeted: bool = False,
 ) -> Path:
     """Create the next wave ``parent/NAME`` from the previous experiment ``previous``; return the folder.
 
@@ -855,8 +857,12 @@ def init_from(
     the variants the previous decisions kept: shipped variants stay, contacted variants no decision
     shipped are dropped (all stay when nothing is recorded or nothing was shipped). ``readout`` is
     the previous wave's analysis (default: :func:`abkit.workflow.analyse` at the end of its window).
+    ``targeted=True`` (``abkit init --from DIR --targeted``) writes the per-cell weights of the
+    previous wave's plan (``DIR/targeting/plan.json``, made by ``abkit target``) into the new spec's
+    ``[targeting]`` table and keeps every variant the plan can send.
     """
     prev = Experiment.load(previous)
+    plan = read_plan(prev.folder) if targeted else None
     parent = Path(parent) if parent is not None else prev.folder.parent
     send = (
         check_date("send_date", send_date) if send_date else dt.datetime.now(dt.UTC).date() + dt.timedelta(7)
@@ -881,6 +887,16 @@ def init_from(
             )
         else:
             note = "the previous wave shipped no variant: every variant kept"
+    targeting = None
+    if plan is not None:
+        unknown = sorted({a for w in plan["weights"].values() for a in w} - set(prev.variant_names))
+        if unknown:
+            raise DataError(
+                f"{prev.folder / 'targeting' / 'plan.json'}: arm(s) {', '.join(map(repr, unknown))} are not "
+                f"variants of {prev.name}; run `abkit target --force` again"
+            )
+        kept, note = list(prev.variants), "targeted: every variant kept, split per cell by the plan"
+        targeting = Targeting(cells=tuple(plan["cells"]), weights=plan["weights"])
     folder = parent / name
     new_folder_abs = folder if folder.is_absolute() else Path.cwd() / folder
     data = dataclasses.replace(
@@ -900,6 +916,7 @@ def init_from(
         data=data,
         variants=tuple(kept),
         analysis=dataclasses.replace(prev.analysis, baseline=float(overall["rate"].iloc[0])),
+        targeting=targeting,
     )
     lines = nxt.to_toml().splitlines()
     o = overall.iloc[0]
@@ -917,6 +934,11 @@ def init_from(
         f"# started from {prev.name} (sent {prev.dates.send_date.isoformat()}) by `abkit init --from`",
         f"# variants: {note}; check the data sources below before assigning",
     ]
+    if plan is not None:
+        header.append(
+            f"# targeting: per-cell weights of {prev.name}/targeting/plan.json (recommended: "
+            f"{plan.get('recommended')}); cells not listed get the [variants] weights"
+        )
     text = "\n".join([*header, *lines]) + "\n"
     Experiment.from_toml(text, path=folder / SPEC_FILE)  # the new spec is valid before it is written
     init_experiment(name, parent=parent, force=force)

@@ -1196,6 +1196,11 @@ def value_of(
     equals the post-stratified difference. Standard errors from the per-customer scores; normal
     intervals at level ``1 - alpha``.
 
+    This is the way to value a targeted wave (``abkit init --from DIR --targeted`` then ``abkit
+    assign``): its assignment keeps each customer's ``propensity``, which reaches
+    ``abkit.workflow.analyse(...).outcomes``; the pooled "all" row of ``evaluate`` (and of the
+    report) compares the arms unweighted, which mixes cells with different weights.
+
     >>> df = pd.DataFrame({"cell": ["a"] * 4, "variant": ["mail", "mail", "none", "none"],
     ...                    "revenue": [10.0, 0.0, 5.0, 0.0], "repurchased": [1, 0, 1, 0],
     ...                    "propensity": [0.5] * 4})

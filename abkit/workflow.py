@@ -332,8 +332,12 @@ def _assign_experiment(exp: Experiment, *, force: bool) -> AssignmentRun:
     if len(rules.exclusions):
         exclusions = pd.concat([exclusions, rules.exclusions], ignore_index=True)
     keeps_holdout = exp.programme is not None and exp.programme.holdout > 0
-    assigned = assign(units, variants=exp.weights, salt=exp.salt, strata=exp.strata, id_col=id_col)
-    _check_strata_arms(exp, assigned)
+    targeting: dict[str, Any] | None = None
+    if exp.targeting is None:
+        assigned = assign(units, variants=exp.weights, salt=exp.salt, strata=exp.strata, id_col=id_col)
+        _check_strata_arms(exp, assigned)
+    else:
+        assigned, targeting = assign_targeted(exp, units)
     customers = _customers_for_suppression(exp)
 
     stages = [make_temp_dir(target.parent, f"abkit-assign-{exp.name}")]
@@ -346,9 +350,10 @@ def _assign_experiment(exp: Experiment, *, force: bool) -> AssignmentRun:
             salt=exp.salt,
             method="block",
             weights=exp.weights,
-            strata=exp.strata,
+            strata=exp.strata if targeting is None else list(targeting["cells"]),
             id_col=id_col,
             overwrite=True,
+            targeting=targeting,
         )
         exported = export_send_lists(
             assigned,
@@ -390,10 +395,81 @@ def _assign_experiment(exp: Experiment, *, force: bool) -> AssignmentRun:
         experiment=exp.name,
         counts=counts,
         exclusions=exclusions,
-        srm=srm(observed.to_dict(), exp.weights),
+        srm=srm(observed.to_dict(), expected_weights(exp, {"targeting": targeting})),
         assignment_path=target,
         send_lists=exported,
     )
+
+
+#: Column of a targeted wave's assignment holding each customer's probability of the arm they got.
+PROPENSITY_COL = "propensity"
+
+
+def assign_targeted(exp: Experiment, units: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Split ``units`` cell by cell with the spec's ``[targeting]`` weights; return it and its metadata.
+
+    Each cell (the ``"|"``-joined values of ``targeting.cells``) is split by its own weights (a
+    cell the spec does not list by the ``[variants]`` weights) with the spec's salt, and each
+    customer's probability of the arm they got is stored in the ``propensity`` column. The
+    metadata (cells, the weights used per cell, customers per cell, the propensity column) is
+    saved with the assignment, under its checksum.
+    """
+    spec = exp.targeting
+    if spec is None:
+        raise SpecError(
+            f"{exp.path}: no [targeting] table; `abkit init NEXT --from DIR --targeted` writes one"
+        )
+    cells = list(spec.cells)
+    missing = [c for c in cells if c not in units.columns]
+    if missing:
+        raise SpecError(
+            f"{exp.locate('targeting.cells')}: targeting.cells names {', '.join(map(repr, missing))}, not a "
+            f"column of the eligible customers ({', '.join(map(str, units.columns[:25]))}); fix the cells"
+        )
+    if PROPENSITY_COL in units.columns:
+        raise DataError(f"the eligible customers already have a {PROPENSITY_COL!r} column; rename it")
+    keys = units[cells].astype(str).agg("|".join, axis=1) if len(units) else pd.Series([], dtype=str)
+    sizes = keys.value_counts().sort_index()
+    per_cell = {k: {a: float(w) for a, w in spec.weights.get(k, exp.weights).items()} for k in sizes.index}
+    id_col = exp.data.columns.customer_id
+    assigned = assign(units, variants=per_cell, salt=exp.salt, strata=cells, id_col=id_col)
+    shares = pd.Series(
+        {(k, a): w / sum(ws.values()) for k, ws in per_cell.items() for a, w in ws.items()}, dtype=float
+    )
+    lookup = pd.MultiIndex.from_arrays([keys.to_numpy(), assigned["variant"].astype(str).to_numpy()])
+    assigned[PROPENSITY_COL] = shares.reindex(lookup).to_numpy(dtype=float)
+    metadata = {
+        "cells": cells,
+        "weights": per_cell,
+        "cell_counts": {str(k): int(n) for k, n in sizes.items()},
+        "unlisted_cells": sorted(k for k in sizes.index if k not in spec.weights),
+        "propensity_col": PROPENSITY_COL,
+    }
+    return assigned, metadata
+
+
+def expected_weights(exp: Experiment, meta: Mapping[str, Any]) -> dict[str, float]:
+    """The overall split an assignment should show: the spec's weights, or for a targeted wave the
+    cells' own weights averaged over the cells' sizes (from the assignment's metadata).
+
+    >>> from abkit.workflow import demo_spec_text
+    >>> exp = Experiment.from_toml(demo_spec_text())
+    >>> meta = {"targeting": {"weights": {"a": {"holdout": 1, "coupon": 3}, "b": {"holdout": 1}},
+    ...                      "cell_counts": {"a": 100, "b": 100}}}
+    >>> {k: v for k, v in expected_weights(exp, meta).items() if v}
+    {'holdout': 0.625, 'coupon': 0.375}
+    """
+    targeting = meta.get("targeting")
+    if not isinstance(targeting, Mapping):
+        return dict(exp.weights)
+    total = dict.fromkeys(exp.variant_names, 0.0)
+    for key, n in targeting["cell_counts"].items():
+        weights = targeting["weights"][key]
+        s = sum(weights.values())
+        for arm, w in weights.items():
+            total[arm] += n * w / s
+    n_all = sum(targeting["cell_counts"].values()) or 1
+    return {arm: v / n_all for arm, v in total.items()}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -819,7 +895,8 @@ def analyse(
     assigned, meta = load_assigned(exp)
     variants = list(exp.variant_names)
     observed = assigned["variant"].value_counts().reindex(variants, fill_value=0)
-    srm_assignment = srm(observed.to_dict(), exp.weights)
+    weights = expected_weights(exp, meta)  # a targeted wave: each cell's own weights
+    srm_assignment = srm(observed.to_dict(), weights)
 
     # the events are read by the spec's engine (abkit.sources): per-customer outcomes with pandas,
     # aggregated rows (unit counts in n_col) from DuckDB, PostgreSQL or Spark; an outcomes table is
@@ -856,7 +933,7 @@ def analyse(
         delivered = pd.Series(0, index=contacted)
     delivered = delivered.reindex(contacted, fill_value=0)
     if len(contacted) > 1:
-        srm_delivery = srm(delivered.to_dict(), {v: exp.weights[v] for v in contacted})
+        srm_delivery = srm(delivered.to_dict(), {v: weights[v] for v in contacted})
     else:  # one contacted arm (e.g. a wave started from a shipped variant): no split of deliveries to test
         nan, k = float("nan"), len(contacted)
         srm_delivery = SRMResult(

@@ -584,3 +584,131 @@ def test_python_dash_m_abkit_takes_options_after_the_command(tmp_path: Path) -> 
     )  # fmt: skip
     assert out.returncode == EXIT_INPUT and "Traceback" in out.stderr
     assert out.stderr.strip().splitlines()[-1].startswith("abkit init: ")
+
+
+# ------------------------------------------------------------------------------ abkit target (issue 15)
+def _target(folder: Path, *extra: str) -> int:
+    return main(["target", str(folder), "--n-boot", "20", *extra])
+
+
+def test_target_publishes_plan_json_and_report_deterministically(
+    demo_experiment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    assert _target(demo_experiment) == EXIT_OK
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(("Send ", "Contact nobody"))
+    assert out[1] == f"plan: {demo_experiment}/targeting/plan.json"
+    folder = demo_experiment / "targeting"
+    assert sorted(p.name for p in folder.iterdir()) == ["plan.html", "plan.json"]
+    assert not [p.name for p in demo_experiment.iterdir() if p.name.startswith(".targeting")]
+    doc = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+    assert doc["schema"] == "abkit.targeting/1" and doc["cells"] == ["segment"]
+    assert {r["policy"] for r in doc["value"]} == {"plan", "best", "none"}
+    columns = {"per_1000", "ci_low", "ci_high", "vs_best", "vs_best_ci_low", "vs_best_ci_high"}
+    assert set(doc["value"][0]) >= columns
+    assert doc["adopt"] is (doc["recommended"] == "plan") and doc["best_arm"] in doc["arms"]
+    assert doc["method"] == "shrunk" and doc["seed"] == 0
+    assert set(doc["weights"]) == set(doc["chosen"]) == {r["key"] for r in doc["table"]}
+    for weights in doc["weights"].values():
+        assert abs(sum(weights.values()) - 1) < 1e-9
+    page = (folder / "plan.html").read_text(encoding="utf-8")
+    assert "<html lang='en'>" in page and "<script" not in page and "http" not in page
+    assert page.index(doc["summary"][0].split(":")[0]) < page.index("<table") < page.index("<img alt=")
+    assert "AIPW" in page and "Paule" in page and "bootstrap" in page and "Traceback" not in page
+    first = (folder / "plan.json").read_bytes(), (folder / "plan.html").read_bytes()
+    assert _target(demo_experiment) == EXIT_INPUT  # never replaced without --force
+    assert "--force" in capsys.readouterr().err
+    assert _target(demo_experiment, "--force") == EXIT_OK
+    assert ((folder / "plan.json").read_bytes(), (folder / "plan.html").read_bytes()) == first
+
+
+def test_target_in_japanese_with_a_budget_and_two_cell_columns(
+    demo_experiment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    args = ["--lang", "ja", "--cells", "segment", "r_score", "--budget-contacts", "3000", "--seed", "3"]
+    assert _target(demo_experiment, *args) == EXIT_OK
+    doc = json.loads((demo_experiment / "targeting" / "plan.json").read_text(encoding="utf-8"))
+    assert doc["cells"] == ["segment", "r_score"] and doc["seed"] == 3
+    assert doc["budget"] == {"contacts": 3000.0}
+    page = (demo_experiment / "targeting" / "plan.html").read_text(encoding="utf-8")
+    assert "<html lang='ja'>" in page and "増分利益" in page and "ホールドアウト" in page
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (["--explore", "1.5"], EXIT_INPUT, "--explore"),
+        (["--explore", "0.6", "--holdout", "0.5"], EXIT_INPUT, "--explore + --holdout"),
+        (["--budget-spend", "-1"], EXIT_INPUT, "--budget-spend"),
+        (["--cells", "no_such_column"], EXIT_INPUT, "no_such_column"),
+        (["--method", "dr"], EXIT_INPUT, "method='dr'"),
+        (["--method", "magic"], 2, "invalid choice"),
+        (["--budget-contacts", "10", "--budget-spend", "5"], 2, "not allowed with"),
+        (["--explore", "lots"], 2, "invalid float"),
+    ],
+)
+def test_target_bad_flags_exit_1_with_one_line_or_2_for_usage(
+    demo_experiment: Path, capsys: pytest.CaptureFixture[str], args: list[str], code: int, words: str
+) -> None:
+    if code == 2:
+        with pytest.raises(SystemExit) as exc:
+            _target(demo_experiment, *args)
+        assert exc.value.code == 2
+    else:
+        assert _target(demo_experiment, *args) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert words in err[-1] and (code == 2 or len(err) == 1)
+    assert not (demo_experiment / "targeting").exists()
+
+
+def test_target_needs_a_margin(demo_experiment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = demo_experiment / "experiment.toml"
+    spec.write_text(re.sub(r"(?m)^gross_margin = .*\n", "", spec.read_text()))
+    assert _target(demo_experiment) == EXIT_INPUT
+    assert "analysis.gross_margin" in capsys.readouterr().err
+
+
+def test_init_targeted_round_trip_then_assign_by_cell_weights(
+    demo_experiment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from abkit.assignment import load_assignment
+    from abkit.experiment import Experiment
+
+    assert _target(demo_experiment) == EXIT_OK
+    doc = json.loads((demo_experiment / "targeting" / "plan.json").read_text(encoding="utf-8"))
+    parent = demo_experiment.parent
+    argv = ["init", "next", "--parent", str(parent), "--from", str(demo_experiment), "--targeted"]
+    assert main([*argv, "--send-date", "2026-09-01"]) == EXIT_OK
+    nxt = Experiment.load(parent / "next")
+    assert nxt.targeting is not None and list(nxt.targeting.cells) == doc["cells"]
+    assert {k: dict(v) for k, v in nxt.targeting.weights.items()} == doc["weights"]
+    assert set(nxt.variant_names) == set(doc["arms"])
+    assert Experiment.from_toml(nxt.to_toml(), path=nxt.path) == nxt
+    capsys.readouterr()
+    assert main(["assign", str(parent / "next")]) == EXIT_OK
+    assert "matches the planned weights" in capsys.readouterr().out
+    frame, meta = load_assignment(parent / "next" / "assignment.parquet")
+    assert meta["targeting"]["weights"] == doc["weights"] and meta["targeting"]["cells"] == doc["cells"]
+    for key, weights in doc["weights"].items():
+        rows = frame[frame["segment"] == key]
+        for arm, w in weights.items():
+            got = rows.loc[rows["variant"] == arm, "propensity"]
+            assert got.tolist() == pytest.approx([w] * len(got))
+            assert abs(len(got) - w * len(rows)) <= 1  # block design: exact counts per cell
+
+
+def test_init_targeted_without_a_plan_or_without_from_exits_1(
+    demo_experiment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parent = demo_experiment.parent
+    assert main(["init", "n2", "--parent", str(parent), "--from", str(demo_experiment), "--targeted"]) == 1
+    assert "abkit target" in capsys.readouterr().err
+    assert main(["init", "n3", "--parent", str(parent), "--targeted"]) == EXIT_INPUT
+    assert "--from" in capsys.readouterr().err
+    assert not (parent / "n2").exists() and not (parent / "n3").exists()

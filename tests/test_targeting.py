@@ -9,6 +9,8 @@ benchmarks/calibrate_targeting.py.
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import matplotlib
 
@@ -364,3 +366,68 @@ def test_generator_truth(test12k):
     wide = flat.truth.pivot_table(index=CELLS, columns="arm", values="incremental_profit")
     assert np.allclose(wide.std(), 0)
     pd.testing.assert_frame_equal(targeting_test(500, seed=5).outcomes, targeting_test(500, seed=5).outcomes)
+
+
+# ------------------------------------------------------------------ plan.json, plan report, [targeting]
+def _hostile_plan(seed: int = 0):
+    t = targeting_test(8_000, seed=4)
+    frame = t.outcomes.copy()
+    frame["segment"] = frame["segment"].replace({"one_time": "<script>alert('x')</script> & \"one\""})
+    return target(
+        frame, costs=t.costs, margin=t.margin, control="holdout", cells="segment", n_boot=30, seed=seed
+    )
+
+
+def test_plan_document_is_json_without_nan_and_the_same_bytes_for_the_same_seed():
+    import json
+
+    from abkit.next_wave import PLAN_SCHEMA, plan_document
+
+    texts = [
+        json.dumps(plan_document(_hostile_plan(), experiment="wb", language="ja"), allow_nan=False)
+        for _ in range(2)
+    ]
+    assert texts[0] == texts[1]
+    doc = json.loads(texts[0])
+    assert doc["schema"] == PLAN_SCHEMA and doc["language"] == "ja"
+    best = next(r for r in doc["value"] if r["policy"] == "best")
+    assert best["vs_best"] is None  # NaN is written as null, never as NaN
+    assert any("<script>" in r["key"] for r in doc["table"])  # ids and labels kept as written
+    other = json.dumps(plan_document(_hostile_plan(seed=1), experiment="wb"), allow_nan=False)
+    assert other != texts[0]
+
+
+def test_plan_report_escapes_user_text_and_reads_answer_first():
+    from abkit.plan_report import plan_html
+
+    plan = _hostile_plan()
+    for language in ("en", "ja"):
+        page = plan_html(plan, name="<b>wb</b>", language=language, currency="JPY", margin=0.4)
+        assert "<script" not in page and "<b>wb</b>" not in page and "&lt;b&gt;wb&lt;/b&gt;" in page
+        assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;one&quot;" in page
+        assert f"<html lang='{language}'>" in page and "e+" not in page.split("base64")[0]
+        lead = page.index("abkit-lead")
+        assert lead < page.index("<table") < page.index("<img alt='") < page.index("τ²")
+        assert "Traceback" not in page and "/work/" not in page
+
+
+def test_targeting_spec_reader_refuses_bad_weights_naming_the_key():
+    from abkit.errors import SpecError
+    from abkit.experiment import Experiment, scaffold
+
+    base = scaffold("spring", send_date="2026-06-01")
+    good = base + (
+        '\n[targeting]\ncells = ["segment"]\n\n[targeting.weights."one|time"]\ncoupon = 0.9\nholdout = 0.1\n'
+    )
+    exp = Experiment.from_toml(good)
+    assert exp.targeting.weights == {"one|time": {"coupon": 0.9, "holdout": 0.1}}
+    assert Experiment.from_toml(exp.to_toml()) == exp
+    for bad, key in [
+        (good.replace("coupon = 0.9", "mystery = 0.9"), "targeting.weights.one|time.mystery"),
+        (good.replace("coupon = 0.9", "coupon = -1"), "targeting.weights.one|time.coupon"),
+        (good.replace("coupon = 0.9\nholdout = 0.1", "coupon = 0"), "targeting.weights.one|time"),
+        (good.replace('cells = ["segment"]', "cells = []"), "targeting.cells"),
+        (good.replace('cells = ["segment"]', 'cells = ["segment"]\nwhat = 1'), "targeting.what"),
+    ]:
+        with pytest.raises(SpecError, match=re.escape(key)):
+            Experiment.from_toml(bad)
