@@ -51,6 +51,7 @@ from abkit.errors import ColumnError, DataError, FileExistsAbkitError, Parameter
 from abkit.experiment import Experiment
 from abkit.lock import experiment_locked
 from abkit.messages import LANGUAGES
+from abkit.plan_file import PLAN_FILE, PLAN_SCHEMA, TARGETING_DIR, read_plan
 from abkit.plan_report import plan_html
 from abkit.targeting import TargetingPlan, target
 from abkit.workflow import analyse
@@ -58,11 +59,6 @@ from abkit.workflow import analyse
 __all__ = ["PLAN_FILE", "PLAN_SCHEMA", "TARGETING_DIR", "TargetingRun", "plan_document", "read_plan",
            "target_experiment"]  # fmt: skip
 
-#: Schema name of ``DIR/targeting/plan.json``.
-PLAN_SCHEMA = "abkit.targeting/1"
-#: The folder of an experiment that holds its published plan.
-TARGETING_DIR = "targeting"
-PLAN_FILE = "plan.json"
 REPORT_FILE = "plan.html"
 
 
@@ -139,34 +135,6 @@ def plan_document(plan: TargetingPlan, *, experiment: str, language: str = "en")
         "curve": _records(plan.curve),
     }
     return _plain(doc)
-
-
-def read_plan(folder: str | Path) -> dict[str, Any]:
-    """The published plan ``FOLDER/targeting/plan.json`` of an experiment, checked.
-
-    Raises :class:`~abkit.errors.DataError` naming the file when it is missing, not JSON, of
-    another schema or without per-cell weights.
-    """
-    path = Path(folder) / TARGETING_DIR / PLAN_FILE
-    if not path.is_file():
-        raise DataError(f"{path} does not exist; run `abkit target {folder}` first")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path} is not valid JSON ({exc}); run `abkit target --force` again") from None
-    if not isinstance(doc, dict) or doc.get("schema") != PLAN_SCHEMA:
-        found = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
-        raise DataError(f"{path}: schema {found!r} is not {PLAN_SCHEMA!r}; run `abkit target --force` again")
-    cells, weights = doc.get("cells"), doc.get("weights")
-    if not (isinstance(cells, list) and cells and all(isinstance(c, str) for c in cells)):
-        raise DataError(f"{path}: 'cells' must be a non-empty list of column names")
-    ok = isinstance(weights, dict) and all(
-        isinstance(w, dict) and w and all(isinstance(v, int | float) and v >= 0 for v in w.values())
-        for w in weights.values()
-    )
-    if not ok:
-        raise DataError(f"{path}: 'weights' must map each cell to {{arm: weight}} with weights 0 or more")
-    return doc
 
 
 @dataclass(frozen=True, repr=False)

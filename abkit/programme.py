@@ -50,7 +50,7 @@ from abkit.contacts import experiment_folders, programme_holdout, read_programme
 from abkit.errors import AbkitError, DataError, ParameterError, SourceError
 from abkit.experiment import SPEC_FILE, Experiment, Targeting
 from abkit.meta import META_METHODS, random_effects
-from abkit.next_wave import read_plan
+from abkit.plan_file import read_plan
 from abkit.workflow import Readout, analyse, init_experiment, read_table
 
 try:  # POSIX advisory locks; elsewhere the atomic rename alone protects the file
