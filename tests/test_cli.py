@@ -479,12 +479,12 @@ def test_notebook_failures_are_one_clean_line(
 def test_debug_keeps_the_documented_exit_codes(
     demo_experiment: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import abkit.workflow
+    import abkit.cli
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(abkit.workflow, "plan_experiment", broken)
+    monkeypatch.setattr(abkit.cli, "plan_experiment", broken)
     assert main(["--debug", "plan", str(demo_experiment)]) == 4
     err = capsys.readouterr().err
     assert "Traceback" in err and err.strip().splitlines()[-1].startswith("abkit plan: internal error")
@@ -524,12 +524,12 @@ def test_verbose_and_quiet_work_before_or_after_the_command(
 def test_debug_works_before_or_after_the_command(
     demo_experiment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], where: str
 ) -> None:
-    import abkit.workflow
+    import abkit.cli
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(abkit.workflow, "plan_experiment", broken)
+    monkeypatch.setattr(abkit.cli, "plan_experiment", broken)
     verb = ["plan", str(demo_experiment)]
     assert main(["--debug", *verb] if where == "before" else [*verb, "--debug"]) == 4
     err = capsys.readouterr().err
@@ -557,12 +557,12 @@ def test_global_options_after_every_command_are_accepted() -> None:
 def test_demo_shows_its_progress_by_default_and_q_silences_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import abkit.report
+    import abkit.demo
 
     class Run:
         html = Path("reports/demo.html")
 
-    monkeypatch.setattr(abkit.report, "run_report", lambda *a, **k: Run())  # the notebook is tested elsewhere
+    monkeypatch.setattr(abkit.demo, "run_report", lambda *a, **k: Run())  # the notebook is tested elsewhere
     folder = str(tmp_path / "demo")
     assert main(["demo", folder, "--customers", "2000", "--seed", "1"]) == EXIT_OK
     out, err = capsys.readouterr()
