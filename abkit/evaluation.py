@@ -1765,6 +1765,7 @@ class Evaluation(Displayable):
         extra = np.fmax(extra_c, extra_v)
         extra[unknown] = np.nan
         what = "earns more than the holdout" if by_profit else "beats the control"
+        corrected = self.method == "frequentist" and self.correction is not None
         decision, reason = [], []
         for i in range(len(out)):
             if alerts:
@@ -1788,7 +1789,13 @@ class Evaluation(Displayable):
                 )
             elif extra[i] == 0:
                 decision.append("keep holdout")
-                reason.append(f"planned sample reached and no variant {what}")
+                # the interval shown per comparison may exclude 0 while the corrected test does not
+                adjusted = " after the multiple-comparison correction" if corrected else ""
+                reason.append(
+                    "planned sample reached and no variant's profit gain is clear" + adjusted
+                    if by_profit
+                    else "planned sample reached and no variant clearly beats the control" + adjusted
+                )
             elif unknown[i] or not np.isfinite(extra[i]):
                 decision.append("keep collecting")
                 reason.append(f"no conclusive result yet ({notes[i] or thin_text[i]})")
