@@ -2,20 +2,26 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# `make demo` needs only the core install (what a cron box running `abkit report` has);
+# the test suite needs the dev extra (pytest, the PostgreSQL and Spark engines, pdoc, polars).
+CORE := $(VENV)/.installed-core
 STAMP := $(VENV)/.installed
 
 .PHONY: test demo lab bench docs calibrate lint clean
 
-$(STAMP): pyproject.toml
+$(CORE): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $(CORE)
+
+$(STAMP): $(CORE)
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
-demo: $(STAMP)
+demo: $(CORE)
 	$(BIN)/abkit demo
 
 lab: $(STAMP)

@@ -1618,50 +1618,65 @@ def write_outputs(readout: Any, output_dir: str | Path, language: str | None = N
 
 # ------------------------------------------------------------------------------------------------
 # the notebook as offline HTML
-_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
-{%- block html_head_js -%}{%- endblock html_head_js -%}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
-{%- block stream_stderr -%}{%- endblock stream_stderr -%}
-{%- block error -%}{%- endblock error -%}
-{%- block extra_css -%}<style>body { padding: 8px 24px !important; } .jp-Cell { padding: 0 !important; }
-.jp-OutputArea-output { margin: 0; }</style>{%- endblock extra_css -%}
-"""
 _LANG_RE = re.compile(r"<div class='abkit-report' lang='([a-z]{2})'>")
+#: The page around the report's parts: the lab template's look without its scripts.
+_PAGE_CSS = (
+    "body{margin:0;padding:8px 24px;font-family:system-ui,-apple-system,'Segoe UI',Roboto,"
+    "'Noto Sans CJK JP','Hiragino Sans',sans-serif;font-size:14px;line-height:1.45;color:#1a1a1a;"
+    "background:#fff}main{max-width:1232px}pre.abkit-output{white-space:pre-wrap;font-size:13px}"
+)
+
+
+def _joined(value: Any) -> str:
+    """A notebook output's text, stored as one string or as a list of lines."""
+    return "".join(value) if isinstance(value, list) else str(value)
 
 
 def notebook_html(notebook: str | Path) -> str:
-    """Render an executed report notebook as standalone HTML that needs no network.
+    """Render an executed report notebook as one standalone HTML page that needs no network.
 
-    No code cells or prompts, no script from a CDN (no require.js, MathJax or widget manager), no
-    stderr stream or error output; ``<html lang>`` is the report's language. Figures are embedded.
+    The page holds the notebook's displayed outputs in order (HTML as the report renders it; other
+    text escaped), never its code, prompts, stderr or errors, and no script at all (no require.js,
+    MathJax or widget manager); ``<html lang>`` is the report's language and figures are embedded.
+    abkit assembles the page itself, so a report needs no HTML exporter.
     """
-    import jinja2
-    import nbformat
-    from nbconvert import HTMLExporter
+    import nbformat  # notebook files: a dependency of papermill
 
     nb = nbformat.read(str(notebook), as_version=4)
-    language = "en"
+    language, title, parts = "en", "", []
     for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            found = _LANG_RE.search(str(out.get("data", {}).get("text/html", "")))
-            if found and found.group(1) in LANGUAGES:
-                language = found.group(1)
-                break
-        else:
+        if cell.get("cell_type") != "code":
             continue
-        break
-    exporter = HTMLExporter(
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        extra_loaders=[jinja2.DictLoader({"abkit_report.html.j2": _TEMPLATE})],
-        template_file="abkit_report.html.j2",
+        for out in cell.get("outputs", []):
+            kind = out.get("output_type")
+            if kind == "stream":
+                if out.get("name") == "stdout" and out.get("text"):
+                    parts.append(f"<pre class='abkit-output'>{escape_html(str(out['text']))}</pre>")
+                continue
+            if kind not in ("display_data", "execute_result"):
+                continue  # errors never reach the published page
+            data = out.get("data", {})
+            if "text/html" in data:
+                html = _joined(data["text/html"])
+                found = _LANG_RE.search(html)
+                if found and found.group(1) in LANGUAGES and not title:
+                    language = found.group(1)
+                heading = re.search(r"<h1>(.*?)</h1>", html, flags=re.S)
+                if heading and not title:
+                    title = re.sub(r"<[^>]+>", "", heading.group(1))
+                parts.append(html)
+            elif "image/png" in data:
+                png = _joined(data["image/png"])
+                parts.append(f"<img alt='' src='data:image/png;base64,{png.strip()}'>")
+            elif "text/plain" in data:
+                parts.append(f"<pre class='abkit-output'>{escape_html(_joined(data['text/plain']))}</pre>")
+    body = "\n".join(parts)
+    return (
+        f"<!DOCTYPE html>\n<html lang=\"{escape_html(language)}\">\n<head>\n<meta charset=\"utf-8\"/>\n"
+        "<meta content=\"width=device-width, initial-scale=1.0\" name=\"viewport\"/>\n"
+        f"<title>{title or 'abkit report'}</title>\n<style>{_PAGE_CSS}</style>\n</head>\n"
+        f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
     )
-    exporter.language_code = language
-    body, _ = exporter.from_notebook_node(nb)
-    return body
 
 
 # ------------------------------------------------------------------------------------------------
