@@ -133,11 +133,13 @@ def check_costs(
             raise ParameterError(f"{name}[{arm!r}] = ({contact:g}, {offer:g}): costs cannot be negative")
         out[str(arm)] = (contact, offer)
     if control in out and out[control] != (0.0, 0.0):
-        raise ParameterError(f"{name}[{control!r}]: the control is not contacted and has no costs; remove it")
+        raise ParameterError(
+            f"{name}[{control!r}]: the holdout (control) is not contacted and has no costs; remove it"
+        )
     missing = [a for a in arms if a != control and a not in out]
     if missing:
         raise ParameterError(
-            f"{name} lacks arm(s) {missing}; give each contacted arm its contact and offer cost"
+            f"{name} lacks variant(s) {missing}; give each contacted variant its contact and offer cost"
         )
     out[control] = (0.0, 0.0)
     return out

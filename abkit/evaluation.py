@@ -35,7 +35,7 @@ from scipy import stats as sps
 from abkit import formatting as fmt
 from abkit import power as power_module
 from abkit._display import Displayable
-from abkit._validate import check_choice, check_columns, check_finite, check_probability
+from abkit._validate import check_choice, check_columns, check_costs, check_finite, check_probability
 from abkit.checks import SRMResult
 from abkit.errors import DataError, ParameterError
 from abkit.frames import to_pandas_frame
@@ -2012,42 +2012,6 @@ class Decision(Displayable):
 # --------------------------------------------------------------------------------------------------
 # economics
 # --------------------------------------------------------------------------------------------------
-def check_costs(costs: Any, variants: list[str], control: str) -> dict[str, tuple[float, float]]:
-    if not isinstance(costs, Mapping):
-        raise ParameterError(
-            "costs must map each variant to its costs, e.g. {'coupon': {'contact': 0.05, 'offer': 5.0}}"
-        )
-    out: dict[str, tuple[float, float]] = {}
-    for variant, value in costs.items():
-        if isinstance(value, Mapping):
-            unknown = set(value) - {"contact", "offer"}
-            if unknown:
-                raise ParameterError(
-                    f"costs[{variant!r}] has unknown key(s) {sorted(unknown)}; use 'contact', 'offer'"
-                )
-            pair = (value.get("contact", 0.0), value.get("offer", 0.0))
-        elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
-            pair = (value[0], value[1])
-        else:
-            raise ParameterError(
-                f"costs[{variant!r}] must be {{'contact': ..., 'offer': ...}} or a pair (contact, offer); "
-                f"got {value!r}"
-            )
-        contact, offer = (float(check_finite(f"costs[{variant!r}]", v)) for v in pair)
-        if contact < 0 or offer < 0:
-            raise ParameterError(f"costs[{variant!r}] = ({contact:g}, {offer:g}): costs cannot be negative")
-        out[str(variant)] = (contact, offer)
-    if control in out and out[control] != (0.0, 0.0):
-        raise ParameterError(f"costs[{control!r}]: the holdout is not contacted and has no costs; remove it")
-    missing = [v for v in variants if v != control and v not in out]
-    if missing:
-        raise ParameterError(
-            f"costs lacks variant(s) {missing}; give each contacted variant its contact and offer cost"
-        )
-    out[control] = (0.0, 0.0)
-    return out
-
-
 @dataclass(frozen=True, eq=False)
 class Economics(Displayable):
     """Incremental profit per ``per`` customers targeted, each variant vs the holdout (Welch interval)."""
