@@ -690,7 +690,7 @@ def read_decisions(folder: str | Path) -> pd.DataFrame:
 
 
 def _points(value: float) -> str:
-    return f"{value * 100:+.1f} pts"
+    return f"{value * 100:+.1f} pp"  # percentage points, as the reports write them
 
 
 def _result_text(summary: Mapping[str, Any] | None) -> str:
@@ -769,7 +769,7 @@ def status(root: str | Path = "experiments", *, as_of: str | dt.date | None = No
     """
     root = Path(root)
     today = check_date("as_of", as_of)
-    columns = ["experiment", "phase", "send_date", "report_date", "result", "decision"]
+    columns = ["experiment", "folder", "phase", "send_date", "report_date", "result", "decision"]
     if not root.is_dir():
         return Status(str(root), today, pd.DataFrame(columns=columns), (f"{root} is not a folder",))
     rows, problems = [], []
@@ -795,6 +795,7 @@ def status(root: str | Path = "experiments", *, as_of: str | dt.date | None = No
         rows.append(
             {
                 "experiment": exp.name,
+                "folder": folder.name,
                 "phase": _phase(exp, today, bool(len(decisions))),
                 "send_date": exp.dates.send_date.isoformat(),
                 "report_date": report.date.isoformat() if report else "",

@@ -237,7 +237,8 @@ def test_status_shows_every_phase_and_the_folders_it_cannot_read(
         and rows.loc["e-decided", "decision"] == "keep-holdout (all)"
     )
     assert rows.loc["a-closed", "report_date"] == "2026-06-15"
-    assert rows.loc["a-closed", "result"] == "all: ship coupon +1.2 pts (0.4 to 2.0)"
+    assert rows.loc["a-closed", "result"] == "all: ship coupon +1.2 pp (0.4 to 2.0)"
+    assert rows.loc["a-closed", "folder"] == "a-closed"
     assert rows.loc["f-old", "report_date"] == "2026-06-10"
     assert "without a machine-readable summary" in rows.loc["f-old", "result"]
     assert len(result.problems) == 2
