@@ -37,6 +37,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", "Hiragino Sans", Meiry
   max-width: 150px; }
 .abkit-table td.num, .abkit-table th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .abkit-table td.txt, .abkit-table th.txt { text-align: left; }
+.abkit-table td.txt { white-space: normal; max-width: 240px; }
 .abkit-note { font-size: 12px; color: #555; margin: 2px 0; }
 .abkit-figure img { max-width: 100%; height: auto; }
 """
@@ -95,7 +96,10 @@ def _weights_text(weights: dict[str, float]) -> str:
 
 
 def cell_view(plan: TargetingPlan, *, language: str = "en", currency: str | None = None) -> TableView:
-    """The per-cell table: what to send, the shrunk and raw estimates, contacts, cost and the next split.
+    """The per-cell table: what to send, the shrunk estimate, contacts, contribution and the next split.
+
+    It keeps to about 10 columns so it fits a laptop screen; the raw (unshrunk) estimates, the best
+    campaign, the cost and where each choice was made are in ``plan.json`` and ``plan.table``.
 
     >>> from abkit.datasets import targeting_test
     >>> from abkit.targeting import target
@@ -111,17 +115,12 @@ def cell_view(plan: TargetingPlan, *, language: str = "en", currency: str | None
         *(Column(f"cell_{i}", col) for i, col in enumerate(plan.cells)),
         Column("customers", m("target.col.customers"), "count"),
         Column("arm", m("target.col.arm")),
-        Column("campaign", m("target.col.campaign")),
         Column("profit_shrunk", m("target.col.profit_shrunk"), "money", signed=True),
         Column("shrunk_ci", m("target.col.shrunk_ci"), "money", interval=True, signed=True),
-        Column("profit_raw", m("target.col.profit_raw"), "money", signed=True),
-        Column("raw_ci", m("target.col.raw_ci"), "money", interval=True, signed=True),
         Column("shrinkage", m("target.col.shrinkage"), "percent", digits=0),
         Column("contacts", m("target.col.contacts"), "count"),
-        Column("cost", m("target.col.cost"), "money", digits=0),
         Column("contribution", m("target.col.contribution"), "money", digits=0, signed=True),
         Column("sleeping_dog", m("target.col.sleeping_dog"), "bool"),
-        Column("decided_at", m("target.col.decided_at")),
         Column("weights", m("target.col.weights")),
     )
     weights = plan.weights()
@@ -138,17 +137,12 @@ def cell_view(plan: TargetingPlan, *, language: str = "en", currency: str | None
                 *(r[c] for c in plan.cells),
                 r["customers"],
                 arm,
-                r["campaign"],
                 r["profit_shrunk"],
                 _pair(r["shrunk_ci_low"], r["shrunk_ci_high"]),
-                r["profit_raw"],
-                _pair(r["raw_ci_low"], r["raw_ci_high"]),
                 r["shrinkage"],
                 r["contacts"],
-                r["cost"],
                 r["contribution"],
                 bool(r["sleeping_dog"]),
-                m(f"target.decided.{r['decided_at']}"),
                 _weights_text(weights[key]) if key in weights else fmt.MISSING,
             )
         )
