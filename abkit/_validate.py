@@ -19,6 +19,7 @@ __all__ = [
     "check_finite",
     "check_positive",
     "check_probability",
+    "resolve_control",
 ]
 
 
@@ -143,3 +144,39 @@ def check_costs(
         )
     out[control] = (0.0, 0.0)
     return out
+
+
+#: Arm names that mean "the no-contact holdout" when ``control`` is not given.
+CONTROL_NAMES: tuple[str, ...] = ("control", "holdout")
+
+
+def resolve_control(labels: Iterable[Any], control: str | None = None, *, what: str = "variants") -> str:
+    """The arm every variant is compared with: one rule for every abkit function.
+
+    ``control`` when given (a non-empty string); else the one arm named ``"control"`` or
+    ``"holdout"``; else :class:`~abkit.errors.ParameterError` naming the candidates. (Where an
+    experiment spec is in play, its holdout is passed explicitly.)
+
+    >>> resolve_control(["coupon", "holdout"])
+    'holdout'
+    >>> resolve_control(["coupon", "holdout"], "coupon")
+    'coupon'
+    """
+    if control is not None:
+        if not isinstance(control, str) or not control:
+            raise ParameterError(
+                f"control must be the label of the holdout variant (a string), got {control!r}"
+            )
+        return control
+    names = list(dict.fromkeys(str(x) for x in labels))
+    found = [n for n in CONTROL_NAMES if n in names]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise ParameterError(
+            f"control is not given and {what} hold both {found[0]!r} and {found[1]!r}; pass control=..."
+        )
+    raise ParameterError(
+        f"control is not given and no arm is named 'control' or 'holdout' ({what}: {names}); "
+        "pass control='<the holdout's name>'"
+    )

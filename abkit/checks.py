@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from abkit._display import Displayable, format_number
-from abkit._validate import check_columns, check_positive, check_probability
+from abkit._validate import check_columns, check_positive, check_probability, resolve_control
 from abkit.assignment import parse_variants
 from abkit.errors import ColumnError, DataError, ParameterError
 from abkit.frames import to_pandas_frame
@@ -207,16 +207,6 @@ def srm(
     )
 
 
-def _default_control(variants: list[str]) -> str:
-    for name in ("holdout", "control"):
-        if name in variants:
-            return name
-    raise ParameterError(
-        f"control is not given and no variant is named 'holdout' or 'control' (variants: {variants}); "
-        "pass control='<variant name>'"
-    )
-
-
 def balance(
     assigned: pd.DataFrame,
     covariates: str | Sequence[str],
@@ -228,8 +218,9 @@ def balance(
     """Standardised mean difference of each covariate between each variant and the control.
 
     ``SMD = (mean_t - mean_c) / sqrt((var_t + var_c) / 2)`` with sample variances (``ddof=1``).
-    Boolean covariates count as 0/1. ``control`` defaults to the variant named ``"holdout"``, else
-    ``"control"``; otherwise it must be given. Missing covariate values are left out and counted
+    Boolean covariates count as 0/1. ``control`` follows abkit's one rule
+    (:func:`abkit._validate.resolve_control`): given, else the arm named ``"control"`` or
+    ``"holdout"``. Missing covariate values are left out and counted
     (``missing_variant``, ``missing_control``). When both groups have zero variance the SMD is 0 for
     equal means and +/-inf otherwise. ``imbalanced`` is ``|smd| > threshold``. One row per
     (covariate, variant), variants in sorted order.
@@ -255,7 +246,7 @@ def balance(
         )
     labels = labels.astype(str)
     variants = sorted(labels.unique().tolist())
-    control = _default_control(variants) if control is None else control
+    control = resolve_control(variants, control, what=f"column {variant_col!r}")
     if control not in variants:
         raise ParameterError(f"control={control!r} is not a variant in column {variant_col!r}: {variants}")
     treated = [v for v in variants if v != control]

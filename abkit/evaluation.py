@@ -35,7 +35,14 @@ from scipy import stats as sps
 from abkit import formatting as fmt
 from abkit import power as power_module
 from abkit._display import Displayable
-from abkit._validate import check_choice, check_columns, check_costs, check_finite, check_probability
+from abkit._validate import (
+    check_choice,
+    check_columns,
+    check_costs,
+    check_finite,
+    check_probability,
+    resolve_control,
+)
 from abkit.checks import SRMResult
 from abkit.errors import DataError, ParameterError
 from abkit.frames import to_pandas_frame
@@ -248,7 +255,7 @@ def evaluate(
     data: pd.DataFrame,
     *,
     metrics: Any,
-    control: str = "control",
+    control: str | None = None,
     variant_col: str = "variant",
     segment_col: str | None = None,
     method: str = "frequentist",
@@ -345,8 +352,8 @@ def evaluate(
     alpha = float(check_probability("alpha", alpha, what="the test level"))
     a_prior, b_prior = _check_prior(prior)
     mprior = _check_mean_prior(mean_prior)
-    if not isinstance(control, str) or not control:
-        raise ParameterError(f"control must be the label of the holdout variant (a string), got {control!r}")
+    if control is not None:
+        resolve_control((), control)  # the type check of an explicit control, before any work
     if not isinstance(poststratify, bool):
         raise ParameterError(f"poststratify must be True or False, got {poststratify!r}")
     seq = _check_sequential(sequential, method, n_star, sequential_method, tau, rel_tau)
@@ -387,6 +394,7 @@ def evaluate(
         seq = seq.resolved(list(roles))
 
     variants = sorted(dict.fromkeys(columns["variant"]))
+    control = resolve_control(variants, control, what=f"column {variant_col!r}")
     if control not in variants:
         raise DataError(
             f"control={control!r} is not a value of column {variant_col!r} (values: {variants}); "
@@ -2064,7 +2072,7 @@ def economics(
     revenue_col: str = "revenue",
     redeemed_col: str = "repurchased",
     variant_col: str = "variant",
-    control: str = "control",
+    control: str | None = None,
     segment_col: str | None = None,
     per: int = 1000,
     alpha: float = 0.05,
@@ -2091,6 +2099,7 @@ def economics(
     cols = [variant_col, revenue_col, redeemed_col] + ([segment_col] if segment_col else [])
     check_columns(outcomes, cols, what="outcomes")
     variants = sorted({str(v) for v in pd.unique(outcomes[variant_col].dropna())})
+    control = resolve_control(variants, control, what=f"column {variant_col!r}")
     if control not in variants:
         raise DataError(f"control={control!r} is not a value of column {variant_col!r} (values: {variants})")
     cost = check_costs(costs, variants, control)

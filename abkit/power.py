@@ -44,7 +44,7 @@ import pandas as pd
 from scipy import interpolate, optimize, special, stats
 
 from abkit._display import Displayable
-from abkit._validate import check_choice, check_finite, check_positive, check_probability
+from abkit._validate import check_choice, check_finite, check_positive, check_probability, resolve_control
 from abkit.errors import ParameterError
 from abkit.stats.sequential import group_sequential_bounds, sample_size_inflation
 
@@ -861,7 +861,7 @@ def plan(
     baseline: float | None = None,
     *,
     weights: dict[str, float],
-    control: str = "holdout",
+    control: str | None = None,
     sd: float | None = None,
     alpha: float = 0.05,
     power: float = 0.8,
@@ -905,6 +905,8 @@ def plan(
     """
     if isinstance(pool_size, bool) or not isinstance(pool_size, Integral) or pool_size < 2:
         raise ParameterError(f"pool_size must be a whole number of customers >= 2, got {pool_size!r}")
+    if isinstance(weights, dict):
+        control = resolve_control(weights, control, what="weights")
     sizes, shares = _split(int(pool_size), weights, control)
     alpha_, target = _alpha(alpha), _target(power)
     _choices(alternative, correction, method)

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from abkit._validate import check_columns, check_finite
+from abkit._validate import check_columns, check_finite, resolve_control
 from abkit.attribution import EVENT_NAMES, OUTCOME_COLUMNS, outcomes
 from abkit.engines import duckdb as duckdb_engine
 from abkit.engines import postgres as postgres_engine
@@ -811,7 +811,7 @@ def economics_from_aggregates(
     costs: Mapping[str, Any],
     margin: float,
     n_col: str,
-    control: str,
+    control: str | None = None,
     segment_col: str | None = None,
     revenue_col: str = "revenue",
     redeemed_col: str = "repurchased",
@@ -841,6 +841,7 @@ def economics_from_aggregates(
     by = [segment_col] if segment_col else []
     check_columns(data, ["variant", n_col, revenue_col, sumsq, redeemed_col, *by], what="aggregated outcomes")
     variants = sorted({str(v) for v in pd.unique(data["variant"].dropna())})
+    control = resolve_control(variants, control, what="column 'variant'")
     if control not in variants:
         raise DataError(f"control={control!r} is not a value of column 'variant' (values: {variants})")
     cost = check_costs(costs, variants, control)

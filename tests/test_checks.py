@@ -189,7 +189,7 @@ def test_balance_bad_input() -> None:
         balance(df, "spend", variant_col="arm")
     with pytest.raises(ParameterError, match=r"control='placebo' is not a variant"):
         balance(df, "spend", control="placebo")
-    with pytest.raises(ParameterError, match=r"no variant is named 'holdout' or 'control'.*control="):
+    with pytest.raises(ParameterError, match=r"no arm is named 'control' or 'holdout'.*control="):
         balance(df.assign(variant=df["variant"].replace("holdout", "base")), "spend")
     with pytest.raises(DataError, match="covariate 'variant' has dtype"):
         balance(df.assign(v2=df["variant"]), "variant", variant_col="v2")
