@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from abkit.errors import ColumnError, ParameterError
+from abkit.errors import ColumnError, DataError, ParameterError
 
 __all__ = [
     "check_choice",
@@ -19,6 +19,7 @@ __all__ = [
     "check_finite",
     "check_positive",
     "check_probability",
+    "check_propensities",
     "resolve_control",
 ]
 
@@ -41,6 +42,22 @@ def check_probability(name: str, value: Any, *, what: str = "") -> np.ndarray:
         extra = f" ({what})" if what else ""
         raise ParameterError(f"{name} must be strictly between 0 and 1{extra}, got {value!r}")
     return arr
+
+
+def check_propensities(values: Any, column: str) -> np.ndarray:
+    """Propensities as floats in (0, 1]; anything else raises :class:`~abkit.errors.DataError`.
+
+    >>> check_propensities([0.5, 1.0], "propensity").tolist()
+    [0.5, 1.0]
+    """
+    e = np.asarray(values, dtype=float)
+    bad = ~((e > 0) & (e <= 1))  # NaN fails both comparisons
+    if bad.any():
+        raise DataError(
+            f"column {column!r} has {int(bad.sum()):,} value(s) outside (0, 1] or missing; it must hold each "
+            "customer's probability of the arm they got (a targeted wave's assignment stores it)"
+        )
+    return e
 
 
 def check_positive(name: str, value: Any) -> np.ndarray:

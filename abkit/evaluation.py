@@ -73,6 +73,7 @@ from abkit.stats.sequential import (
     sequential_ratio_interval,
     sequential_test,
 )
+from abkit.stats.weighting import HAJEK_METHOD, WEIGHTED_COLUMNS, hajek_rows
 from abkit.views import Column, TableView, table_html, table_text, wrap_lines
 
 __all__ = [
@@ -272,6 +273,7 @@ def evaluate(
     rel_tau: float | None = None,
     covariates: Sequence[str] | None = None,
     poststratify: bool = True,
+    propensity_col: str | None = None,
 ) -> Evaluation:
     """Compare every variant with ``control`` for each metric and segment.
 
@@ -296,6 +298,15 @@ def evaluate(
     segment that has fewer than 2 units in an arm the row stays the plain pooled comparison and its
     ``method`` says why; ``poststratify=False`` gives the plain pooled comparison. Bayesian pooled
     rows are always the posterior of the pooled counts.
+
+    **Targeted waves** (``propensity_col``, frequentist, per-unit rows): the column of each unit's
+    probability of the arm it got (``TargetingPlan.assign`` and ``abkit assign`` of a targeted spec
+    store it as ``propensity``). Where an arm's propensities vary within a row's units (cells that
+    are not the segments, or the pooled row without post-stratification), that row compares
+    inverse-propensity weighted (Hájek) arm means (:mod:`abkit.stats.weighting`), which restores the
+    population's cell mix in every arm; the pooled row post-stratifies those segment estimates.
+    Rows whose propensities are constant are computed as without weights. Weighted rows are not
+    covariate-adjusted (their ``method`` says so).
 
     **CUPED** (frequentist, per-unit rows): ``covariates`` names pre-campaign columns (past
     monetary value, frequency, recency) used for regression adjustment
@@ -357,6 +368,11 @@ def evaluate(
     if not isinstance(poststratify, bool):
         raise ParameterError(f"poststratify must be True or False, got {poststratify!r}")
     seq = _check_sequential(sequential, method, n_star, sequential_method, tau, rel_tau)
+    if propensity_col is not None and method == "bayesian":
+        raise ParameterError(
+            f"propensity_col={propensity_col!r} weights a targeted wave's frequentist rows; the Bayesian "
+            "method does not take weights. Use method='frequentist', or drop propensity_col"
+        )
     cov = _check_covariate_arg(covariates)
     if cov and method == "bayesian":
         raise ParameterError(
@@ -367,7 +383,7 @@ def evaluate(
     data = to_pandas_frame(data, what="data")
     stats = sufficient_statistics(
         data, metrics, variant_col=variant_col, segment_col=segment_col, n_col=n_col, covariates=cov or None,
-        allow_empty=True,
+        allow_empty=True, propensity=propensity_col,
     )  # fmt: skip
     # numpy from here on (one DataFrame at the end): pandas' per-call overhead dominates small inputs
     columns = {c: stats[c].to_numpy() for c in stats.columns}
@@ -377,7 +393,7 @@ def evaluate(
     if guardrails is not None:
         gstats = sufficient_statistics(
             data, guardrails, variant_col=variant_col, segment_col=segment_col, n_col=n_col,
-            covariates=cov or None, allow_empty=True,
+            covariates=cov or None, allow_empty=True, propensity=propensity_col,
         )  # fmt: skip
         gnames = list(dict.fromkeys(gstats["metric"].to_numpy(dtype=object)))
         clash = sorted(set(gnames) & set(roles))
@@ -435,6 +451,7 @@ def evaluate(
         poststratify=poststratify,
         covariates=tuple(cov),
         sequential=seq,
+        weighted=propensity_col is not None,
     )
     others = [v for v in variants if v != control]
     metric_of_row = columns["metric"]
@@ -600,6 +617,7 @@ class _Settings:
     poststratify: bool = True
     covariates: tuple[str, ...] = ()
     sequential: _Sequential | None = None
+    weighted: bool = False  # the statistics carry the weighted sums of a targeted wave
 
 
 _BASE = [
@@ -735,6 +753,36 @@ def _poststratified(
     )
 
 
+def _weighted_rows(
+    g: dict[str, np.ndarray], k: int, cfg: _Settings, est: _Estimates, custom: np.ndarray,
+    what: np.ndarray, fixed: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """Put Hájek estimates into the rows of a targeted wave whose propensities vary; return those rows.
+
+    Changes ``est``, ``custom``, ``what`` and ``fixed`` in place. Without covariates the other rows'
+    plain estimates fill ``est`` too, so that the pooled row can post-stratify the segment rows.
+    """
+    weighted, (m_c, m_v, var_c, var_v) = hajek_rows(g)
+    if not weighted.any():
+        return weighted
+    if not cfg.covariates:
+        n0, n1 = _pairs(g["n"], k)
+        pm_c, pv_c = _plain_estimates(n0, *(_pairs(g[c], k)[0] for c in ("sum", "sum_sq")))
+        pm_v, pv_v = _plain_estimates(n1, *(_pairs(g[c], k)[1] for c in ("sum", "sum_sq")))
+        for name, value in zip(_Estimates._fields, (pm_c, pm_v, pv_c, pv_v), strict=False):
+            getattr(est, name)[:] = value
+        est.var_unadj[:] = pv_c + pv_v
+    for name, value in zip(_Estimates._fields, (m_c, m_v, var_c, var_v), strict=False):
+        getattr(est, name)[weighted] = value[weighted]
+    est.df[weighted] = np.inf
+    est.var_unadj[weighted] = var_c[weighted] + var_v[weighted]
+    custom |= weighted
+    note = f"{HAJEK_METHOD} (not covariate-adjusted)" if cfg.covariates else HAJEK_METHOD
+    what[weighted] = note
+    fixed[weighted] = note + "; log-ratio relative interval"
+    return weighted
+
+
 def _frequentist_rows(
     out: dict[str, np.ndarray],
     comp: Any,
@@ -771,11 +819,15 @@ def _frequentist_rows(
             [f"{w}; Welch t (Welch-Satterthwaite df), log-ratio relative interval" for w in what]
         )
     pooled_rows = np.arange(k - 1)
+    weighted = (
+        _weighted_rows(g, k, cfg, est, custom, what, fixed) if cfg.weighted else np.zeros(rows, dtype=bool)
+    )
     n_strata = len(segments) - 1
     post_note = ""
     if cfg.segmented and cfg.poststratify and n_strata >= 1:
         if np.all(n[1:] >= 2) and not (thin is not None and thin[1:].any()):
-            ps = _poststratified(n, s, q, est if cfg.covariates else None, k)
+            by_est = cfg.covariates or weighted[k - 1 :].any()
+            ps = _poststratified(n, s, q, est if by_est else None, k)
             for field_name in _Estimates._fields:
                 getattr(est, field_name)[pooled_rows] = getattr(ps, field_name)
             custom[pooled_rows] = True
@@ -784,6 +836,9 @@ def _frequentist_rows(
                 f"{base}post-stratified by {cfg.segment_col} (weights: segment shares of all units), "
                 "normal approximation"
             )
+            if weighted[k - 1 :].any():
+                post += f"; segment rows with varying propensities: {HAJEK_METHOD}"
+            weighted[pooled_rows] = weighted[k - 1 :].reshape(-1, k - 1).any(axis=0)
             what[pooled_rows] = post
             fixed[pooled_rows] = post + "; log-ratio relative interval"
         else:
@@ -911,6 +966,7 @@ def _frequentist_rows(
     convention = np.full(rows, "; ".join(parts), dtype=object)
     if custom[pooled_rows].any() and cfg.segmented:
         convention[pooled_rows] = convention[pooled_rows] + "; pooled values are segment-weighted means"
+    convention[weighted] = convention[weighted] + "; values are inverse-propensity weighted means"
     out["convention"] = convention
     return out
 
@@ -921,7 +977,7 @@ def _evaluate_metric(
     """Result columns (numpy arrays) of one metric from its rows of the sufficient statistics."""
     name = str(frame["metric"][0])
     kind = str(frame["kind"][0])
-    extra = [c for c in frame if c.startswith(("sum_x:", "sum_xx:", "sum_xy:"))]
+    extra = [c for c in frame if c.startswith(("sum_x:", "sum_xx:", "sum_xy:")) or c in WEIGHTED_COLUMNS]
     segments, g = _grid(frame, control, others, extra)
     real_n, real_s = g["n"].copy(), g["sum"].copy()
     thin = g["n"] < (2 if kind == "mean" else 1)  # (segments, arms): too few units to estimate

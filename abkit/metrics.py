@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from abkit._validate import check_columns
+from abkit._validate import check_columns, check_propensities
 from abkit.errors import ColumnError, DataError, ParameterError
 from abkit.frames import to_pandas_frame
 
@@ -269,6 +269,7 @@ def sufficient_statistics(
     n_col: str | None = None,
     covariates: Sequence[str] | None = None,
     allow_empty: bool = False,
+    propensity: str | None = None,
 ) -> pd.DataFrame:
     """Aggregate rows into ``n``, ``sum`` and ``sum_sq`` per (metric, segment, variant).
 
@@ -305,6 +306,11 @@ def sufficient_statistics(
     adjustment (:mod:`abkit.stats.cuped`) in the same pass: the columns named by
     :func:`covariate_columns` (``sum_x:<c>``, ``sum_xx:<a>:<b>``, ``sum_xy:<c>``). A covariate with
     missing values, or constant over all units, raises :class:`~abkit.errors.DataError` naming it.
+
+    ``propensity`` (per-unit rows only) names the column of each unit's probability of the arm it
+    got (a targeted wave) and adds the weighted sums of :mod:`abkit.stats.weighting` with ``w = 1 /
+    propensity``: ``sum_w``, ``sum_w2`` and, per metric, ``sum_wy``, ``sum_w2y``, ``sum_w2y2``
+    (:data:`~abkit.stats.weighting.WEIGHTED_COLUMNS`).
 
     >>> df = pd.DataFrame({"variant": ["a", "a", "b", "b", "b"],
     ...                    "opened": [True, False, True, True, False],
@@ -347,6 +353,7 @@ def sufficient_statistics(
     if len(data) == 0:
         raise DataError("data has no rows; there is nothing to aggregate")
     cov = _check_covariates(data, covariates, n_col) if covariates is not None else []
+    weights = _propensity_weights(data, propensity, n_col) if propensity is not None else None
 
     codes, segments, variants = _group_codes(data, variant_col, segment_col)
     n_cells = len(segments) * len(variants)
@@ -367,6 +374,9 @@ def sufficient_statistics(
         pairs = [(i, j) for i in range(len(cov)) for j in range(i, len(cov))]
         for (i, j), name in zip(pairs, xx_names, strict=True):
             common[name] = np.bincount(codes, weights=x_values[i] * x_values[j], minlength=n_cells)
+    if weights is not None:
+        common["sum_w"] = np.bincount(codes, weights=weights, minlength=n_cells)
+        common["sum_w2"] = np.bincount(codes, weights=weights * weights, minlength=n_cells)
 
     specs: list[Proportion | Mean] = []
     stats: list[tuple[np.ndarray, np.ndarray]] = []  # per metric: sums, sums of squares per cell
@@ -394,12 +404,16 @@ def sufficient_statistics(
             )
             specs.append(spec.renamed(name) if name is not None else spec)
             stats.append((sums, squares))
-            per_metric.append(
-                {
-                    f"sum_xy:{c}": np.bincount(codes, weights=values * x, minlength=n_cells)
-                    for c, x in zip(cov, x_values, strict=True)
-                }
-            )
+            extra = {
+                f"sum_xy:{c}": np.bincount(codes, weights=values * x, minlength=n_cells)
+                for c, x in zip(cov, x_values, strict=True)
+            }
+            if weights is not None:
+                wy = weights * values
+                extra["sum_wy"] = np.bincount(codes, weights=wy, minlength=n_cells)
+                extra["sum_w2y"] = np.bincount(codes, weights=weights * wy, minlength=n_cells)
+                extra["sum_w2y2"] = np.bincount(codes, weights=wy * wy, minlength=n_cells)
+            per_metric.append(extra)
     else:
         n_values, _ = _numeric_values(data, n_col)
         _check_counts(n_values, n_col, what="unit counts")
@@ -451,6 +465,20 @@ def sufficient_statistics(
         specs, stats, counts, segments, variants, segment_col, variant_col, common, per_metric,
         allow_empty=allow_empty,
     )  # fmt: skip
+
+
+def _propensity_weights(data: pd.DataFrame, propensity: Any, n_col: str | None) -> np.ndarray:
+    """``1 / propensity`` per unit, after checking the column."""
+    if not isinstance(propensity, str) or not propensity:
+        raise ParameterError(f"propensity must be a column name, got {propensity!r}")
+    if n_col is not None:
+        raise ParameterError(
+            f"propensity={propensity!r} needs one row per unit (n_col=None): each unit is weighted by the "
+            "inverse of its own assignment probability"
+        )
+    check_columns(data, [propensity], what="data (propensity)")
+    values, _ = _numeric_values(data, propensity)
+    return 1.0 / check_propensities(values, propensity)
 
 
 def _aggregated_zero_one(

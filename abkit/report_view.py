@@ -79,8 +79,10 @@ from abkit._display import frame_to_html
 from abkit._io import atomic_path, write_text
 from abkit.messages import LANGUAGES, label, message
 from abkit.programme import follows_recommendation, read_decisions
+from abkit.stats.weighting import HAJEK_METHOD
 from abkit.views import Column, TableView, escape_html, format_cell
 from abkit.views import table_html as render_table
+from abkit.workflow import PROPENSITY_COL
 
 __all__ = [
     "FONT_FAMILY",
@@ -1197,6 +1199,8 @@ def methods(readout: Any, language: str = "en") -> list[str]:
         out.append(msg("methods.tests", tests="; ".join(tests)))
     if view.covariates:
         out.append(msg("methods.cuped", covariates=", ".join(view.covariates)))
+    if any(HAJEK_METHOD in p for p in tests):  # a targeted wave whose cells are not the segments
+        out.append(msg("methods.weighted", column=PROPENSITY_COL))
     out.append(msg("methods.observed"))
     out.append(msg("methods.relative"))
     out.append(

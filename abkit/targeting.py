@@ -48,10 +48,18 @@ import pandas as pd
 from scipy import sparse, stats
 
 from abkit._display import Displayable, format_number, frame_to_html
-from abkit._validate import check_choice, check_columns, check_costs, check_finite, check_probability
+from abkit._validate import (
+    check_choice,
+    check_columns,
+    check_costs,
+    check_finite,
+    check_probability,
+    check_propensities,
+)
 from abkit.assignment import assign
 from abkit.errors import ColumnError, DataError, ParameterError
 from abkit.power import mde_mean
+from abkit.stats.weighting import policy_scores
 
 __all__ = [
     "BUDGET_KEYS",
@@ -1215,34 +1223,19 @@ def value_of(
         revenue=revenue, redeemed=redeemed,
     )  # fmt: skip
     check_columns(outcomes, [propensity], what="outcomes")
-    e = outcomes[propensity].to_numpy(dtype=float, na_value=np.nan)
-    if not np.all((e > 0) & (e <= 1)):
-        bad = int((~((e > 0) & (e <= 1))).sum())
-        raise DataError(
-            f"column {propensity!r} has {bad} value(s) outside (0, 1] or missing; "
-            "store each customer's assignment probability"
-        )
+    e = check_propensities(outcomes[propensity].to_numpy(dtype=float, na_value=np.nan), propensity)
     pi = _policy_matrix(policy, data.cell_keys, data.arms)
     c, a = data.shape
-    y, cell, arm = data.profit, data.cell, data.arm
-    n_total = len(y)
-    weight = (pi[cell, arm] - (arm == 0)) / e  # policy's weight minus no contact's
-    ipw_scores = y * weight
-    # AIPW: outcome model = cell-arm means of the wave
-    n_ca = np.bincount(cell * a + arm, minlength=c * a).reshape(c, a)
-    s_ca = np.bincount(cell * a + arm, weights=y, minlength=c * a).reshape(c, a)
-    needed = (pi - np.eye(a)[0][None, :]) != 0
-    empty = needed & (n_ca == 0)
+    n_total = len(data.profit)
+    n_ca = np.bincount(data.cell * a + data.arm, minlength=c * a).reshape(c, a)
+    empty = ((pi - np.eye(a)[0][None, :]) != 0) & (n_ca == 0)
     if empty.any():
         i, j = np.argwhere(empty)[0]
         raise DataError(
             f"cell {data.cell_keys[i]!r} has no customer in arm {data.arms[j]!r}, which the policy needs; "
             "AIPW cannot value it (assign with exploration)"
         )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mu = np.where(n_ca > 0, s_ca / n_ca, 0.0)
-    direct = (pi * mu).sum(axis=1) - mu[:, 0]
-    aipw_scores = direct[cell] + (y - mu[cell, arm]) * weight
+    ipw_scores, aipw_scores = policy_scores(data.profit, data.cell, data.arm, e, pi)
     z = float(stats.norm.ppf(1 - alpha / 2))
     rows = []
     for name, sc in (("ipw", ipw_scores), ("aipw", aipw_scores)):

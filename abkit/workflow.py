@@ -978,6 +978,10 @@ def analyse(
                 "engine = 'pandas'"
             )
         common["covariates"] = list(analysis.covariates)
+    targeted = bool(meta.get("targeting")) and PROPENSITY_COL in frame.columns
+    if method == "frequentist" and n_col is None and targeted:
+        # a targeted wave: arm shares differ by cell, so rows mixing cells weight by 1 / propensity
+        common["propensity_col"] = PROPENSITY_COL
 
     def run(data: pd.DataFrame, names: list[str], control: str, segments: str | None) -> Any:
         main = [m for m in names if m not in guardrails]

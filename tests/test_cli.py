@@ -703,6 +703,41 @@ def test_init_targeted_round_trip_then_assign_by_cell_weights(
             assert abs(len(got) - w * len(rows)) <= 1  # block design: exact counts per cell
 
 
+def test_report_of_a_targeted_wave_weights_rows_that_mix_cells(
+    demo_experiment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Cells (segment x r_score) finer than the report's segments: rows mixing cells are weighted."""
+    from abkit.workflow import analyse
+
+    assert _target(demo_experiment, "--cells", "segment", "r_score") == EXIT_OK
+    parent = demo_experiment.parent
+    argv = ["init", "wave2", "--parent", str(parent), "--from", str(demo_experiment), "--targeted"]
+    assert main([*argv, "--send-date", "2026-06-01"]) == EXIT_OK  # the demo's events cover this window
+    spec = parent / "wave2" / "experiment.toml"
+    text = spec.read_text(encoding="utf-8")
+    assert "[targeting]" in text
+    # per-cell weights that differ within each segment (the plan may have kept one arm per segment)
+    cells = [f"{s}|{r}" for s in ("high_frequency", "high_value", "one_time", "other") for r in range(1, 6)]
+    tables = "".join(
+        f'\n[targeting.weights."{c}"]\nholdout = 0.2\ncoupon = {0.7 if int(c[-1]) > 2 else 0.1}\n'
+        f"personal = {0.1 if int(c[-1]) > 2 else 0.6}\nreminder = 0.1\n"
+        for c in cells
+    )
+    head = text[: text.index("[targeting]")]
+    spec.write_text(head + '[targeting]\ncells = ["segment", "r_score"]\n' + tables, encoding="utf-8")
+    assert main(["assign", str(parent / "wave2")]) == EXIT_OK
+    table = analyse(parent / "wave2").evaluation.table
+    pooled = table[(table["segment"] == "all") & (table["metric"] == "repurchased")]
+    assert pooled["method"].str.contains("Hájek").all()
+    assert pooled["convention"].str.contains("inverse-propensity weighted").all()
+    capsys.readouterr()
+    assert main(["report", str(parent / "wave2")]) == EXIT_OK
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err and "Warning" not in out.err
+    html = next((parent / "wave2" / "reports").rglob("*.html")).read_text(encoding="utf-8")
+    assert "Targeted wave: each customer" in html and "Hájek" in html
+
+
 def test_init_targeted_without_a_plan_or_without_from_exits_1(
     demo_experiment: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
