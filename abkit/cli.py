@@ -283,7 +283,7 @@ def _cmd_target(args: argparse.Namespace) -> int:
         method=args.method, language=args.lang, seed=args.seed, n_boot=args.n_boot, as_of=args.as_of,
         force=args.force,
     )  # fmt: skip
-    print(run.plan.summary(run.language).splitlines()[0])
+    print(run.plan.summary(run.language, run.currency).splitlines()[0])
     print(f"plan: {_shown(run.json)}")
     print(f"report: {_shown(run.html)}")
     return EXIT_OK

@@ -9,12 +9,13 @@ the experiment's lock, never replaced without ``force``): ``plan.json`` and ``pl
 ``plan.json`` (schema ``"abkit.targeting/1"``, same inputs and seed, same bytes; no wall-clock
 time) holds:
 
-* ``schema``, ``experiment``, ``abkit_version``, ``language``;
+* ``schema``, ``experiment``, ``abkit_version``, ``language``, ``currency`` (ISO 4217 or null);
 * ``cells`` (the cell columns), ``control``, ``arms``, ``method``, ``seed``, ``n_boot``, ``alpha``,
   ``min_cell``, ``explore``, ``holdout``, ``budget`` (``{"contacts"|"offers"|"spend": amount}`` or
   null), ``customers``;
 * ``adopt`` (bool), ``best_arm``, ``recommended`` (``"plan"``, ``"best"`` or ``"none"``),
-  ``summary`` (the plan's summary lines in ``language``; the first says what to send to whom);
+  ``summary`` (the plan's summary lines in ``language``, money with the currency's symbol; the
+  first says what to send to whom);
 * ``value``: rows ``policy`` (``plan``, ``best``, ``none``) with ``per_1000``, ``ci_low``,
   ``ci_high``, ``vs_best``, ``vs_best_ci_low``, ``vs_best_ci_high`` (null where not defined);
 * ``table``: one row per cell: ``key`` (the ``"|"``-joined cell values), ``values`` (cell column
@@ -79,8 +80,12 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): _plain(v) for k, v in rec.items()} for rec in frame.to_dict("records")]
 
 
-def plan_document(plan: TargetingPlan, *, experiment: str, language: str = "en") -> dict[str, Any]:
+def plan_document(
+    plan: TargetingPlan, *, experiment: str, language: str = "en", currency: str | None = None
+) -> dict[str, Any]:
     """The ``plan.json`` document (schema ``abkit.targeting/1``, see the module docstring).
+
+    ``currency`` (ISO 4217, the spec's ``[report] currency``) is how the summary writes money.
 
     >>> from abkit.datasets import targeting_test
     >>> from abkit.targeting import target
@@ -127,7 +132,8 @@ def plan_document(plan: TargetingPlan, *, experiment: str, language: str = "en")
         "adopt": plan.adopt,
         "best_arm": plan.best_arm,
         "recommended": plan.recommended,
-        "summary": plan.summary(language).splitlines(),
+        "currency": currency,
+        "summary": plan.summary(language, currency).splitlines(),
         "value": _records(plan.value),
         "table": rows,
         "chosen": chosen,
@@ -145,6 +151,7 @@ class TargetingRun(Displayable):
     folder: Path
     plan: TargetingPlan
     language: str = "en"
+    currency: str | None = None  # ISO 4217: how summaries write money
 
     @property
     def json(self) -> Path:
@@ -164,7 +171,7 @@ class TargetingRun(Displayable):
         return self.plan.to_pandas()
 
     def _title(self) -> str:
-        return self.plan.summary().splitlines()[0]
+        return self.plan.summary(self.language, self.currency).splitlines()[0]
 
     def __repr__(self) -> str:
         rec = self.plan.recommended
@@ -243,7 +250,7 @@ def target_experiment(
             revenue=exp.decision.revenue, redeemed=exp.decision.redeemed, method=method, budget=budget,
             explore=explore, holdout=holdout, min_cell=min_cell, n_boot=n_boot, seed=seed,
         )  # fmt: skip
-        document = plan_document(plan, experiment=exp.name, language=language)
+        document = plan_document(plan, experiment=exp.name, language=language, currency=exp.report.currency)
         page = plan_html(
             plan, name=exp.name, language=language, currency=exp.report.currency, margin=margin,
             spec=exp.path.name,
@@ -256,4 +263,6 @@ def target_experiment(
             replace_dir(stage, destination, overwrite=force)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
-    return TargetingRun(experiment=exp.name, folder=destination, plan=plan, language=language)
+    return TargetingRun(
+        experiment=exp.name, folder=destination, plan=plan, language=language, currency=exp.report.currency
+    )

@@ -215,7 +215,7 @@ def plan_html(
     (True, True, False)
     """
     m = lambda key, **kw: message(key, language, **kw)  # noqa: E731
-    summary = plan.summary(language).splitlines()
+    summary = plan.summary(language, currency).splitlines()
     # the summary's lines: the lead, how it was valued, the method, then budget, dogs, pooling, next wave
     lead, details = summary[0], summary[3:]
     title = m("target.title", name=name)

@@ -47,7 +47,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from abkit._display import Displayable, format_number, frame_to_html
+from abkit import formatting as fmt
+from abkit._display import Displayable, frame_to_html
 from abkit._validate import (
     check_choice,
     check_columns,
@@ -58,6 +59,7 @@ from abkit._validate import (
 )
 from abkit.assignment import assign
 from abkit.errors import ColumnError, DataError, ParameterError
+from abkit.messages import LANGUAGES, message
 from abkit.power import mde_mean
 from abkit.stats.weighting import policy_scores
 
@@ -585,81 +587,6 @@ def _cross_fitted(sums: np.ndarray, setup: _Setup) -> dict[str, np.ndarray]:
 # --------------------------------------------------------------------------------------------------
 # the result
 # --------------------------------------------------------------------------------------------------
-_MESSAGES: dict[str, dict[str, str]] = {
-    "en": {
-        "send": "{arm} to {cells} cell(s) ({customers} customers)",
-        "nobody": "no contact for {cells} cell(s) ({customers} customers)",
-        "everyone": "{arm} to everyone",
-        "lead_plan": "Send {what}: {gain} per 1,000 customers over no contact (95% interval {lo} to {hi}) "
-        "and {vs} over sending everyone {best} ({vlo} to {vhi}). Adopt the plan.",
-        "lead_best": "Send {best} to everyone: {gain} per 1,000 customers over no contact "
-        "(95% interval {lo} to {hi}). Do not adopt the targeted plan: against sending everyone {best} "
-        "it gains {vs} per 1,000 ({vlo} to {vhi}), which is not shown to be above zero.",
-        "lead_none": "Contact nobody: sending everyone the best campaign, {best}, gains {gain} per 1,000 "
-        "customers over no contact (95% interval {lo} to {hi}), not shown to be above zero, and the "
-        "targeted plan's gain over it, {vs} ({vlo} to {vhi}), is not shown either. Do not adopt the plan.",
-        "honest": "Values are cross-fitted (choices learned on four fifths of the customers, valued by "
-        "AIPW on "
-        "the other fifth) with {n_boot} bootstrap replicates of the whole pipeline; no value is computed on "
-        "the data a choice was learned from.",
-        "method_shrunk": "Cell estimates are shrunk toward the estimate of their coarser cell "
-        "(the first cell "
-        "columns), and those toward each campaign's overall effect (empirical Bayes).",
-        "method_raw": "Cell estimates are not shrunk (method 'raw').",
-        "budget": "Budget: {kind} up to {amount}.",
-        "dogs": "Sleeping dogs (contact lowers what these dormant customers buy, even before its costs): "
-        "{cells}.",
-        "pooled": "{k} cell(s) had fewer than {min_cell} customers and were decided with similar cells; "
-        "{j} were left to the overall best arm.",
-        "wave": "Next wave: {holdout} of every contacted cell is kept as a no-contact holdout and "
-        "{explore} is "
-        "spread over all arms; this costs {cost} per 1,000 customers and lets the next wave detect a gain of "
-        "{mde} per customer against the holdout (80% power, a wave the size of this test).",
-    },
-    "ja": {
-        "send": "{cells}セル（{customers}人）に{arm}",
-        "nobody": "{cells}セル（{customers}人）には送らない",
-        "everyone": "全員に{arm}",
-        "lead_plan": "{what}。無接触と比べた増分利益は1,000人あたり{gain}（95%区間 {lo}〜{hi}）、"
-        "全員に{best}を送る場合より{vs}（{vlo}〜{vhi}）多く見込めます。この計画を採用してください。",
-        "lead_best": "全員に{best}を送ってください。"
-        "無接触と比べた増分利益は1,000人あたり{gain}（95%区間 {lo}〜{hi}）です。"
-        "ターゲティング計画は採用しません。全員に{best}を送る場合との差は1,000人あたり{vs}（{vlo}〜{vhi}）で、"
-        "プラスとは言えないためです。",
-        "lead_none": "誰にも送らないでください。"
-        "最良の施策{best}を全員に送った場合の増分利益は1,000人あたり{gain}（95%区間 {lo}〜{hi}）で"
-        "プラスとは言えず、ターゲティング計画のそれに対する上積み{vs}（{vlo}〜{vhi}）も"
-        "プラスとは言えません。計画は採用しません。",
-        "honest": "価値は交差適合で推定しています（顧客の5分の4で選び、残り5分の1でAIPWにより評価）。"
-        "区間は推定全体を{n_boot}回ブートストラップしたものです。選択に使ったデータで計算した値は示していません。",
-        "method_shrunk": "セルごとの推定値は上位のセル（先頭のセル列）の推定値に、"
-        "上位のセルは各施策の全体効果に向けて"
-        "縮小推定（経験ベイズ）しています。",
-        "method_raw": "セルごとの推定値は縮小していません（method 'raw'）。",
-        "budget": "予算: {kind}は{amount}まで。",
-        "dogs": "寝た子を起こすセル（接触すると、費用を除いても休眠顧客の購買が下がる）: {cells}。",
-        "pooled": "{k}セルは顧客数が{min_cell}人未満のため近いセルとまとめて判断し、"
-        "うち{j}セルは全体で最良の施策に"
-        "任せました。",
-        "wave": "次回の配信: 接触する各セルの{holdout}を無接触のホールドアウトとして残し、"
-        "{explore}を全施策に振り分けます。"
-        "その費用は1,000人あたり{cost}で、次回はホールドアウトに対して1人あたり{mde}の増分利益を検出できます"
-        "（検出力80%、今回と同じ規模の場合）。",
-    },
-}
-_BUDGET_WORDS = {
-    "en": {"contacts": "contacts", "offers": "offers", "spend": "spend"},
-    "ja": {"contacts": "接触数", "offers": "オファー数", "spend": "費用"},
-}
-
-
-def _money(value: float) -> str:
-    if not math.isfinite(value):
-        return "–"
-    text = f"{abs(value):,.0f}"
-    return f"−{text}" if round(value) < 0 else text
-
-
 def _pct(value: float) -> str:
     return f"{100 * value:.0f}%"
 
@@ -784,12 +711,26 @@ class TargetingPlan(Displayable):
         }  # fmt: skip
         return out
 
-    def summary(self, language: str = "en") -> str:
-        """Plain-language summary; the first line says what to send to whom and whether to adopt."""
-        check_choice("language", language, tuple(_MESSAGES))
-        msg = _MESSAGES[language]
+    def summary(self, language: str = "en", currency: str | None = None) -> str:
+        """Plain-language summary; the first line says what to send to whom and whether to adopt.
+
+        Money reads with ``currency``'s symbol (an ISO 4217 code, e.g. the spec's ``[report]
+        currency``; None: no symbol), as in the evaluation report (:func:`abkit.formatting.money`).
+        """
+        check_choice("language", language, LANGUAGES)
+
+        def msg(key: str, **values: Any) -> str:
+            return message(f"target.summary.{key}", language, **values)
+
+        def money(value: float, decimals: int | None = 0) -> str:
+            return fmt.money(value, currency, decimals=decimals)
+
         v = self._value.set_index("policy")
         plan, best = v.loc["plan"], v.loc["best"]
+        vs = {
+            "vs": money(plan["vs_best"]), "vlo": money(plan["vs_best_ci_low"]),
+            "vhi": money(plan["vs_best_ci_high"]), "best": self.best_arm,
+        }  # fmt: skip
         if self.recommended == "plan":
             parts = []
             tab = self._table
@@ -797,54 +738,37 @@ class TargetingPlan(Displayable):
                 rows = tab[tab["arm"] == arm]
                 if len(rows) == 0:
                     continue
-                fmt = msg["nobody"] if arm == self.control else msg["send"]
-                parts.append(
-                    fmt.format(arm=arm, cells=len(rows), customers=f"{int(rows['customers'].sum()):,}")
-                )
+                key = "nobody" if arm == self.control else "send"
+                parts.append(msg(key, arm=arm, cells=len(rows), customers=fmt.count(rows["customers"].sum())))
             sep = "、" if language == "ja" else ", "
-            lead = msg["lead_plan"].format(
-                what=sep.join(parts), gain=_money(plan["per_1000"]), lo=_money(plan["ci_low"]),
-                hi=_money(plan["ci_high"]), vs=_money(plan["vs_best"]), best=self.best_arm,
-                vlo=_money(plan["vs_best_ci_low"]), vhi=_money(plan["vs_best_ci_high"]),
-            )  # fmt: skip
-        elif self.recommended == "best":
-            lead = msg["lead_best"].format(
-                best=self.best_arm, gain=_money(best["per_1000"]), lo=_money(best["ci_low"]),
-                hi=_money(best["ci_high"]), vs=_money(plan["vs_best"]), vlo=_money(plan["vs_best_ci_low"]),
-                vhi=_money(plan["vs_best_ci_high"]),
+            lead = msg(
+                "lead_plan", what=sep.join(parts), gain=money(plan["per_1000"]), lo=money(plan["ci_low"]),
+                hi=money(plan["ci_high"]), **vs,
             )  # fmt: skip
         else:
-            lead = msg["lead_none"].format(
-                best=self.best_arm, gain=_money(best["per_1000"]), lo=_money(best["ci_low"]),
-                hi=_money(best["ci_high"]), vs=_money(plan["vs_best"]), vlo=_money(plan["vs_best_ci_low"]),
-                vhi=_money(plan["vs_best_ci_high"]),
+            lead = msg(
+                f"lead_{self.recommended}", gain=money(best["per_1000"]), lo=money(best["ci_low"]),
+                hi=money(best["ci_high"]), **vs,
             )  # fmt: skip
-        lines = [lead, msg["honest"].format(n_boot=self.n_boot), msg[f"method_{self.method}"]]
+        lines = [lead, msg("honest", n_boot=self.n_boot), msg(f"method_{self.method}")]
         if self.budget:
             ((kind, amount),) = self.budget.items()
-            lines.append(msg["budget"].format(kind=_BUDGET_WORDS[language][kind], amount=_money(amount)))
+            shown = money(amount, None) if kind == "spend" else fmt.count(amount)
+            lines.append(msg("budget", kind=msg(f"budget_{kind}"), amount=shown))
         dogs = self._table[self._table["sleeping_dog"]]
         if len(dogs):
             names = ", ".join(" / ".join(str(r[c]) for c in self.cells) for _, r in dogs.iterrows())
-            lines.append(msg["dogs"].format(cells=names))
+            lines.append(msg("dogs", cells=names))
         pooled = self._table[self._table["decided_at"] != "cell"]
         if len(pooled):
-            lines.append(
-                msg["pooled"].format(
-                    k=len(pooled),
-                    min_cell=f"{self.min_cell:,}",
-                    j=int((pooled["decided_at"] == "overall").sum()),
-                )
-            )
+            left = int((pooled["decided_at"] == "overall").sum())
+            lines.append(msg("pooled", k=len(pooled), min_cell=fmt.count(self.min_cell), j=left))
         if self.recommended != "none" and (self.explore > 0 or self.holdout > 0):
-            lines.append(
-                msg["wave"].format(
-                    holdout=_pct(self.holdout),
-                    explore=_pct(self.explore),
-                    cost=_money(self.exploration_cost),
-                    mde=format_number(float(self.detectable), 3),
-                )
-            )
+            wave = msg(
+                "wave", holdout=_pct(self.holdout), explore=_pct(self.explore),
+                cost=money(self.exploration_cost), mde=money(float(self.detectable), None),
+            )  # fmt: skip
+            lines.append(wave)
         return "\n".join(lines)
 
     def plot(self, ax: Any = None) -> Any:

@@ -599,12 +599,15 @@ def test_target_publishes_plan_json_and_report_deterministically(
     assert _target(demo_experiment) == EXIT_OK
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(("Send ", "Contact nobody"))
+    assert re.search(r"\$[\d,]+ per 1,000 customers", out[0]), out[0]  # the demo's [report] currency = "USD"
     assert out[1] == f"plan: {demo_experiment}/targeting/plan.json"
     folder = demo_experiment / "targeting"
     assert sorted(p.name for p in folder.iterdir()) == ["plan.html", "plan.json"]
     assert not [p.name for p in demo_experiment.iterdir() if p.name.startswith(".targeting")]
     doc = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
     assert doc["schema"] == "abkit.targeting/1" and doc["cells"] == ["segment"]
+    assert doc["currency"] == "USD" and "$" in doc["summary"][0]
+    assert "per 1,000 customers over no contact (95% interval $" in (folder / "plan.html").read_text("utf-8")
     assert {r["policy"] for r in doc["value"]} == {"plan", "best", "none"}
     columns = {"per_1000", "ci_low", "ci_high", "vs_best", "vs_best_ci_low", "vs_best_ci_high"}
     assert set(doc["value"][0]) >= columns

@@ -33,9 +33,13 @@ from abkit.targeting import _tau2, allocate_budget, target, value_of
 CELLS = ["segment", "recency_band"]
 
 
+def plan12k_data():
+    return targeting_test(12_000, seed=1)
+
+
 @pytest.fixture(scope="module")
 def test12k():
-    return targeting_test(12_000, seed=1)
+    return plan12k_data()
 
 
 @pytest.fixture(scope="module")
@@ -247,6 +251,28 @@ def test_summaries_in_english_and_japanese(plan12k):
         assert "e+" not in text and "e-" not in text and "nan" not in text.lower()
     with pytest.raises(ParameterError, match="language"):
         plan12k.summary(language="fr")
+
+
+def test_summaries_write_money_with_the_currency(plan12k):
+    from abkit import formatting as fmt
+
+    plan = plan12k.value.set_index("policy").loc["plan"]
+    gain, lo = fmt.money(plan["per_1000"], "USD", decimals=0), fmt.money(plan["ci_low"], "USD", decimals=0)
+    en = plan12k.summary(currency="USD")
+    assert f"{gain} per 1,000 customers over no contact (95% interval {lo} to " in en.splitlines()[0]
+    assert re.search(r"costs \$[\d,]+ per 1,000 customers .* gain of \$\d+\.\d\d per customer", en)
+    ja = plan12k.summary(language="ja", currency="JPY")
+    yen = fmt.money(plan["per_1000"], "JPY")
+    assert f"1,000人あたり{yen}（95%区間 ¥" in ja.splitlines()[0] and "$" not in ja
+    assert "1人あたり¥" in ja  # the detectable gain per customer: yen have no decimals
+    plain = plan12k.summary()  # no currency: amounts without a symbol, as before
+    assert "$" not in plain and "¥" not in plain and f"{gain[1:]} per 1,000" in plain
+    budgeted = target(
+        plan12k_data().outcomes, costs=plan12k_data().costs, margin=0.4, control="holdout", cells=CELLS,
+        n_boot=20, budget={"spend": 2500},
+    )  # fmt: skip
+    assert "Budget: spend up to €2,500.00." in budgeted.summary(currency="EUR")
+    assert "予算: 費用は¥2,500まで。" in budgeted.summary("ja", "JPY")
 
 
 def test_displays_and_plot(plan12k):
