@@ -1130,8 +1130,8 @@ def value_of(
 
     This is the way to value a targeted wave (``abkit init --from DIR --targeted`` then ``abkit
     assign``): its assignment keeps each customer's ``propensity``, which reaches
-    ``abkit.workflow.analyse(...).outcomes``; the pooled "all" row of ``evaluate`` (and of the
-    report) compares the arms unweighted, which mixes cells with different weights.
+    ``abkit.workflow.analyse(...).outcomes``; ``evaluate(..., propensity_col="propensity")`` (which
+    the report uses) weights the rows that mix cells the same way (Hájek arm means).
 
     >>> df = pd.DataFrame({"cell": ["a"] * 4, "variant": ["mail", "mail", "none", "none"],
     ...                    "revenue": [10.0, 0.0, 5.0, 0.0], "repurchased": [1, 0, 1, 0],
