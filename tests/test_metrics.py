@@ -470,7 +470,8 @@ def test_small_and_large_label_columns_code_alike(rows: int) -> None:
     df["k"] = rng.integers(0, df["n"] + 1)
     got = sufficient_statistics(df, ["k"], n_col="n", segment_col="segment", allow_empty=True)
     ref = df.astype({"variant": object, "segment": object})  # object columns: always pd.factorize
-    pd.testing.assert_frame_equal(got, sufficient_statistics(ref, ["k"], n_col="n", segment_col="segment", allow_empty=True))
+    want = sufficient_statistics(ref, ["k"], n_col="n", segment_col="segment", allow_empty=True)
+    pd.testing.assert_frame_equal(got, want)
     missing = df.copy()
     missing.loc[1, "variant"] = None
     with pytest.raises(DataError, match=r"^1 null values in column 'variant'"):
