@@ -437,7 +437,7 @@ def evaluate(
         rows = np.flatnonzero(metric_of_row == name)
         frame = {c: v[rows] for c, v in columns.items()}
         parts.append(_evaluate_metric(frame, control, others, roles[name], settings))
-    merged = {c: np.concatenate([part[c] for part in parts]) for c in parts[0]}
+    merged = parts[0] if len(parts) == 1 else {c: np.concatenate([part[c] for part in parts]) for c in parts[0]}
     if method == "frequentist":
         primary = merged["role"] == "primary"
         families = np.char.add(
@@ -447,7 +447,7 @@ def evaluate(
         adjusted = merged["p_value"].astype(float)
         adjusted[primary] = adjust_pvalues(adjusted[primary], families[primary], correction)
         merged["p_adjusted"] = adjusted
-        merged["significant"] = np.nan_to_num(adjusted, nan=1.0) < alpha
+        merged["significant"] = adjusted < alpha  # NaN (not estimable) compares False
         order = _FREQ_COLUMNS
     else:
         order = _BAYES_COLUMNS
