@@ -45,9 +45,9 @@ from abkit._validate import (
 )
 from abkit.checks import SRMResult
 from abkit.errors import DataError, ParameterError
-from abkit.frames import to_pandas_frame
+from abkit.frames import frame_from_columns, to_pandas_frame
 from abkit.messages import LANGUAGES, Text, label, message
-from abkit.metrics import POOLED_SEGMENT, Mean, covariate_columns, sufficient_statistics
+from abkit.metrics import POOLED_SEGMENT, Mean, covariate_columns, sufficient_columns, sufficient_statistics
 from abkit.result_views import decision_summary, decision_view, economics_summary, economics_view
 from abkit.stats.bayesian import (
     RELATIVE_NORMAL_RULE,
@@ -381,31 +381,25 @@ def evaluate(
         )
 
     data = to_pandas_frame(data, what="data")
-    stats = sufficient_statistics(
+    # numpy from here on (one DataFrame at the end): pandas' per-call overhead dominates small inputs
+    columns = sufficient_columns(
         data, metrics, variant_col=variant_col, segment_col=segment_col, n_col=n_col, covariates=cov or None,
         allow_empty=True, propensity=propensity_col,
     )  # fmt: skip
-    # numpy from here on (one DataFrame at the end): pandas' per-call overhead dominates small inputs
-    columns = {c: stats[c].to_numpy() for c in stats.columns}
-    for c in ("metric", "kind", "segment", "variant"):
-        columns[c] = columns[c].astype(object)
     roles = {name: "primary" for name in dict.fromkeys(columns["metric"])}
     if guardrails is not None:
-        gstats = sufficient_statistics(
+        gcolumns = sufficient_columns(
             data, guardrails, variant_col=variant_col, segment_col=segment_col, n_col=n_col,
             covariates=cov or None, allow_empty=True, propensity=propensity_col,
         )  # fmt: skip
-        gnames = list(dict.fromkeys(gstats["metric"].to_numpy(dtype=object)))
+        gnames = list(dict.fromkeys(gcolumns["metric"]))
         clash = sorted(set(gnames) & set(roles))
         if clash:
             raise ParameterError(
                 f"guardrails: {clash} also listed in metrics; a metric is primary or a guardrail"
             )
         roles.update({name: "guardrail" for name in gnames})
-        stats = pd.concat([stats, gstats], ignore_index=True)
-        columns = {
-            c: np.concatenate([columns[c], gstats[c].to_numpy(dtype=columns[c].dtype)]) for c in columns
-        }
+        columns = {c: np.concatenate([columns[c], gcolumns[c]]) for c in columns}
     if seq is not None:
         seq = seq.resolved(list(roles))
 
@@ -460,7 +454,7 @@ def evaluate(
         rows = np.flatnonzero(metric_of_row == name)
         frame = {c: v[rows] for c, v in columns.items()}
         parts.append(_evaluate_metric(frame, control, others, roles[name], settings))
-    merged = {c: np.concatenate([part[c] for part in parts]) for c in parts[0]}
+    merged = parts[0] if len(parts) == 1 else {c: np.concatenate([part[c] for part in parts]) for c in parts[0]}
     if method == "frequentist":
         primary = merged["role"] == "primary"
         families = np.char.add(
@@ -470,14 +464,14 @@ def evaluate(
         adjusted = merged["p_value"].astype(float)
         adjusted[primary] = adjust_pvalues(adjusted[primary], families[primary], correction)
         merged["p_adjusted"] = adjusted
-        merged["significant"] = np.nan_to_num(adjusted, nan=1.0) < alpha
+        merged["significant"] = adjusted < alpha  # NaN (not estimable) compares False
         order = _FREQ_COLUMNS
     else:
         order = _BAYES_COLUMNS
-    table = pd.DataFrame({c: merged[c] for c in order if c in merged})
+    table = frame_from_columns({c: merged[c] for c in order if c in merged})
     return Evaluation(
         _table=table,
-        stats=stats.reset_index(drop=True),
+        _stats=columns,
         method=method,
         alpha=alpha,
         correction=correction,
@@ -1151,7 +1145,7 @@ class Evaluation(Displayable):
     """
 
     _table: pd.DataFrame
-    stats: pd.DataFrame
+    _stats: pd.DataFrame | Mapping[str, np.ndarray]  # columns until .stats first builds the frame
     method: str
     alpha: float
     correction: str | None
@@ -1171,6 +1165,13 @@ class Evaluation(Displayable):
     def to_pandas(self) -> pd.DataFrame:
         """The result table (a copy)."""
         return self._table.copy()
+
+    @property
+    def stats(self) -> pd.DataFrame:
+        """The sufficient statistics the rows were computed from (:func:`abkit.sufficient_statistics`)."""
+        if not isinstance(self._stats, pd.DataFrame):  # built on first use: most callers never read it
+            object.__setattr__(self, "_stats", pd.DataFrame(self._stats))
+        return self._stats
 
     @property
     def segments(self) -> tuple[str, ...]:

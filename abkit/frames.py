@@ -8,14 +8,16 @@ at the door, in :func:`to_pandas_frame`; the rest of abkit sees pandas only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import narwhals as nw
+import numpy as np
 import pandas as pd
 
 from abkit.errors import ParameterError
 
-__all__ = ["to_pandas_frame"]
+__all__ = ["frame_from_columns", "to_pandas_frame"]
 
 
 def to_pandas_frame(data: Any, *, what: str = "data") -> pd.DataFrame:
@@ -54,3 +56,31 @@ def to_pandas_frame(data: Any, *, what: str = "data") -> pd.DataFrame:
             f"{type(data).__name__}{fix}"
         ) from None
     return frame.to_pandas()
+
+
+def frame_from_columns(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """A DataFrame of equal-length numpy columns, as ``pd.DataFrame(columns)`` builds it, only faster.
+
+    Object columns holding only ``str`` become pandas' string dtype exactly as the plain
+    constructor makes them, but converted in one call for all such columns instead of one per
+    column (on a result table of a few rows, the per-column conversions cost more than the
+    statistics). Other columns pass through unchanged.
+
+    >>> f = frame_from_columns({"arm": np.array(["a", "b"], dtype=object), "n": np.array([3, 4])})
+    >>> f.equals(pd.DataFrame({"arm": np.array(["a", "b"], dtype=object), "n": np.array([3, 4])}))
+    True
+    """
+    labels = [
+        name for name, values in columns.items()
+        if values.dtype == object and all(isinstance(v, str) for v in values)
+    ]  # fmt: skip
+    if len(labels) < 2:
+        return pd.DataFrame(columns)
+    rows = len(columns[labels[0]])
+    if rows == 0 or any(len(columns[name]) != rows for name in labels):
+        return pd.DataFrame(columns)
+    joined = pd.array(np.concatenate([columns[name] for name in labels]), dtype="str")
+    out: dict[str, Any] = dict(columns)
+    for i, name in enumerate(labels):
+        out[name] = joined[i * rows : (i + 1) * rows]
+    return pd.DataFrame(out, copy=False)

@@ -28,6 +28,7 @@ __all__ = [
     "Metric",
     "Proportion",
     "covariate_columns",
+    "sufficient_columns",
     "sufficient_statistics",
 ]
 
@@ -226,11 +227,25 @@ def _is_zero_one(values: np.ndarray, exact_int: bool) -> bool:
 # --------------------------------------------------------------------------------------------------
 # grouping
 # --------------------------------------------------------------------------------------------------
+_SMALL_ROWS = 256  # up to this many rows, label columns are coded in Python (see _codes)
+
+
 def _codes(data: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes and unique labels of a grouping column; DataError when it holds nulls."""
-    # factorize keeps only observed labels (unused categories of a categorical are not variants)
-    codes, uniques = pd.factorize(data[column], use_na_sentinel=True)
-    labels = np.asarray(uniques, dtype=object)
+    series = data[column]
+    if isinstance(series.dtype, pd.StringDtype) and len(series) <= _SMALL_ROWS:
+        # a few aggregated rows of text labels: a dict is several times faster than pd.factorize
+        index: dict[str, int] = {}
+        values = series.tolist()  # str, or a missing value (NaN / pd.NA)
+        codes = np.fromiter(
+            (index.setdefault(v, len(index)) if isinstance(v, str) else -1 for v in values),
+            dtype=np.intp, count=len(values),
+        )  # fmt: skip
+        labels = np.array(list(index), dtype=object)
+    else:
+        # factorize keeps only observed labels (unused categories of a categorical are not variants)
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        labels = np.asarray(uniques, dtype=object)
     n_null = int(np.count_nonzero(codes < 0))
     if n_null:
         raise DataError(
@@ -329,6 +344,35 @@ def sufficient_statistics(
           metric variant    n   sum
     0  open rate       a  100  30.0
     1  open rate       b  120  41.0
+    """
+    columns = sufficient_columns(
+        data, metrics, variant_col=variant_col, segment_col=segment_col, n_col=n_col,
+        covariates=covariates, allow_empty=allow_empty,
+    )  # fmt: skip
+    # label columns hold Python str objects: pandas stores them as its string dtype (as astype(str))
+    return pd.DataFrame(columns)
+
+
+def sufficient_columns(
+    data: pd.DataFrame,
+    metrics: MetricsArg,
+    *,
+    variant_col: str = "variant",
+    segment_col: str | None = None,
+    n_col: str | None = None,
+    covariates: Sequence[str] | None = None,
+    allow_empty: bool = False,
+) -> dict[str, np.ndarray]:
+    """:func:`sufficient_statistics` as a mapping column -> numpy array, without building a DataFrame.
+
+    The same rows, order and checks; label columns (``metric, kind, segment, variant``) are object
+    arrays of ``str``. For callers that compute on the arrays at once (``evaluate`` on small inputs,
+    where building a DataFrame would cost more than the statistics).
+
+    >>> agg = pd.DataFrame({"variant": ["a", "b"], "sent": [100, 120], "opened": [30, 41]})
+    >>> cols = sufficient_columns(agg, ["opened"], n_col="sent")
+    >>> list(cols["variant"]), cols["n"].tolist(), cols["sum"].tolist()
+    (['a', 'b'], [100, 120], [30.0, 41.0])
     """
     data = to_pandas_frame(data, what="data")
     items = _as_items(metrics)
@@ -543,8 +587,8 @@ def _assemble(
     per_metric: list[dict[str, np.ndarray]] | None = None,
     *,
     allow_empty: bool = False,
-) -> pd.DataFrame:
-    """Build the sorted long table from per-cell arrays (cells are segment-major, variant-minor).
+) -> dict[str, np.ndarray]:
+    """Build the sorted long table (as columns) from per-cell arrays (cells are segment-major, variant-minor).
 
     ``common`` holds extra per-cell sums shared by every metric (covariate sums), ``per_metric``
     one dict of extra per-cell sums per metric (cross products with the metric).
@@ -619,5 +663,4 @@ def _assemble(
         columns[name] = np.tile(values, len(specs))
     for name in per_metric[0] if per_metric else {}:
         columns[name] = np.concatenate([with_pooled(cells_of(extra[name])) for extra in per_metric])
-    # label columns hold Python str objects: pandas stores them as its string dtype (as astype(str))
-    return pd.DataFrame(columns)
+    return columns

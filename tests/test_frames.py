@@ -12,7 +12,7 @@ from abkit.attribution import outcomes
 from abkit.checks import balance
 from abkit.errors import ParameterError
 from abkit.evaluation import economics, evaluate
-from abkit.frames import to_pandas_frame
+from abkit.frames import frame_from_columns, to_pandas_frame
 from abkit.metrics import sufficient_statistics
 from abkit.population import build_population
 
@@ -101,3 +101,20 @@ def test_anything_else_is_refused_naming_the_argument() -> None:
     with pytest.raises(ParameterError, match=r"^data must .*got LazyFrame \(a lazy frame"):
         evaluate(lazy, metrics=["x"])
     assert to_pandas_frame(frame := pd.DataFrame({"a": [1]})) is frame  # pandas: not copied
+
+
+def test_frame_from_columns_builds_what_the_constructor_builds() -> None:
+    cols = {
+        "metric": np.array(["rate", "rate", "revenue"], dtype=object),
+        "segment": np.array(["all", "a", "all"], dtype=object),
+        "reason": np.array(["", "no units", ""], dtype=object),
+        "mixed": np.array(["x", 1, None], dtype=object),  # not all text: left to pandas
+        "value": np.array([0.1, np.nan, 3.0]),
+        "n": np.array([1, 2, 3]),
+        "flag": np.array([True, False, True]),
+    }
+    got = frame_from_columns(cols)
+    pd.testing.assert_frame_equal(got, pd.DataFrame(cols))
+    assert str(got["metric"].dtype) == "str" and got["mixed"].dtype == object
+    empty = {k: v[:0] for k, v in cols.items()}
+    pd.testing.assert_frame_equal(frame_from_columns(empty), pd.DataFrame(empty))

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import abkit
 from abkit.errors import AbkitError, ColumnError, DataError, ParameterError
-from abkit.metrics import STAT_COLUMNS, Mean, Proportion, sufficient_statistics
+from abkit.metrics import STAT_COLUMNS, Mean, Proportion, sufficient_columns, sufficient_statistics
 
 
 def units(n: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -447,3 +447,32 @@ def test_covariate_errors() -> None:
         sufficient_statistics(df.assign(n=1), ["y"], n_col="n", covariates=["x"])
     with pytest.raises(DataError, match="not numeric"):
         sufficient_statistics(df.assign(x=list("abcd")), ["y"], covariates=["x"])
+
+
+def test_sufficient_columns_are_the_table_as_arrays() -> None:
+    df = units(300, seed=4)
+    cols = sufficient_columns(df, ["opened", "revenue"], segment_col="segment")
+    table = sufficient_statistics(df, ["opened", "revenue"], segment_col="segment")
+    assert list(cols) == list(table.columns)
+    assert all(isinstance(v, np.ndarray) for v in cols.values())
+    pd.testing.assert_frame_equal(pd.DataFrame(cols), table)
+
+
+@pytest.mark.parametrize("rows", [3, 255, 256, 257, 1000])
+def test_small_and_large_label_columns_code_alike(rows: int) -> None:
+    """Text labels of a few rows are coded by a dict, longer ones by pd.factorize: same statistics."""
+    rng = np.random.default_rng(rows)
+    df = pd.DataFrame({
+        "variant": pd.array(rng.choice(["b", "a", "c"], rows), dtype="str"),
+        "segment": pd.array(rng.choice(["x", "y"], rows), dtype="str"),
+        "n": rng.integers(1, 50, rows), "k": np.zeros(rows, dtype=np.int64),
+    })  # fmt: skip
+    df["k"] = rng.integers(0, df["n"] + 1)
+    got = sufficient_statistics(df, ["k"], n_col="n", segment_col="segment", allow_empty=True)
+    ref = df.astype({"variant": object, "segment": object})  # object columns: always pd.factorize
+    want = sufficient_statistics(ref, ["k"], n_col="n", segment_col="segment", allow_empty=True)
+    pd.testing.assert_frame_equal(got, want)
+    missing = df.copy()
+    missing.loc[1, "variant"] = None
+    with pytest.raises(DataError, match=r"^1 null values in column 'variant'"):
+        sufficient_statistics(missing, ["k"], n_col="n")

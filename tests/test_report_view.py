@@ -79,10 +79,10 @@ def _relabel(readout: Any, old: str, new: str) -> Any:
         return frame
 
     ev = readout.evaluation
-    ev = dataclasses.replace(ev, _table=seg(ev.to_pandas()), stats=seg(ev.stats))
+    ev = dataclasses.replace(ev, _table=seg(ev.to_pandas()), _stats=seg(ev.stats))
     eng = readout.engagement
     if eng is not None:
-        eng = dataclasses.replace(eng, _table=seg(eng.to_pandas()), stats=seg(eng.stats))
+        eng = dataclasses.replace(eng, _table=seg(eng.to_pandas()), _stats=seg(eng.stats))
     exp = dataclasses.replace(readout.experiment, hypothesis=HOSTILE_TEXT, owner=HOSTILE_TEXT)
     return dataclasses.replace(
         readout,

@@ -314,7 +314,8 @@ def test_means_relative_lift_needs_a_positive_control_mean() -> None:
 
 
 def test_few_rows_solved_on_floats_equal_the_vectorised_solver() -> None:
-    """Up to 8 rows the score intervals are solved row by row on floats; same roots as the array path."""
+    """Up to 8 rows the score intervals are solved row by row on floats, each search started at the
+    Wald bound; same roots as the array path to the solvers' tolerance (1e-13 absolute)."""
     rng = np.random.default_rng(14)
     n = rng.integers(1, 3000, (2, 60)).astype(float)
     x = np.floor(rng.uniform(0, 1, (2, 60)) ** rng.uniform(0.3, 4, (2, 60)) * (n + 1)).clip(0, n)
@@ -325,5 +326,5 @@ def test_few_rows_solved_on_floats_equal_the_vectorised_solver() -> None:
             row = compare_proportions(n[0, i], x[0, i], n[1, i], x[1, i], mn_correction=mn)
             for field in ("p_value", "ci_low", "ci_high", "rel_ci_low", "rel_ci_high"):
                 np.testing.assert_allclose(
-                    getattr(row, field)[0], getattr(vector, field)[i], rtol=1e-12, atol=1e-14, err_msg=field
+                    getattr(row, field)[0], getattr(vector, field)[i], rtol=1e-12, atol=2e-13, err_msg=field
                 )

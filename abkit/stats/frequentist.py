@@ -325,7 +325,15 @@ def _solve_decreasing_scalar(
     fa, fb = func(a) - target, func(b) - target
     if not (fa > 0 and fb < 0):
         return b if fb >= 0 else a
+    return _illinois(func, a, b, fa, fb, target, f_tol)
+
+
+def _illinois(
+    func: Callable[[float], float], a: float, b: float, fa: float, fb: float, target: float, f_tol: float
+) -> float:
+    """Root of decreasing ``func - target`` in ``[a, b]`` given ``fa > 0 > fb`` (Illinois, bisection)."""
     side = 0
+    c = 0.5 * (a + b)
     for step in range(_MAX_STEPS):
         den = fb - fa
         c = (a * fb - b * fa) / den if den != 0 else math.nan
@@ -345,11 +353,46 @@ def _solve_decreasing_scalar(
     return 0.5 * (a + b)
 
 
+def _solve_near(
+    func: Callable[[float], float], lo: float, hi: float, target: float, guess: float, step: float
+) -> float:
+    """:func:`_solve_decreasing_scalar` on ``[lo, hi]``, starting from a close ``guess`` of the root.
+
+    Two evaluations (``guess`` and ``guess +- step`` towards the root) usually bracket the root
+    tightly, and the Illinois steps then converge in a few more; when they do not, the search goes
+    on over the remaining part of ``[lo, hi]`` with the same end rules, so the root is the same.
+    """
+    if not (math.isfinite(guess) and math.isfinite(step) and step > 0 and lo < guess < hi):
+        return _solve_decreasing_scalar(func, lo, hi, target)
+    fg = func(guess) - target
+    if fg > 0:  # decreasing: the root lies above the guess
+        b = guess + step
+        if b < hi:
+            fb = func(b) - target
+            if fb < 0:
+                return _illinois(func, guess, b, fg, fb, target, 1e-12)
+            return _solve_decreasing_scalar(func, b, hi, target)
+        return _solve_decreasing_scalar(func, guess, hi, target)
+    if fg < 0:
+        a = guess - step
+        if a > lo:
+            fa = func(a) - target
+            if fa > 0:
+                return _illinois(func, a, guess, fa, fg, target, 1e-12)
+            return _solve_decreasing_scalar(func, lo, a, target)
+        return _solve_decreasing_scalar(func, lo, guess, target)
+    return _solve_decreasing_scalar(func, lo, hi, target)  # NaN or an exact hit: the plain search
+
+
 def _score_bounds_scalar(
     n0: np.ndarray, x0: np.ndarray, n1: np.ndarray, x1: np.ndarray, est: np.ndarray,
     log_est: np.ndarray, z_crit: float, eps: float, mn_correction: bool,
 ) -> tuple[np.ndarray, ...]:
-    """The four score-interval roots of :func:`compare_proportions`, row by row on floats."""
+    """The four score-interval roots of :func:`compare_proportions`, row by row on floats.
+
+    Each search starts from the Wald bound (of the difference; of the log risk ratio, Katz), which
+    lies close to the score bound, so a few evaluations of the score statistic suffice.
+    """
     out = np.empty((4, n0.size))
     for i in range(n0.size):
         row = (float(n0[i]), float(x0[i]), float(n1[i]), float(x1[i]))
@@ -361,10 +404,14 @@ def _score_bounds_scalar(
             return _score_ratio_scalar(*row, s, mn_correction)
 
         e, le = float(est[i]), float(log_est[i])
-        out[0, i] = _solve_decreasing_scalar(diff, -1 + eps, e, z_crit)
-        out[1, i] = _solve_decreasing_scalar(diff, e, 1 - eps, -z_crit)
-        out[2, i] = _solve_decreasing_scalar(ratio, -_LOG_RATIO_BOUND, le, z_crit)
-        out[3, i] = _solve_decreasing_scalar(ratio, le, _LOG_RATIO_BOUND, -z_crit)
+        c0, s0, c1, s1 = row
+        p0, p1 = s0 / c0, s1 / c1
+        half = z_crit * math.sqrt(max(p0 * (1 - p0) / c0 + p1 * (1 - p1) / c1, 0.0))
+        log_half = z_crit * math.sqrt((1 - p1) / s1 + (1 - p0) / s0) if s0 > 0 and s1 > 0 else math.nan
+        out[0, i] = _solve_near(diff, -1 + eps, e, z_crit, e - half, 0.25 * half)
+        out[1, i] = _solve_near(diff, e, 1 - eps, -z_crit, e + half, 0.25 * half)
+        out[2, i] = _solve_near(ratio, -_LOG_RATIO_BOUND, le, z_crit, le - log_half, 0.25 * log_half)
+        out[3, i] = _solve_near(ratio, le, _LOG_RATIO_BOUND, -z_crit, le + log_half, 0.25 * log_half)
     return tuple(out)
 
 
@@ -405,16 +452,21 @@ def compare_proportions(
     def stat_d(d: np.ndarray, rows: np.ndarray) -> np.ndarray:
         return score_statistic_diff(n0[rows], x0[rows], n1[rows], x1[rows], d, mn_correction=mn_correction)
 
-    stat = score_statistic_diff(n0, x0, n1, x1, 0.0, mn_correction=mn_correction)
+    # a few valid rows: plain floats (numpy's per-call overhead dominates arrays of one element)
+    scalar = n0.size <= _SCALAR_ROWS and bool(
+        np.all((n0 > 0) & (n1 > 0) & (x0 >= 0) & (x1 >= 0) & (x0 <= n0) & (x1 <= n1))
+    )
+    if scalar:
+        rows = zip(n0.tolist(), x0.tolist(), n1.tolist(), x1.tolist(), strict=True)
+        stat = np.array([_score_diff_scalar(a, b, c, d, 0.0, mn_correction) for a, b, c, d in rows])
+    else:
+        stat = score_statistic_diff(n0, x0, n1, x1, 0.0, mn_correction=mn_correction)
     p_value = 2 * special.ndtr(-np.abs(stat))
     eps = 1e-12
     est = p1 - p0
     with np.errstate(divide="ignore"):
         log_est = np.clip(np.log(_ratio(p1, p0)), -_LOG_RATIO_BOUND, _LOG_RATIO_BOUND)
     log_est = np.where(np.isnan(log_est), 0.0, log_est)
-    scalar = n0.size <= _SCALAR_ROWS and bool(
-        np.all((n0 > 0) & (n1 > 0) & (x0 >= 0) & (x1 >= 0) & (x0 <= n0) & (x1 <= n1))
-    )
     if scalar:
         ci_low, ci_high, log_lo, log_hi = _score_bounds_scalar(
             n0, x0, n1, x1, est, log_est, z_crit, eps, mn_correction
