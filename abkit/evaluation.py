@@ -454,7 +454,9 @@ def evaluate(
         rows = np.flatnonzero(metric_of_row == name)
         frame = {c: v[rows] for c, v in columns.items()}
         parts.append(_evaluate_metric(frame, control, others, roles[name], settings))
-    merged = parts[0] if len(parts) == 1 else {c: np.concatenate([part[c] for part in parts]) for c in parts[0]}
+    merged = parts[0]  # one metric: its rows as they are
+    if len(parts) > 1:
+        merged = {c: np.concatenate([part[c] for part in parts]) for c in parts[0]}
     if method == "frequentist":
         primary = merged["role"] == "primary"
         families = np.char.add(

@@ -347,7 +347,7 @@ def sufficient_statistics(
     """
     columns = sufficient_columns(
         data, metrics, variant_col=variant_col, segment_col=segment_col, n_col=n_col,
-        covariates=covariates, allow_empty=allow_empty,
+        covariates=covariates, allow_empty=allow_empty, propensity=propensity,
     )  # fmt: skip
     # label columns hold Python str objects: pandas stores them as its string dtype (as astype(str))
     return pd.DataFrame(columns)
@@ -362,6 +362,7 @@ def sufficient_columns(
     n_col: str | None = None,
     covariates: Sequence[str] | None = None,
     allow_empty: bool = False,
+    propensity: str | None = None,
 ) -> dict[str, np.ndarray]:
     """:func:`sufficient_statistics` as a mapping column -> numpy array, without building a DataFrame.
 
