@@ -553,12 +553,12 @@ def _orient(
 
 
 def _by_grid_size(
-    func: Callable[[_Pair, int], tuple[np.ndarray, np.ndarray]],
+    func: Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]],
     pair: _Pair,
     uses: list[tuple[np.ndarray | float, bool]],
     width: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``func(rows, n_nodes)`` (values of shape (width, rows) and rows resolved) on groups of rows
+    """``func(row_indices, n_nodes)`` (values of shape (width, rows), rows resolved) on groups of rows
     sharing a grid size: first the smallest size that fits the cheaper orientation of every use
     (``(shift, relative)``), then, for rows not resolved, one that fits either orientation."""
     rows = pair.a[0].size
@@ -576,7 +576,7 @@ def _by_grid_size(
             step = max(1, _GRID_CELLS // int(size))
             for start in range(0, idx.size, step):
                 part = idx[start : start + step]
-                values, ok = func(pair.rows(part), int(size))
+                values, ok = func(part, int(size))
                 out[:, part[ok]] = values[:, ok]
                 done[part[ok]] = True
     return out, done
@@ -587,7 +587,9 @@ def _fast_pair_summary(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``P(V > C)``, ``E[max(C - V, 0)]`` and the rows resolved, for pairs of Beta posteriors."""
     pair = _pair(ctrl, var)
-    out, done = _by_grid_size(_pair_summary_on_grid, pair, [(0.0, False)], 2)
+    out, done = _by_grid_size(
+        lambda rows, size: _pair_summary_on_grid(pair.rows(rows), size), pair, [(0.0, False)], 2
+    )
     return out[0], out[1], done
 
 
@@ -664,19 +666,27 @@ def _fast_intervals(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bounds ``(abs_low, abs_high, rel_low, rel_high)``, shape (4, rows), and the rows resolved."""
     pair = _pair(ctrl, var)
-    uses = [(guess, relative) for relative, _, _, guess in _interval_setups(pair, alpha)]
-    out, done = _by_grid_size(lambda rows, size: _intervals_on_grid(rows, alpha, size), pair, uses, 4)
+    setups = _interval_setups(pair, alpha)
+    uses = [(guess, relative) for relative, _, _, guess in setups]
+
+    def on_grid(rows: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+        part = [(relative, prefer[rows], target, guess[rows]) for relative, prefer, target, guess in setups]
+        return _intervals_on_grid(pair.rows(rows), part, size)
+
+    out, done = _by_grid_size(on_grid, pair, uses, 4)
     out[2:] = np.expm1(out[2:])
     return out, done
 
 
-def _intervals_on_grid(pair: _Pair, alpha: float, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+def _intervals_on_grid(
+    pair: _Pair, setups: list[tuple[bool, np.ndarray, float, np.ndarray]], n_nodes: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Bounds on the log scale for the relative ones, shape (4, rows), on grids of ``n_nodes``."""
     (ac, av), (bc, bv) = pair.a, pair.b
     grids = (_logit_grid(ac, bc, n_nodes), _logit_grid(av, bv, n_nodes))
     out = np.full((4, ac.size), np.nan)
     resolved = np.ones(ac.size, dtype=bool)
-    for row, (relative, prefer, target, guess) in enumerate(_interval_setups(pair, alpha)):
+    for row, (relative, prefer, target, guess) in enumerate(setups):
         flip, ok = _orient(grids, pair, prefer, guess, relative)
         resolved &= ok
         nodes = _pick(flip, grids[1][0], grids[0][0])
