@@ -31,10 +31,14 @@ no random numbers, so results never depend on a seed or on the order of arms or 
 Two Beta arms (the common case, thousands of segments at once) take a faster route to the same
 numbers (agreement with the panel quadrature to 1e-9 is tested): the narrower posterior is
 integrated by the trapezoid rule on an even grid in ``logit t``, where its density is analytic and
-decays on both sides, so the error falls geometrically with the step (the step is checked against
-the density's characteristic function and the other arm's width, else the row takes the panel
-route); each credible bound is one Taylor series in the lift around the normal approximation,
-whose coefficients are integrals of the other arm's density derivatives at the same nodes.
+decays on both sides, so the error falls geometrically with the step. Each row gets the smallest
+grid (24 to 512 nodes) whose step resolves the integrand, the density times the other arm's CDF
+(checked against the density's characteristic function and the product's width in ``logit t``);
+rows whose narrow arm cannot be used (the other arm's CDF has its kink at 0 or 1 under it) are
+integrated over the wide arm on a finer grid, and only rows no grid resolves take the panel route.
+Each credible bound is a Taylor series in the lift around a Cornish–Fisher first guess (from the
+lift's exact first four cumulants), whose coefficients are integrals of the other arm's density
+derivatives at the same nodes.
 """
 
 from __future__ import annotations
@@ -283,11 +287,14 @@ def normal_group_summary(mean: np.ndarray, sd: np.ndarray) -> GroupSummary:
 # the lift at x0 + δ is a Taylor series in δ whose coefficients are integrals of the other arm's
 # density derivatives at the same nodes: one pass of betainc per bound instead of a Newton search.
 _FAST_NODES = 56
+_GRID_SIZES = np.array([24, 28, 32, 36, 40, 44, 48, 56, 64, 80, 96, 128, 160, 192, 256, 320, 384, 512])
+_GRID_CELLS = 600_000  # rows x nodes evaluated at once, to bound memory
 _FAST_TAIL = 38.0  # the grid covers where the log-density is within this of its maximum
-_FAST_MAX_STEP = 0.75  # grid step in sd (of u) of the other arm, seen on the integrated arm's scale
+_FAST_MAX_STEP = 0.75  # grid step in widths (in u) of the integrand, see _step_limit
 _FAST_ALIAS = -34.5  # log of the trapezoid's aliasing error |characteristic function at 2 pi / h|
 _TAYLOR = 12
 _TAYLOR_TOL = 1e-13
+_FAST_ORDER = 8  # Taylor order of each pass (the Cornish-Fisher first guess is close to the bound)
 _FAST_PASSES = 3
 _FACT = np.array([float(np.prod(np.arange(1, n + 1))) for n in range(_TAYLOR + 1)])
 
@@ -305,16 +312,11 @@ _STIRLING = _stirling2(_TAYLOR)
 _BINOM = special.comb(np.arange(_TAYLOR + 1)[:, None], np.arange(_TAYLOR + 1)[None, :])
 
 
-def _logit_grid(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Nodes ``t``, trapezoid weights (density included), shape (rows, nodes), rows resolved, steps in u."""
-    a, b = a[:, None], b[:, None]
+def _logit_span(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ends ``(left, right)`` in ``u = logit t`` where the log-density is ``_FAST_TAIL`` below its top."""
     sd = np.sqrt(1.0 / a + 1.0 / b)
     mode = np.log(a / b)
-
-    def ell(u: np.ndarray) -> np.ndarray:
-        return -a * np.logaddexp(0.0, -u) - b * np.logaddexp(0.0, u)
-
-    top = ell(mode)
+    top = _logit_ell(a, b, mode)
     ends = []
     for side in (-1.0, 1.0):
         u = mode + side * np.sqrt(2 * _FAST_TAIL) * sd
@@ -322,14 +324,25 @@ def _logit_grid(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
             t = special.expit(u)
             slope = a - (a + b) * t
             with np.errstate(divide="ignore", invalid="ignore"):
-                u = u - (ell(u) - top + _FAST_TAIL) / slope
+                u = u - (_logit_ell(a, b, u) - top + _FAST_TAIL) / slope
         ends.append(u)
-    left, right = ends
-    nodes = np.arange(_FAST_NODES)
-    h = (right - left) / (_FAST_NODES - 1)
-    u = left + h * nodes
+    return ends[0], ends[1]
+
+
+def _logit_ell(a: np.ndarray, b: np.ndarray, u: np.ndarray) -> np.ndarray:
+    return -a * np.logaddexp(0.0, -u) - b * np.logaddexp(0.0, u)
+
+
+def _logit_grid(
+    a: np.ndarray, b: np.ndarray, n_nodes: int = _FAST_NODES
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nodes ``t``, trapezoid weights (density included), shape (rows, nodes), rows resolved, steps in u."""
+    left, right = (end[:, None] for end in _logit_span(a, b))
+    a, b = a[:, None], b[:, None]
+    h = (right - left) / (n_nodes - 1)
+    u = left + h * np.arange(n_nodes)
     with np.errstate(over="ignore", under="ignore"):
-        weights = h * np.exp(ell(u) - special.betaln(a, b))
+        weights = h * np.exp(_logit_ell(a, b, u) - special.betaln(a, b))
     total = weights.sum(axis=1)
     # trapezoid error of the density in u: its characteristic function at 2 pi / h,
     # Gamma(a + i w) Gamma(b - i w) / (Gamma(a) Gamma(b))
@@ -340,6 +353,39 @@ def _logit_grid(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     ok = np.isfinite(h[:, 0]) & (h[:, 0] > 0) & (alias < _FAST_ALIAS) & (np.abs(total - 1.0) < 1e-8)
     # the sum is exact to rounding; betaln of large shapes is not (relative error ~1e-16 * |betaln|)
     return special.expit(u), weights / total[:, None], ok, h[:, 0]
+
+
+def _step_limit(
+    span: tuple[np.ndarray, np.ndarray],
+    logit_sd: np.ndarray,
+    other_mean: np.ndarray,
+    other_sd: np.ndarray,
+    shift: np.ndarray | float,
+    relative: bool,
+) -> np.ndarray:
+    """Largest grid step in ``u`` of the integrated arm for the integrand ``f(t) F_o(t + shift)``.
+
+    (``F_o(t e^shift)`` when relative.) The other arm's CDF rises where its argument crosses its
+    mean, at ``t*``, over ``sd / (t* (1 - t*))`` in ``u``; the product of two Gaussian-like factors
+    of widths ``s1`` and ``s2`` has the width ``(1 / s1**2 + 1 / s2**2) ** -0.5``, and the trapezoid
+    rule's error ``exp(-2 pi**2 width**2 / h**2)`` stays below 1e-17 for ``h <= _FAST_MAX_STEP * width``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scale = np.exp(shift) if relative else 1.0
+        t_star = other_mean / scale if relative else other_mean - shift
+        width_t = other_sd / scale
+        t_star = np.clip(t_star, special.expit(span[0]), special.expit(span[1]))
+        other_u = width_t / (t_star * (1.0 - t_star))
+        width = 1.0 / np.sqrt(1.0 / logit_sd**2 + 1.0 / other_u**2)
+    return _FAST_MAX_STEP * np.nan_to_num(width, nan=0.0)
+
+
+def _nodes_for(span: tuple[np.ndarray, np.ndarray], step: np.ndarray) -> np.ndarray:
+    """Grid size from ``_GRID_SIZES`` whose step over ``span`` is at most ``step`` (0: none fits)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        need = np.nan_to_num((span[1] - span[0]) / step, nan=np.inf, posinf=np.inf) + 1.0
+    pos = np.searchsorted(_GRID_SIZES, need)
+    return np.where(pos < _GRID_SIZES.size, _GRID_SIZES[np.minimum(pos, _GRID_SIZES.size - 1)], 0)
 
 
 def _beta_cdf_derivs(a: np.ndarray, b: np.ndarray, t: np.ndarray, order: int) -> list[np.ndarray]:
@@ -373,8 +419,9 @@ def _lift_taylor(
     p0: np.ndarray,
     flip: np.ndarray,
     relative: bool,
+    order: int = _TAYLOR,
 ) -> np.ndarray:
-    """Taylor coefficients ``H^(n)(p0) / n!`` of the lift CDF, shape (rows, _TAYLOR + 1).
+    """Taylor coefficients ``H^(n)(p0) / n!`` of the lift CDF, shape (rows, order + 1).
 
     Not flipped (nodes of the control): ``H(p) = Σ w F_V(c + p)`` (``F_V(c e^p)`` when relative);
     flipped (nodes of the variant): ``H(p) = Σ w (1 - F_C(v - p))`` (``1 - F_C(v e^-p)``).
@@ -382,23 +429,23 @@ def _lift_taylor(
     f = flip[:, None]
     sign = np.where(f, -1.0, 1.0)
     arg = nodes * np.exp(sign * p0[:, None]) if relative else nodes + sign * p0[:, None]
-    d = _beta_cdf_derivs(other[0][:, None], other[1][:, None], arg, _TAYLOR + 1)
+    d = _beta_cdf_derivs(other[0][:, None], other[1][:, None], arg, order + 1)
     if relative:  # (d/dp)^n F(c e^p) = sum_k S(n, k) y^k F^(k)(y)
         powers = [np.ones_like(arg)]
-        for _ in range(_TAYLOR):
+        for _ in range(order):
             powers.append(powers[-1] * arg)
-        scaled = [powers[k] * d[k] for k in range(_TAYLOR + 1)]
+        scaled = [powers[k] * d[k] for k in range(order + 1)]
         terms = [d[0]]
-        for n in range(1, _TAYLOR + 1):
+        for n in range(1, order + 1):
             acc = scaled[n].copy()  # S(n, n) = 1
             for k in range(1, n):
                 acc += _STIRLING[n, k] * scaled[k]
             terms.append(acc)
     else:
         terms = d
-    coef = np.empty((nodes.shape[0], _TAYLOR + 1))
+    coef = np.empty((nodes.shape[0], order + 1))
     coef[:, 0] = np.sum(weights * np.where(f, 1.0 - terms[0], terms[0]), axis=1)
-    for n in range(1, _TAYLOR + 1):
+    for n in range(1, order + 1):
         flip_sign = np.where(flip, (-1.0) ** (n + 1), 1.0)
         coef[:, n] = flip_sign * np.sum(weights * terms[n], axis=1) / _FACT[n]
     return coef
@@ -444,27 +491,58 @@ def _smooth_enough(nodes: np.ndarray, weights: np.ndarray, p: np.ndarray, relati
     return np.max(np.where(near, weights, 0.0), axis=1) < 1e-17
 
 
+class _Pair(NamedTuple):
+    """Two Beta arms (control, variant) and what the grids need of each: means and sds in ``t``,
+    sds in ``u = logit t`` (trigamma sums) and the grids' spans in ``u``."""
+
+    a: tuple[np.ndarray, np.ndarray]
+    b: tuple[np.ndarray, np.ndarray]
+    mean: tuple[np.ndarray, np.ndarray]
+    sd: tuple[np.ndarray, np.ndarray]
+    logit_sd: tuple[np.ndarray, np.ndarray]
+    span: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+    def rows(self, idx: np.ndarray) -> _Pair:
+        def take(pair: tuple) -> tuple:  # type: ignore[type-arg]
+            return tuple(take(x) if isinstance(x, tuple) else x[idx] for x in pair)
+
+        return _Pair(*(take(field) for field in self))
+
+    def step_limit(self, over_variant: bool, shift: np.ndarray | float, relative: bool) -> np.ndarray:
+        """:func:`_step_limit` on one arm's grid (the variant's: shift seen from it, ``-shift``)."""
+        i, o = (1, 0) if over_variant else (0, 1)
+        p = -shift if over_variant else shift
+        return _step_limit(self.span[i], self.logit_sd[i], self.mean[o], self.sd[o], p, relative)
+
+
+def _pair(ctrl: tuple[np.ndarray, np.ndarray], var: tuple[np.ndarray, np.ndarray]) -> _Pair:
+    a, b = (ctrl[0], var[0]), (ctrl[1], var[1])
+    mean = tuple(x / (x + y) for x, y in zip(a, b, strict=True))
+    sd = tuple(np.sqrt(m * (1 - m) / (x + y + 1)) for m, x, y in zip(mean, a, b, strict=True))
+    logit_sd = tuple(
+        np.sqrt(special.polygamma(1, x) + special.polygamma(1, y)) for x, y in zip(a, b, strict=True)
+    )
+    span = tuple(_logit_span(x, y) for x, y in zip(a, b, strict=True))
+    return _Pair(a, b, mean, sd, logit_sd, span)  # type: ignore[arg-type]
+
+
 def _orient(
     grids: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]],
-    means: tuple[np.ndarray, np.ndarray],
-    sds: tuple[np.ndarray, np.ndarray],
+    pair: _Pair,
     prefer_variant: np.ndarray,
     shift: np.ndarray | None = None,
     relative: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which arm to integrate over (True: the variant) and whether the trapezoid rule holds for it.
 
-    The preferred (narrower) arm is used when its grid resolves its density and the other arm's CDF
-    (step at most ``_FAST_MAX_STEP`` of the other arm's sd on this scale) and, for a lift ``shift``,
-    the other arm's CDF is smooth where the integrand is not negligible; else the other arm; else neither.
+    The preferred (narrower) arm is used when its grid resolves its density and the integrand
+    (step at most :func:`_step_limit`) and, for a lift ``shift``, the other arm's CDF is smooth
+    where the integrand is not negligible; else the other arm; else neither.
     """
 
     def valid(flip: bool) -> np.ndarray:
-        (nodes, weights, ok, h), (m_i, m_o), (_, s_o) = (
-            (grids[1], means[::-1], sds[::-1]) if flip else (grids[0], means, sds)
-        )
-        scale = s_o * m_i / m_o if relative else s_o
-        ok = ok & (h * m_i * (1 - m_i) <= _FAST_MAX_STEP * scale)
+        nodes, weights, ok, h = grids[1] if flip else grids[0]
+        ok = ok & (h <= pair.step_limit(flip, 0.0 if shift is None else shift, relative))
         if shift is not None:
             ok &= _smooth_enough(nodes, weights, -shift if flip else shift, relative)
         return ok
@@ -474,19 +552,56 @@ def _orient(
     return flip, on_variant | on_control
 
 
+def _by_grid_size(
+    func: Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]],
+    pair: _Pair,
+    uses: list[tuple[np.ndarray | float, bool]],
+    width: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``func(row_indices, n_nodes)`` (values of shape (width, rows), rows resolved) on groups of rows
+    sharing a grid size: first the smallest size that fits the cheaper orientation of every use
+    (``(shift, relative)``), then, for rows not resolved, one that fits either orientation."""
+    rows = pair.a[0].size
+    out = np.full((width, rows), np.nan)
+    done = np.zeros(rows, dtype=bool)
+    need = [[_nodes_for(pair.span[i], pair.step_limit(i == 1, s, r)) for i in (0, 1)] for s, r in uses]
+    big = np.max(_GRID_SIZES) + 1
+    small = np.max([np.minimum(np.where(c > 0, c, big), np.where(v > 0, v, big)) for c, v in need], axis=0)
+    large = np.max([np.maximum(c, v) for c, v in need], axis=0)
+    larger = _GRID_SIZES[np.minimum(np.searchsorted(_GRID_SIZES, small, side="right"), _GRID_SIZES.size - 1)]
+    large = np.where(small < big, np.maximum(large, larger), large)
+    for level in (small, np.where(large > small, large, 0)):
+        for size in np.unique(level[~done & (level > 0) & (level < big)]):
+            idx = np.flatnonzero(~done & (level == size))
+            step = max(1, _GRID_CELLS // int(size))
+            for start in range(0, idx.size, step):
+                part = idx[start : start + step]
+                values, ok = func(part, int(size))
+                out[:, part[ok]] = values[:, ok]
+                done[part[ok]] = True
+    return out, done
+
+
 def _fast_pair_summary(
     ctrl: tuple[np.ndarray, np.ndarray], var: tuple[np.ndarray, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``P(V > C)``, ``E[max(C - V, 0)]`` and the rows resolved, for pairs of Beta posteriors.
+    """``P(V > C)``, ``E[max(C - V, 0)]`` and the rows resolved, for pairs of Beta posteriors."""
+    pair = _pair(ctrl, var)
+    out, done = _by_grid_size(
+        lambda rows, size: _pair_summary_on_grid(pair.rows(rows), size), pair, [(0.0, False)], 2
+    )
+    return out[0], out[1], done
+
+
+def _pair_summary_on_grid(pair: _Pair, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_fast_pair_summary` on grids of ``n_nodes``: values of shape (2, rows), rows resolved.
 
     The integral runs over the narrower posterior; ``E[C; C > v]`` uses ``c f_C(c) = m_C f_C+(c)``
     with ``C+ ~ Beta(a_C + 1, b_C)`` and ``I_t(a + 1, b) = I_t(a, b) - t (1 - t) f(t) / a``.
     """
-    (ac, bc), (av, bv) = ctrl, var
-    mc, mv = ac / (ac + bc), av / (av + bv)
-    sd_c, sd_v = np.sqrt(mc * (1 - mc) / (ac + bc + 1)), np.sqrt(mv * (1 - mv) / (av + bv + 1))
-    grids = (_logit_grid(ac, bc), _logit_grid(av, bv))
-    flip, ok = _orient(grids, (mc, mv), (sd_c, sd_v), sd_v < sd_c)  # True: over the variant
+    (ac, av), (bc, bv) = pair.a, pair.b
+    grids = (_logit_grid(ac, bc, n_nodes), _logit_grid(av, bv, n_nodes))
+    flip, ok = _orient(grids, pair, pair.sd[1] < pair.sd[0])  # True: over the variant
     a_oth, b_oth = np.where(flip, ac, av), np.where(flip, bc, bv)
     nodes, weights = _pick(flip, grids[1][0], grids[0][0]), _pick(flip, grids[1][1], grids[0][1])
     cdf, dens = _beta_cdf_derivs(a_oth[:, None], b_oth[:, None], nodes, 1)
@@ -497,31 +612,82 @@ def _fast_pair_summary(
     loss_over_c = nodes * cdf - m_oth * upper
     loss_over_v = m_oth * (1.0 - upper) - nodes * (1.0 - cdf)
     loss = np.sum(weights * np.where(f, loss_over_v, loss_over_c), axis=1)
-    return beat, loss, ok
+    return np.array([beat, loss]), ok
+
+
+def _interval_setups(pair: _Pair, alpha: float) -> list[tuple[bool, np.ndarray, float, np.ndarray]]:
+    """Per bound: relative?, whether the variant is the narrower arm, target probability, first guess.
+
+    First guesses are Cornish–Fisher quantiles from the lift's first four cumulants (exact for
+    ``V - C`` from the Beta moments and for ``log V - log C`` from polygamma functions), so that
+    the Taylor step from them is short.
+    """
+    (mc, mv), (sd_c, sd_v) = pair.mean, pair.sd
+    var_c, var_v = sd_c**2, sd_v**2
+    (ac, av), (bc, bv) = pair.a, pair.b
+    cum_c, cum_v = _beta_cumulants(ac, bc, mc, var_c), _beta_cumulants(av, bv, mv, var_v)
+    difference = [v + c if k % 2 else v - c for k, (c, v) in enumerate(zip(cum_c, cum_v, strict=True))]
+    narrow = var_v < var_c
+    setups = [(False, narrow, q, _cornish_fisher(difference, q)) for q in (alpha / 2, 1 - alpha / 2)]
+    log_c, log_v = _log_beta_cumulants(ac, bc), _log_beta_cumulants(av, bv)
+    ratio = [v + c if k % 2 else v - c for k, (c, v) in enumerate(zip(log_c, log_v, strict=True))]
+    narrow = var_v / mv**2 < var_c / mc**2
+    setups += [(True, narrow, q, _cornish_fisher(ratio, q)) for q in (alpha / 2, 1 - alpha / 2)]
+    return setups
+
+
+def _beta_cumulants(
+    a: np.ndarray, b: np.ndarray, mean: np.ndarray, var: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, variance, third and fourth cumulants of Beta(a, b)."""
+    s = a + b
+    skew = 2 * (b - a) * np.sqrt(s + 1) / ((s + 2) * np.sqrt(a * b))
+    kurt = 6 * ((a - b) ** 2 * (s + 1) - a * b * (s + 2)) / (a * b * (s + 2) * (s + 3))
+    return mean, var, skew * var**1.5, kurt * var**2
+
+
+def _log_beta_cumulants(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The first four cumulants of log X for X ~ Beta(a, b): ``psi^(n-1)(a) - psi^(n-1)(a + b)``."""
+    return tuple(special.polygamma(n, a) - special.polygamma(n, a + b) for n in range(4))
+
+
+def _cornish_fisher(cumulants: list[np.ndarray], q: float) -> np.ndarray:
+    """Quantile ``q`` of a distribution with the given first four cumulants (Cornish–Fisher)."""
+    k1, k2, k3, k4 = cumulants
+    sd = np.sqrt(k2)
+    g1, g2 = k3 / sd**3, k4 / k2**2
+    z = special.ndtri(q)
+    w = z + (z * z - 1) * g1 / 6 + (z**3 - 3 * z) * g2 / 24 - (2 * z**3 - 5 * z) * g1 * g1 / 36
+    return k1 + sd * np.where(np.isfinite(w), w, z)
 
 
 def _fast_intervals(
     ctrl: tuple[np.ndarray, np.ndarray], var: tuple[np.ndarray, np.ndarray], alpha: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bounds ``(abs_low, abs_high, rel_low, rel_high)``, shape (4, rows), and the rows resolved."""
-    (ac, bc), (av, bv) = ctrl, var
-    mc, mv = ac / (ac + bc), av / (av + bv)
-    var_c, var_v = mc * (1 - mc) / (ac + bc + 1), mv * (1 - mv) / (av + bv + 1)
-    grids = (_logit_grid(ac, bc), _logit_grid(av, bv))
+    pair = _pair(ctrl, var)
+    setups = _interval_setups(pair, alpha)
+    uses = [(guess, relative) for relative, _, _, guess in setups]
+
+    def on_grid(rows: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+        part = [(relative, prefer[rows], target, guess[rows]) for relative, prefer, target, guess in setups]
+        return _intervals_on_grid(pair.rows(rows), part, size)
+
+    out, done = _by_grid_size(on_grid, pair, uses, 4)
+    out[2:] = np.expm1(out[2:])
+    return out, done
+
+
+def _intervals_on_grid(
+    pair: _Pair, setups: list[tuple[bool, np.ndarray, float, np.ndarray]], n_nodes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds on the log scale for the relative ones, shape (4, rows), on grids of ``n_nodes``."""
+    (ac, av), (bc, bv) = pair.a, pair.b
+    grids = (_logit_grid(ac, bc, n_nodes), _logit_grid(av, bv, n_nodes))
     out = np.full((4, ac.size), np.nan)
     resolved = np.ones(ac.size, dtype=bool)
-    q_lo, q_hi = special.ndtri(alpha / 2), special.ndtri(1 - alpha / 2)
-    setups = []
-    mu, sd = mv - mc, np.sqrt(var_c + var_v)
-    narrow = var_v < var_c
-    setups += [(False, narrow, alpha / 2, mu + q_lo * sd), (False, narrow, 1 - alpha / 2, mu + q_hi * sd)]
-    mu = np.log(mv / mc)
-    sd = np.sqrt(var_v / mv**2 + var_c / mc**2)
-    narrow = var_v / mv**2 < var_c / mc**2
-    setups += [(True, narrow, alpha / 2, mu + q_lo * sd), (True, narrow, 1 - alpha / 2, mu + q_hi * sd)]
-    means, sds = (mc, mv), (np.sqrt(var_c), np.sqrt(var_v))
     for row, (relative, prefer, target, guess) in enumerate(setups):
-        flip, ok = _orient(grids, means, sds, prefer, guess, relative)
+        flip, ok = _orient(grids, pair, prefer, guess, relative)
         resolved &= ok
         nodes = _pick(flip, grids[1][0], grids[0][0])
         weights = _pick(flip, grids[1][1], grids[0][1])
@@ -532,7 +698,7 @@ def _fast_intervals(
             if active.size == 0:
                 break
             rows = (other[0][active], other[1][active])
-            coef = _lift_taylor(weights[active], nodes[active], rows, p0, flip[active], relative)
+            coef = _lift_taylor(weights[active], nodes[active], rows, p0, flip[active], relative, _FAST_ORDER)
             delta, good = _taylor_root(coef, target)
             out[row, active[good]] = p0[good] + delta[good]
             retry = ~good & np.isfinite(delta)
@@ -541,7 +707,6 @@ def _fast_intervals(
         resolved[active] = False
         root = np.where(flip, -out[row], out[row])  # and at the root found
         resolved &= _smooth_enough(nodes, weights, np.nan_to_num(root), relative)
-    out[2:] = np.expm1(out[2:])
     return out, resolved
 
 
