@@ -834,7 +834,8 @@ def _frequentist_rows(
                 "normal approximation"
             )
             what[pooled_rows] = post
-            fixed[pooled_rows] = post + f"; {one_sided}normal test; log-ratio relative interval"
+            test = f"; {one_sided}normal test" if one_sided else ""
+            fixed[pooled_rows] = post + test + "; log-ratio relative interval"
         else:
             post_note = (
                 f"; not post-stratified by {cfg.segment_col}: a segment has fewer than 2 units in an arm"
