@@ -12,6 +12,8 @@ import numpy as np
 from abkit.errors import ColumnError, DataError, ParameterError
 
 __all__ = [
+    "ALTERNATIVES",
+    "check_alternative",
     "check_choice",
     "check_columns",
     "check_costs",
@@ -75,6 +77,32 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
         shown = ", ".join(repr(c) for c in options)
         raise ParameterError(f"{name}={value!r} is not known; use one of {shown}")
     return value
+
+
+#: Values of ``alternative`` everywhere in abkit (statsmodels' words): H1 is variant - control != 0,
+#: > 0 or < 0.
+ALTERNATIVES = ("two-sided", "larger", "smaller")
+#: Other libraries' spellings, named in the error so the fix is one word.
+_OTHER_WORDS = {"greater": "larger", "less": "smaller", "two_sided": "two-sided", "two.sided": "two-sided"}
+
+
+def check_alternative(value: Any) -> str:
+    """Check ``alternative``: one of :data:`ALTERNATIVES` (scipy's ``"greater"``/``"less"`` are named).
+
+    >>> check_alternative("larger")
+    'larger'
+    >>> check_alternative("greater")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    abkit.errors.ParameterError: alternative='greater' is not known; write alternative='larger' ...
+    """
+    if isinstance(value, str) and value in _OTHER_WORDS:
+        raise ParameterError(
+            f"alternative={value!r} is not known; write alternative={_OTHER_WORDS[value]!r} "
+            f"(abkit uses statsmodels' words: {', '.join(repr(a) for a in ALTERNATIVES)})"
+        )
+    check_choice("alternative", value, ALTERNATIVES)
+    return str(value)
 
 
 def check_columns(frame: Any, columns: Sequence[str], *, what: str = "data") -> None:

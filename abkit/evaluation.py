@@ -36,6 +36,7 @@ from abkit import formatting as fmt
 from abkit import power as power_module
 from abkit._display import Displayable
 from abkit._validate import (
+    check_alternative,
     check_choice,
     check_columns,
     check_costs,
@@ -59,12 +60,14 @@ from abkit.stats.bayesian import (
 )
 from abkit.stats.cuped import CupedStats, constant_covariates, cuped, poststratified_difference
 from abkit.stats.frequentist import (
-    MEAN_METHOD,
-    PROPORTION_METHOD,
     REL_LIFT_NEEDS_POSITIVE_CONTROL,
     compare_means,
     compare_proportions,
+    comparison_method,
+    critical_value,
+    open_ends,
     relative_lift_reason,
+    tail_p_value,
 )
 from abkit.stats.multiple import CORRECTION_NAMES, CORRECTIONS, adjust_pvalues
 from abkit.stats.sequential import (
@@ -74,7 +77,7 @@ from abkit.stats.sequential import (
     sequential_test,
 )
 from abkit.stats.weighting import HAJEK_METHOD, WEIGHTED_COLUMNS, hajek_rows
-from abkit.views import Column, TableView, table_html, table_text, wrap_lines
+from abkit.views import Column, TableView, interval_text, table_html, table_text, wrap_lines
 
 __all__ = [
     "CONFIDENCE_WORDS",
@@ -262,6 +265,7 @@ def evaluate(
     method: str = "frequentist",
     alpha: float = 0.05,
     correction: str | None = "holm",
+    alternative: str = "two-sided",
     n_col: str | None = None,
     guardrails: Any = None,
     prior: tuple[float, float] = (1.0, 1.0),
@@ -290,6 +294,21 @@ def evaluate(
     ``expected_loss`` = E[max(control - variant, 0)], with a ``Beta(*prior)`` prior for rates and a
     flat (``mean_prior=None``) or ``Normal(*mean_prior)`` prior for means; credible intervals use
     quadrature (deterministic, no random draws). Intervals are at level ``1 - alpha``.
+
+    **Alternative** (statsmodels' words): ``"two-sided"`` (default), ``"larger"`` (H1: variant -
+    control > 0, for each variant against the control) or ``"smaller"`` (H1: variant - control < 0,
+    e.g. an unsubscribe rate as the metric to lower). One-sided, ``p_value`` is the one-tailed
+    p-value of the same test (score test for rates, Welch t for means, normal theory for CUPED and
+    post-stratified rows, the half-normal-mixture always-valid test with ``sequential=True``),
+    ``correction`` adjusts those one-sided p-values, and every interval becomes a one-sided bound at
+    level ``1 - alpha``: ``ci_low``/``rel_ci_low`` with ``ci_high = rel_ci_high = inf``
+    (``"larger"``), or ``ci_high``/``rel_ci_high`` with the lows ``-inf`` (``"smaller"``); displays
+    read them "at least" / "at most". Bayesian rows answer the same one-sided question:
+    ``prob_beat_control`` is P(variant - control is on the side of H1) (with ``"smaller"``: P(lower),
+    and ``prob_best``/``expected_loss`` treat lower as better), and the credible interval becomes a
+    one-sided credible bound. The alternative applies to ``metrics``; guardrails keep two-sided tests
+    and intervals (their direction is fixed: an increase is harm). Every row's ``method`` and
+    ``convention`` name the alternative, and :meth:`Evaluation.decision` decides in its direction.
 
     **Post-stratification** (frequentist, with ``segment_col`` and ``poststratify=True``, the
     default): the pooled ``"all"`` row combines the per-segment differences with weights equal to
@@ -360,7 +379,13 @@ def evaluate(
     """
     check_choice("method", method, METHODS)
     check_choice("correction", correction, list(CORRECTIONS))
+    alternative = check_alternative(alternative)
     alpha = float(check_probability("alpha", alpha, what="the test level"))
+    if alternative != "two-sided" and method == "bayesian" and alpha >= 0.5:
+        raise ParameterError(
+            f"alpha={alpha:g} with alternative={alternative!r}: a one-sided credible bound needs alpha < 0.5 "
+            "(e.g. 0.05)"
+        )
     a_prior, b_prior = _check_prior(prior)
     mprior = _check_mean_prior(mean_prior)
     if control is not None:
@@ -438,6 +463,7 @@ def evaluate(
         method=method,
         alpha=alpha,
         correction=correction,
+        alternative=alternative,
         prior=(a_prior, b_prior),
         mean_prior=mprior,
         segmented=segment_col is not None,
@@ -489,6 +515,7 @@ def evaluate(
         covariates=tuple(cov),
         poststratify=poststratify and segment_col is not None and method == "frequentist",
         sequential_n_star=seq.n_star if seq is not None else None,
+        alternative=alternative,
     )
 
 
@@ -614,6 +641,26 @@ class _Settings:
     covariates: tuple[str, ...] = ()
     sequential: _Sequential | None = None
     weighted: bool = False  # the statistics carry the weighted sums of a targeted wave
+    alternative: str = "two-sided"
+
+    def sided(self, role: str) -> str:
+        """The alternative of a row: the evaluation's for metrics, two-sided for guardrails."""
+        return self.alternative if role == "primary" else "two-sided"
+
+
+#: The shape of a one-sided bound, as written in the ``convention`` column.
+_OPEN_END = {"larger": "[low, +inf)", "smaller": "(-inf, high]"}
+
+
+def _sides_text(alternative: str, level: str) -> str:
+    """The first part of a frequentist row's ``convention``: the alternative and the interval shape."""
+    if alternative == "two-sided":
+        return f"two-sided, {level} intervals"
+    op = ">" if alternative == "larger" else "<"
+    return (
+        f"one-sided ({alternative}: H1 variant - control {op} 0), {level} one-sided bounds "
+        f"{_OPEN_END[alternative]}"
+    )
 
 
 _BASE = [
@@ -751,7 +798,7 @@ def _poststratified(
 
 def _weighted_rows(
     g: dict[str, np.ndarray], k: int, cfg: _Settings, est: _Estimates, custom: np.ndarray,
-    what: np.ndarray, fixed: np.ndarray,
+    what: np.ndarray, fixed: np.ndarray, test: str = "",
 ) -> np.ndarray:  # fmt: skip
     """Put Hájek estimates into the rows of a targeted wave whose propensities vary; return those rows.
 
@@ -775,7 +822,7 @@ def _weighted_rows(
     custom |= weighted
     note = f"{HAJEK_METHOD} (not covariate-adjusted)" if cfg.covariates else HAJEK_METHOD
     what[weighted] = note
-    fixed[weighted] = note + "; log-ratio relative interval"
+    fixed[weighted] = note + test + "; log-ratio relative interval"
     return weighted
 
 
@@ -795,6 +842,8 @@ def _frequentist_rows(
     """Fixed-horizon or sequential rows: plain, CUPED-adjusted and/or post-stratified."""
     n, s, q = g["n"], g["sum"], g["sum_sq"]
     rows = len(out["metric"])
+    alt = cfg.sided(role)
+    one_sided = "" if alt == "two-sided" else f"one-sided ({alt}) "
     cols = {
         c: np.array(getattr(comp, c), dtype=float)
         for c in ("control_value", "variant_value", "abs_lift", "rel_lift", "ci_low", "ci_high",
@@ -803,7 +852,7 @@ def _frequentist_rows(
     estimable = np.array(comp.estimable, dtype=bool)
     reason = np.array(comp.reason, dtype=object)
     what = np.full(rows, "difference of the arm means", dtype=object)
-    fixed = np.full(rows, PROPORTION_METHOD if kind == "proportion" else MEAN_METHOD, dtype=object)
+    fixed = np.full(rows, comparison_method(kind, alt), dtype=object)
     custom = np.zeros(rows, dtype=bool)
     est = _Estimates(*(np.full(rows, np.nan) for _ in range(6)))
     cuped_name = "CUPED regression adjustment (Deng et al. 2013), theta pooled within arms"
@@ -812,11 +861,14 @@ def _frequentist_rows(
         custom[:] = True
         what = np.array([f"{cuped_name}, {u}" for u in used], dtype=object)
         fixed = np.array(
-            [f"{w}; Welch t (Welch-Satterthwaite df), log-ratio relative interval" for w in what]
+            [f"{w}; {one_sided}Welch t (Welch-Satterthwaite df), log-ratio relative interval" for w in what]
         )
     pooled_rows = np.arange(k - 1)
+    test = f"; {one_sided}normal test" if one_sided else ""
     weighted = (
-        _weighted_rows(g, k, cfg, est, custom, what, fixed) if cfg.weighted else np.zeros(rows, dtype=bool)
+        _weighted_rows(g, k, cfg, est, custom, what, fixed, test)
+        if cfg.weighted
+        else np.zeros(rows, dtype=bool)
     )
     n_strata = len(segments) - 1
     post_note = ""
@@ -836,7 +888,7 @@ def _frequentist_rows(
                 post += f"; segment rows with varying propensities: {HAJEK_METHOD}"
             weighted[pooled_rows] = weighted[k - 1 :].reshape(-1, k - 1).any(axis=0)
             what[pooled_rows] = post
-            fixed[pooled_rows] = post + "; log-ratio relative interval"
+            fixed[pooled_rows] = post + test + "; log-ratio relative interval"
         else:
             post_note = (
                 f"; not post-stratified by {cfg.segment_col}: a segment has fewer than 2 units in an arm"
@@ -865,18 +917,20 @@ def _frequentist_rows(
         with np.errstate(divide="ignore", invalid="ignore"):
             se = np.sqrt(var)
             stat = diff / se
-            quant = sps.t.isf(cfg.alpha / 2.0, est.df)
-            p = 2.0 * sps.t.sf(np.abs(stat), est.df)
+            quant = critical_value(cfg.alpha, est.df, alt)
+            p = tail_p_value(stat, est.df, alt)
             se_log = np.sqrt(log_var)
         nan = np.full(rows, np.nan)
+        c_low, c_high = open_ends(diff - quant * se, diff + quant * se, alt)
+        r_low, r_high = open_ends(_expm1(log_ratio - quant * se_log), _expm1(log_ratio + quant * se_log), alt)
         upd = {
             "statistic": stat,
             "df": np.where(np.isinf(est.df), np.nan, est.df),
             "p_value": p,
-            "ci_low": diff - quant * se,
-            "ci_high": diff + quant * se,
-            "rel_ci_low": _expm1(log_ratio - quant * se_log),
-            "rel_ci_high": _expm1(log_ratio + quant * se_log),
+            "ci_low": c_low,
+            "ci_high": c_high,
+            "rel_ci_low": r_low,
+            "rel_ci_high": r_high,
         }
         for c, v in upd.items():
             cols[c] = np.where(custom, np.where(estimable, v, nan), cols[c])
@@ -884,7 +938,7 @@ def _frequentist_rows(
     seq = cfg.sequential
     if seq is not None:
         tau = seq.tau_for(name)
-        kw = {"alpha": cfg.alpha, "method": seq.method, "n_star": seq.n_star}
+        kw = {"alpha": cfg.alpha, "method": seq.method, "n_star": seq.n_star, "alternative": alt}
         n0, n1 = _pairs(n, k)
         s0, s1 = _pairs(s, k)
         q0, q1 = _pairs(q, k)
@@ -918,7 +972,7 @@ def _frequentist_rows(
             cols[c] = np.where(estimable, v, nan)
         cols["statistic"] = nan
         cols["df"] = nan
-        label = seq.row_label(name)
+        label = seq.row_label(name) + (f", {one_sided}(half-normal mixture)" if one_sided else "")
         methods = np.array([f"{label}; {w}" for w in what], dtype=object)
     else:
         methods = fixed
@@ -941,7 +995,7 @@ def _frequentist_rows(
         with np.errstate(divide="ignore", invalid="ignore"):
             out["variance_reduction"] = np.where(estimable, 1.0 - var / est.var_unadj, np.nan)
     out["method"] = methods
-    parts = [f"two-sided, {level} intervals"]
+    parts = [_sides_text(alt, level)]
     if seq is not None:
         parts.append(
             "always valid at every look (a daily reader may keep each row's running minimum p-value and "
@@ -1045,10 +1099,11 @@ def _evaluate_cells(
     n0, n1 = pair(n)
     s0, s1 = pair(s)
     q0, q1 = pair(q)
+    alt = cfg.sided(role)
     if kind == "proportion":
-        comp = compare_proportions(n0, s0, n1, s1, alpha=cfg.alpha)
+        comp = compare_proportions(n0, s0, n1, s1, alpha=cfg.alpha, alternative=alt)
     else:
-        comp = compare_means(n0, s0, q0, n1, s1, q1, alpha=cfg.alpha)
+        comp = compare_means(n0, s0, q0, n1, s1, q1, alpha=cfg.alpha, alternative=alt)
     out = {
         "metric": np.full(rows, name, dtype=object),
         "kind": np.full(rows, kind, dtype=object),
@@ -1070,7 +1125,9 @@ def _evaluate_cells(
     # Bayesian
     if kind == "proportion":
         a, b = beta_posterior(n, s, cfg.prior)
-        summary = beta_group_summary(a, b)
+        # "smaller": lower is better; 1 - p ~ Beta(b, a), so the summary of Beta(b, a) gives
+        # P(lower than the control), P(lowest) and E[max(variant - control, 0)]
+        summary = beta_group_summary(b, a) if alt == "smaller" else beta_group_summary(a, b)
         family, p1, p2 = "beta", a, b
         # Beta posteriors are proper even without successes (or failures) in both arms: the answer
         # is the Bayesian one (P(beat) = 0.5 for equal arms), kept with a note in ``reason``
@@ -1084,7 +1141,7 @@ def _evaluate_cells(
         zero = sd == 0
         degenerate = np.repeat(zero[:, 0], k - 1) & zero[:, 1:].reshape(-1)
         group_degenerate = zero.all(axis=1)
-        summary = normal_group_summary(mean, sd)
+        summary = normal_group_summary(-mean if alt == "smaller" else mean, sd)
         family, p1, p2 = "normal", mean, sd
         prior_name = (
             "flat prior"
@@ -1094,7 +1151,11 @@ def _evaluate_cells(
         method_name = f"Normal approximation to each arm mean, {prior_name}"
     c1, v1 = pair(p1)
     c2, v2 = pair(p2)
-    lo, hi, rlo, rhi = lift_intervals(family, (c1, c2), (v1, v2), alpha=cfg.alpha)
+    # one-sided: the equal-tailed interval at 2 * alpha, its open end dropped (the alpha quantile)
+    level_alpha = cfg.alpha if alt == "two-sided" else 2.0 * cfg.alpha
+    lo, hi, rlo, rhi = lift_intervals(family, (c1, c2), (v1, v2), alpha=level_alpha)
+    lo, hi = open_ends(lo, hi, alt)
+    rlo, rhi = open_ends(rlo, rhi, alt)
     nan = np.full(rows, np.nan)
     out["ci_low"] = np.where(degenerate, nan, lo)
     out["ci_high"] = np.where(degenerate, nan, hi)
@@ -1118,15 +1179,17 @@ def _evaluate_cells(
         reason = np.where(~degenerate & (no_rel | no_ci), note, reason)
     out["reason"] = reason.astype(object)
     out["small_counts"] = comp.small_counts
-    out["method"] = np.full(
-        rows,
+    bayes_text = (
         f"{method_name}; P(beat control), P(best), expected loss by Gauss-Legendre quadrature; "
-        "credible intervals by inverting the lift's CDF (quadrature)",
-        dtype=object,
+        "credible intervals by inverting the lift's CDF (quadrature)"
     )
-    convention = f"{level} equal-tailed credible intervals; observed values and lifts" + (
-        "; guardrail" if role == "guardrail" else ""
-    )
+    shape = f"{level} equal-tailed credible intervals"
+    if alt != "two-sided":
+        better = "higher" if alt == "larger" else "lower"
+        bayes_text += f"; one-sided ({alt}): P(beat control) = P(variant {better} than the control)"
+        shape = f"{level} one-sided ({alt}) credible bounds ({_OPEN_END[alt]})"
+    out["method"] = np.full(rows, bayes_text, dtype=object)
+    convention = f"{shape}; observed values and lifts" + ("; guardrail" if role == "guardrail" else "")
     pooled_note = "; pooled 'all' rows: posterior of the pooled counts (not post-stratified)"
     out["convention"] = np.where(
         cfg.segmented & (out["segment"] == POOLED_SEGMENT), convention + pooled_note, convention
@@ -1163,6 +1226,8 @@ class Evaluation(Displayable):
     covariates: tuple[str, ...] = ()
     poststratify: bool = False
     sequential_n_star: float | None = None
+    #: ``"two-sided"``, ``"larger"`` or ``"smaller"`` (see :func:`evaluate`).
+    alternative: str = "two-sided"
 
     def to_pandas(self) -> pd.DataFrame:
         """The result table (a copy)."""
@@ -1221,7 +1286,7 @@ class Evaluation(Displayable):
                     show(c_obs),
                     show(v_obs),
                     lift(r.abs_lift) if r.estimable else fmt.MISSING,
-                    fmt.interval(r.ci_low, r.ci_high, lift, sep=message("format.interval_sep", language))
+                    interval_text(r.ci_low, r.ci_high, lift, language=language)
                     if r.estimable
                     else fmt.MISSING,
                     rel,
@@ -1371,10 +1436,16 @@ class Evaluation(Displayable):
         prob = t["prob_beat_control"].to_numpy(dtype=float)
         return t["estimable"].to_numpy() & ((prob >= 1 - self.alpha) | (prob <= self.alpha))
 
+    def _better(self, role: str) -> float:
+        """+1 when a higher value is better for rows of ``role``, -1 when lower is (``"smaller"``)."""
+        return -1.0 if self.alternative == "smaller" and role == "primary" else 1.0
+
     def _segments_count(self, rest: pd.DataFrame, role: str, n_seg: int, lang: str = "en") -> str:
-        up = rest[rest["_hit"] & (rest["abs_lift"] > 0)]
-        down = rest[rest["_hit"] & (rest["abs_lift"] < 0)]
-        best = up.sort_values("abs_lift", ascending=False).drop_duplicates("segment")
+        gain = self._better(role) * rest["abs_lift"]
+        up = rest[rest["_hit"] & (gain > 0)]
+        up = up.assign(_gain=self._better(role) * up["abs_lift"])
+        down = rest[rest["_hit"] & (gain < 0)]
+        best = up.sort_values("_gain", ascending=False).drop_duplicates("segment")
         kind = rest["kind"].iloc[0]
         named = ", ".join(
             f"{r.segment} ({r.variant} {self._fmt_lift(kind, r.abs_lift, lang)})"
@@ -1398,17 +1469,26 @@ class Evaluation(Displayable):
         else:
             key = "summary.interval_always_valid" if self.sequential else "summary.interval_ci"
             interval = message(key, lang)
-        text = message(
-            "summary.describe",
-            lang,
-            control=self._fmt_value(kind, r["control_value"]),
-            variant=self._fmt_value(kind, r["variant_value"]),
-            lift=self._fmt_lift(kind, r["abs_lift"], lang) + rel,
-            level=level,
-            interval=interval,
-            low=self._fmt_lift(kind, r["ci_low"], lang),
-            high=self._fmt_lift(kind, r["ci_high"], lang),
-        )
+        values = {
+            "control": self._fmt_value(kind, r["control_value"]),
+            "variant": self._fmt_value(kind, r["variant_value"]),
+            "lift": self._fmt_lift(kind, r["abs_lift"], lang) + rel,
+            "level": level,
+            "interval": interval,
+        }
+        if np.isinf(r["ci_low"]) or np.isinf(r["ci_high"]):  # a one-sided bound
+            bound = interval_text(
+                r["ci_low"], r["ci_high"], lambda v: self._fmt_lift(kind, v, lang), language=lang
+            )
+            text = message("summary.describe_bound", lang, bound=bound, **values)
+        else:
+            text = message(
+                "summary.describe",
+                lang,
+                low=self._fmt_lift(kind, r["ci_low"], lang),
+                high=self._fmt_lift(kind, r["ci_high"], lang),
+                **values,
+            )
         if self.method == "frequentist":
             p = r["p_adjusted"] if r["role"] == "primary" else r["p_value"]
             adjusted = r["role"] == "primary" and self.correction
@@ -1422,7 +1502,7 @@ class Evaluation(Displayable):
         return (
             text
             + message(
-                "summary.prob_beats",
+                "summary.prob_lower" if self._better(r["role"]) < 0 else "summary.prob_beats",
                 lang,
                 prob=_pct(r["prob_beat_control"]),
                 loss=self._fmt_loss(kind, r["expected_loss"], lang),
@@ -1438,8 +1518,11 @@ class Evaluation(Displayable):
         if est.empty:
             return message("summary.not_estimable", lang, reasons="; ".join(sorted(set(part["reason"]))))
         hit = est[est["_hit"]]
-        up = hit[hit["abs_lift"] > 0].sort_values("abs_lift", ascending=False)
-        down = hit[hit["abs_lift"] < 0]
+        sign = self._better(role)  # guardrails: higher is worse, +1
+        gain = sign * hit["abs_lift"]
+        up = hit[gain > 0]
+        up = up.assign(_gain=sign * up["abs_lift"]).sort_values("_gain", ascending=False)
+        down = hit[gain < 0]
         pieces = []
         if role == "guardrail":
             for _, r in up.iterrows():
@@ -1454,7 +1537,7 @@ class Evaluation(Displayable):
         for _, r in down.iterrows():
             pieces.append(self._say("summary.worse", r, level, lang))
         if not pieces:
-            r = est.sort_values("abs_lift", ascending=False).iloc[0]
+            r = est.assign(_gain=sign * est["abs_lift"]).sort_values("_gain", ascending=False).iloc[0]
             pieces.append(
                 self._say("summary.no_clear", r, level, lang)
             )
@@ -1744,7 +1827,8 @@ class Evaluation(Displayable):
         t = self._table
         rows = t[t["metric"] == name].reset_index(drop=True)
         est = rows["estimable"].to_numpy()
-        lift = rows["abs_lift"].to_numpy(dtype=float)
+        sign = self._better("primary")  # "smaller": a fall is the gain
+        lift = sign * rows["abs_lift"].to_numpy(dtype=float)
         if self.method == "frequentist":
             evidence_col = "p_adjusted"
             win = est & rows["significant"].to_numpy() & (lift > 0)
@@ -1800,7 +1884,9 @@ class Evaluation(Displayable):
             all_below = below.groupby(rows["segment"], sort=False).all() & by_seg["profit_estimable"].any()
         else:
             mde_abs = mde * control_value.abs() if relative else pd.Series(mde, index=control_value.index)
-            ci_high = rows["ci_high"].where(rows["estimable"])
+            # the interval's end on the side of the gain ("smaller": minus the low end)
+            gain_high = rows["ci_high"] if sign > 0 else -rows["ci_low"]
+            ci_high = gain_high.where(rows["estimable"])
             below = (ci_high < rows["segment"].map(mde_abs)) | ~rows["estimable"]
             all_below = below.groupby(rows["segment"], sort=False).all() & by_seg["estimable"].any()
         out = pd.DataFrame(
@@ -1885,7 +1971,8 @@ class Evaluation(Displayable):
         out["evidence_kind"] = ("profit_" if by_profit else "") + (
             "p_adjusted" if self.method == "frequentist" else "prob_gain" if by_profit else evidence_col
         )
-        direction = best["profit" if by_profit else "abs_lift"].to_numpy(dtype=float)
+        gains = best["profit"] if by_profit else sign * best["abs_lift"]
+        direction = gains.to_numpy(dtype=float)
         out["confidence"] = [
             confidence_word(e, d, method=self.method, alpha=self.alpha, threshold=thr)
             for e, d in zip(out["evidence"], np.where(has_best, direction, np.nan), strict=True)
@@ -1975,6 +2062,7 @@ class Evaluation(Displayable):
         use. Returns (needed control, needed variant, note); NaN and a note when unavailable.
         """
         correction = "bonferroni" if self.correction is not None and k > 1 else None
+        alternative, sign = self.alternative, self._better("primary")
         st = self.stats[(self.stats["metric"] == name) & (self.stats["variant"] == self.control)]
         st = st.set_index("segment").reindex(rows["segment"].to_numpy())
         n, s, q = (st[c].to_numpy(dtype=float) for c in ("n", "sum", "sum_sq"))
@@ -1996,14 +2084,14 @@ class Evaluation(Displayable):
                 try:
                     if kind == "proportion":
                         done[key] = power_module.sample_size(
-                            value, mde, relative=relative, alpha=self.alpha, power=power, variants=k,
-                            correction=correction, ratio=ratio,
+                            value, sign * mde, relative=relative, alpha=self.alpha, power=power, variants=k,
+                            correction=correction, ratio=ratio, alternative=alternative,
                         )  # fmt: skip
                     else:
-                        d = mde * abs(value) if relative else mde
+                        d = sign * (mde * abs(value) if relative else mde)
                         done[key] = power_module.sample_size_mean(
                             d, sd, alpha=self.alpha, power=power, variants=k, correction=correction,
-                            ratio=ratio,
+                            ratio=ratio, alternative=alternative,
                         )  # fmt: skip
                 except ParameterError as exc:
                     done[key] = f"sample size unavailable: {exc}"

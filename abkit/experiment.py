@@ -27,7 +27,7 @@ import tomli_w
 
 from abkit._display import Displayable
 from abkit._io import write_text
-from abkit._validate import check_columns
+from abkit._validate import ALTERNATIVES, check_columns
 from abkit.attribution import EVENT_NAMES
 from abkit.errors import ParameterError, SourceError, SpecError
 from abkit.names import MAX_LABEL_LENGTH, label_problem
@@ -126,9 +126,9 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "variant": ("weight", "channel", "contacted", "contact_cost", "offer_cost", "description", "family"),
     "metrics": ("primary", "secondary", "guardrails", "custom", "define"),
     "metric": ("kind", "column", "label", "population"),
-    "analysis": ("method", "alpha", "correction", "prior", "sequential", "power", "control", "gross_margin",
-                 "baseline", "mde", "guardrail_margin", "n_star", "sequential_method", "tau", "covariates",
-                 "breakdowns"),
+    "analysis": ("method", "alpha", "correction", "alternative", "prior", "sequential", "power", "control",
+                 "gross_margin", "baseline", "mde", "guardrail_margin", "n_star", "sequential_method", "tau",
+                 "covariates", "breakdowns"),
     "analysis.prior": ("alpha", "beta"),
     "decision": ("objective", "revenue", "redeemed"),
     "report": ("language", "currency", "max_data_lag_days"),
@@ -384,6 +384,8 @@ class Analysis:
     method: str = "frequentist"
     alpha: float = 0.05
     correction: str = "holm"
+    #: ``"two-sided"``, ``"larger"`` or ``"smaller"``: passed to :func:`abkit.evaluate`.
+    alternative: str = "two-sided"
     prior: Prior = field(default_factory=Prior)
     sequential: bool = False
     power: float = 0.8
@@ -710,6 +712,7 @@ class Experiment(Displayable):
                 "method": a.method,
                 "alpha": a.alpha,
                 "correction": a.correction,
+                "alternative": None if a.alternative == "two-sided" else a.alternative,
                 "sequential": a.sequential,
                 "sequential_method": a.sequential_method,
                 "n_star": a.n_star,
@@ -770,7 +773,9 @@ class Experiment(Displayable):
             f"planned end {d.planned_end}; control: {self.control}; strata: {self.strata or 'none'}.",
             f"Primary metric: {m.primary}; secondary: {', '.join(m.secondary) or 'none'}; "
             f"guardrails: {', '.join(m.guardrails) or 'none'}.",
-            f"Analysis: {a.method}, alpha {a.alpha:g}, correction {a.correction}{prior}.",
+            f"Analysis: {a.method}, alpha {a.alpha:g}, correction {a.correction}{prior}"
+            + ("" if a.alternative == "two-sided" else f", one-sided ({a.alternative})")
+            + ".",
         ]
 
     def __repr__(self) -> str:
@@ -1496,6 +1501,13 @@ class _Reader:
                 "analysis.correction",
                 f"{correction!r} is not known{_suggest(correction, CORRECTIONS)}; use {CORRECTIONS}",
             )
+        alternative = self.get(t, "analysis", "alternative", "str", d.alternative)
+        if alternative not in ALTERNATIVES:
+            raise self.fail(
+                "analysis.alternative",
+                f"{alternative!r} is not known{_suggest(alternative, ALTERNATIVES)}; use {ALTERNATIVES} "
+                "(H1: variant - control != 0, > 0 or < 0)",
+            )
         prior_t = self.table(t, "analysis.prior", "analysis.prior", required=False) if t else {}
         prior = {}
         for key in ("alpha", "beta"):
@@ -1597,6 +1609,7 @@ class _Reader:
             method=method,
             alpha=alpha,
             correction=correction,
+            alternative=alternative,
             prior=Prior(prior["alpha"], prior["beta"]),
             sequential=sequential,
             power=power,
@@ -1730,6 +1743,7 @@ guardrails = ["unsubscribed", "complained"]
 method = "frequentist"                 # or "bayesian"
 alpha = 0.05
 correction = "holm"                    # holm, bonferroni, bh or none (across variants x segments)
+alternative = "two-sided"              # or "larger" / "smaller": one-sided (H1: variant - control > 0 / < 0)
 sequential = false                     # true: always-valid p-values, safe to read the report daily
 sequential_method = "asymptotic-cs"    # or "msprt" (+ tau); n_star = planned units of 2 arms (def. 5000)
 covariates = []                        # CUPED: e.g. ["monetary_total", "frequency", "recency_days"]

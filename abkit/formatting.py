@@ -213,14 +213,46 @@ def money(value: Any, currency: str | None = None, *, sign: bool = False, decima
     return f"{prefix}{symbol}{text}"
 
 
-def interval(low: Any, high: Any, fmt: Any = number, *, sep: str = " to ", **kwargs: Any) -> str:
+def interval(
+    low: Any,
+    high: Any,
+    fmt: Any = number,
+    *,
+    sep: str = " to ",
+    at_least: str | None = None,
+    at_most: str | None = None,
+    **kwargs: Any,
+) -> str:
     """An interval ``low to high`` formatted with ``fmt`` (an en dash when either end is missing).
+
+    With ``at_least`` / ``at_most`` (templates with one ``{}``), a one-sided bound (the other end
+    infinite, as one-sided tests write it) reads ``at_least`` / ``at_most`` with the finite end
+    filled in; without them it is a dash like any other missing end.
 
     >>> interval(0.013, 0.037, points)
     '+1.3 pp to +3.7 pp'
     >>> interval(-167, 206, money, currency="USD", sign=True)
     '−$167.00 to +$206.00'
+    >>> interval(0.013, float("inf"), points, at_least="at least {}")
+    'at least +1.3 pp'
+    >>> interval(float("-inf"), -0.002, points, at_most="at most {}")
+    'at most −0.2 pp'
     """
+    if at_least is not None and is_number(low) and _is_inf(high, 1):
+        return at_least.format(fmt(low, **kwargs))
+    if at_most is not None and _is_inf(low, -1) and is_number(high):
+        return at_most.format(fmt(high, **kwargs))
     if not (is_number(low) and is_number(high)):
         return MISSING
     return f"{fmt(low, **kwargs)}{sep}{fmt(high, **kwargs)}"
+
+
+def _is_inf(value: Any, sign: int) -> bool:
+    """True for ``+inf`` (``sign=1``) or ``-inf`` (``sign=-1``)."""
+    if isinstance(value, (bool, str, bytes)) or value is None:
+        return False
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return False
+    return math.isinf(v) and (v > 0) == (sign > 0)

@@ -44,7 +44,14 @@ import pandas as pd
 from scipy import interpolate, optimize, special, stats
 
 from abkit._display import Displayable
-from abkit._validate import check_choice, check_finite, check_positive, check_probability, resolve_control
+from abkit._validate import (
+    ALTERNATIVES,
+    check_choice,
+    check_finite,
+    check_positive,
+    check_probability,
+    resolve_control,
+)
 from abkit.errors import ParameterError
 from abkit.stats.sequential import group_sequential_bounds, sample_size_inflation
 
@@ -62,7 +69,7 @@ __all__ = [
     "sample_size_mean",
 ]
 
-_ALTERNATIVES = ("two-sided", "larger", "smaller")
+_ALTERNATIVES = ALTERNATIVES
 _METHODS = ("pooled", "unpooled", "arcsine")
 _CORRECTIONS = ("bonferroni", "dunnett", None)
 _METHOD_NOTES = {

@@ -1187,6 +1187,10 @@ def methods(readout: Any, language: str = "en") -> list[str]:
             out.append(msg("methods.frequentist", alpha=f"{a.alpha:g}", correction=correction))
             out.append(msg("methods.unadjusted"))
     out.append(msg("methods.interval", interval=interval_name(view)))
+    alternative = str(getattr(ev, "alternative", "two-sided"))
+    if alternative != "two-sided":
+        op = ">" if alternative == "larger" else "<"
+        out.append(msg("methods.alternative", alternative=alternative, op=op))
     if view.sequential:
         out.append(msg("methods.sequential", label=str(getattr(ev, "sequential_label", "") or "")))
     t = ev.to_pandas()

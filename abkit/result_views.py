@@ -22,7 +22,7 @@ import pandas as pd
 
 from abkit import formatting as fmt
 from abkit.messages import Text, label, message
-from abkit.views import Column, TableView
+from abkit.views import Column, TableView, interval_text
 
 __all__ = ["decision_summary", "decision_view", "economics_summary", "economics_view", "plan_view"]
 
@@ -52,12 +52,8 @@ def decision_summary(table: pd.DataFrame, language: str = "en") -> Text:
                 "result.lift_detail",
                 language,
                 lift=_lift(rec["abs_lift"], language),
-                interval=fmt.interval(
-                    rec.get("ci_low"),
-                    rec.get("ci_high"),
-                    _lift,
-                    sep=message("format.interval_sep", language),
-                    language=language,
+                interval=interval_text(
+                    rec.get("ci_low"), rec.get("ci_high"), lambda v: _lift(v, language), language=language
                 ),
             )
         if decision != "ship" and variant:

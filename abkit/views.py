@@ -41,6 +41,7 @@ __all__ = [
     "escape_html",
     "escape_markdown",
     "format_cell",
+    "interval_text",
     "rows_of",
     "table_html",
     "table_markdown",
@@ -82,6 +83,25 @@ class Column:
             raise ValueError(f"Column {self.key!r}: kind={self.kind!r} is not one of {KINDS}")
 
 
+def interval_text(low: Any, high: Any, fmt_value: Any, *, language: str = "en", **kwargs: Any) -> str:
+    """An interval in the reader's language; a one-sided bound (one end infinite) reads "at least x".
+
+    >>> interval_text(0.013, float("inf"), fmt.points)
+    'at least +1.3 pp'
+    >>> interval_text(0.013, 0.037, fmt.points, language="ja")
+    '+1.3 pp 〜 +3.7 pp'
+    """
+    return fmt.interval(
+        low,
+        high,
+        fmt_value,
+        sep=message("format.interval_sep", language),
+        at_least=message("format.at_least", language, value="{}"),
+        at_most=message("format.at_most", language, value="{}"),
+        **kwargs,
+    )
+
+
 def format_cell(value: Any, column: Column, *, language: str = "en", currency: str | None = None) -> str:
     """Format one cell for reading (the only place a view's numbers become text).
 
@@ -96,12 +116,11 @@ def format_cell(value: Any, column: Column, *, language: str = "en", currency: s
             return fmt.MISSING
         low, high = value
         single = Column(column.key, column.header, column.kind, digits=column.digits, signed=column.signed)
-        if not (fmt.is_number(low) and fmt.is_number(high)):
-            return fmt.MISSING
-        sep = message("format.interval_sep", language)
-        left = format_cell(low, single, language=language, currency=currency)
-        right = format_cell(high, single, language=language, currency=currency)
-        return f"{left}{sep}{right}"
+
+        def one(v: Any) -> str:
+            return format_cell(v, single, language=language, currency=currency)
+
+        return interval_text(low, high, one, language=language)
     kind = column.kind
     if value is None or (kind != "text" and not isinstance(value, str) and pd.isna(value)):
         return fmt.MISSING

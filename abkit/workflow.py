@@ -994,6 +994,8 @@ def analyse(
             guardrails=_metric_objects(exp, guards) if main and guards else None,
             control=control,
             segment_col=segments,
+            # analysis.alternative is the metrics' H1; guardrails evaluated alone stay two-sided
+            alternative=analysis.alternative if main else "two-sided",
             **common,
         )
 

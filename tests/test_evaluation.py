@@ -1260,3 +1260,182 @@ def test_confidence_words() -> None:
     probs = (0.995, 0.96, 0.5, 0.04, 0.005)
     assert [confidence_word(p, 1, method="bayesian") for p in probs] == list(CONFIDENCE_WORDS)
     assert confidence_word(float("nan"), 1) == "unclear"
+
+
+# ------------------------------------------------------------------------------------------------
+# alternative: "two-sided" (default), "larger", "smaller"
+# ------------------------------------------------------------------------------------------------
+def _alt_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n = 3000
+    df = pd.DataFrame({
+        "variant": rng.choice(["control", "coupon", "personal"], n),
+        "segment": rng.choice(["a", "b", "c"], n),
+        "repurchased": (rng.uniform(size=n) < 0.08).astype(int),
+        "unsubscribed": (rng.uniform(size=n) < 0.02).astype(int),
+        "revenue": rng.exponential(10, n) * (rng.uniform(size=n) < 0.3),
+        "past": rng.exponential(5, n),
+    })  # fmt: skip
+    coupon = df["variant"] == "coupon"
+    df.loc[coupon, "repurchased"] |= (rng.uniform(size=coupon.sum()) < 0.03).astype(int)
+    return df
+
+
+# sha256 of evaluate(...).table.to_csv() computed on main before `alternative` existed (the Bayesian
+# digest after the sized-grid quadrature of abkit.stats.bayesian, which moved its bounds by < 3e-12;
+# plain and segments after the Wald-started score-bound search, which moved them by < 3e-13)
+_TWO_SIDED_TABLES = {
+    "plain": ({}, "ffe1144eaf82346721ea0ff07f2b91cb4eb117fc7a4045a699071fe4fac8daf8"),
+    "segments": (
+        {"segment_col": "segment"}, "0311410f8525aef2501c6a1f4a29f91f74585f32d9e849029d5ecebc77a1aec7"
+    ),
+    "cuped": (
+        {"segment_col": "segment", "covariates": ["past"]},
+        "060154dd404ffb1693d993cd629ebb016de9d5c62b3781d88b5a747fb3ea1952",
+    ),
+    "sequential": (
+        {"segment_col": "segment", "sequential": True, "n_star": 3000},
+        "fe821103e1c14bc6a394cf989ad03ab7f49b47a8c6153a8a19c17b15a22d8c09",
+    ),
+    "bayesian": (
+        {"segment_col": "segment", "method": "bayesian"},
+        "d81371062db5193c8a9cdf6f3b9f3c4739d3d3771c5c5e8e0d6a173d0849cb04",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_TWO_SIDED_TABLES))
+def test_two_sided_default_tables_are_byte_identical_to_before(case: str) -> None:
+    import hashlib
+
+    kw, digest = _TWO_SIDED_TABLES[case]
+    df = _alt_frame()
+    default = evaluate(df, metrics=["repurchased", "revenue"], guardrails=["unsubscribed"], **kw)
+    explicit = evaluate(
+        df, metrics=["repurchased", "revenue"], guardrails=["unsubscribed"], alternative="two-sided", **kw
+    )
+    text = default.table.to_csv(index=False)
+    assert hashlib.sha256(text.encode()).hexdigest() == digest
+    assert explicit.table.to_csv(index=False) == text and default.alternative == "two-sided"
+
+
+@pytest.mark.parametrize("alternative", ["larger", "smaller"])
+def test_one_sided_rows_match_statsmodels_and_scipy_and_guardrails_stay_two_sided(alternative: str) -> None:
+    df = _alt_frame()
+    names = {"metrics": ["repurchased", "revenue"], "guardrails": ["unsubscribed"]}
+    ev = evaluate(df, **names, alternative=alternative)
+    two = evaluate(df, **names)
+    t = ev.table.set_index(["metric", "variant"])
+    for variant in ("coupon", "personal"):
+        c, v = df[df["variant"] == "control"], df[df["variant"] == variant]
+        ref = sm_test_proportions_2indep(
+            v["repurchased"].sum(), len(v), c["repurchased"].sum(), len(c), method="score",
+            compare="diff", alternative=alternative,
+        )  # fmt: skip
+        row = t.loc[("repurchased", variant)]
+        assert row["p_value"] == pytest.approx(ref.pvalue, rel=1e-12)
+        scipy_word = "greater" if alternative == "larger" else "less"
+        welch = stats.ttest_ind(v["revenue"], c["revenue"], equal_var=False, alternative=scipy_word)
+        assert t.loc[("revenue", variant), "p_value"] == pytest.approx(welch.pvalue, rel=1e-9)
+        for metric in ("repurchased", "revenue"):
+            r = t.loc[(metric, variant)]
+            if alternative == "larger":
+                assert r["ci_high"] == np.inf and r["rel_ci_high"] == np.inf and np.isfinite(r["ci_low"])
+            else:
+                assert r["ci_low"] == -np.inf and r["rel_ci_low"] == -np.inf and np.isfinite(r["ci_high"])
+            assert "one-sided" in r["method"] and f"({alternative}: H1 variant - control" in r["method"]
+            assert r["convention"].startswith(f"one-sided ({alternative}: H1 variant - control")
+    # the correction adjusts the one-sided p-values (Holm across the two variants)
+    rows = ev.table[ev.table["metric"] == "repurchased"]
+    holm = multipletests(rows["p_value"], method="holm")[1]
+    np.testing.assert_allclose(rows["p_adjusted"], holm, rtol=1e-12)
+    # guardrails keep the two-sided test (an increase is harm, whatever the metrics' H1)
+    cols = ["p_value", "ci_low", "ci_high", "method", "convention"]
+    guard, guard_two = (e.table[e.table["role"] == "guardrail"][cols] for e in (ev, two))
+    pd.testing.assert_frame_equal(guard.reset_index(drop=True), guard_two.reset_index(drop=True))
+
+
+@pytest.mark.parametrize(
+    "kw", [{"segment_col": "segment"}, {"segment_col": "segment", "covariates": ["past"]}]
+)
+def test_one_sided_cuped_and_poststratified_rows_use_the_one_sided_normal_tail(kw: dict) -> None:
+    df = _alt_frame()
+    two = evaluate(df, metrics=["revenue"], alpha=0.1, **kw).table
+    up = evaluate(df, metrics=["revenue"], alpha=0.05, alternative="larger", **kw).table
+    custom = up["method"].str.contains("post-stratified|CUPED")
+    assert custom.any()
+    z = two["statistic"].to_numpy(dtype=float)
+    dof = two["df"].fillna(np.inf).to_numpy(dtype=float)
+    np.testing.assert_allclose(up["p_value"], stats.t.sf(z, dof), rtol=1e-12)
+    # a bound at level 1 - alpha one-sided is the end of the two-sided 1 - 2 alpha interval
+    np.testing.assert_allclose(up["ci_low"], two["ci_low"], rtol=1e-12)
+    np.testing.assert_allclose(up["rel_ci_low"], two["rel_ci_low"], rtol=1e-12)
+    assert (up["ci_high"] == np.inf).all()
+
+
+def test_one_sided_sequential_rows_are_the_half_normal_mixture() -> None:
+    df = _alt_frame()
+    two = evaluate(df, metrics=["repurchased"], sequential=True, n_star=3000).table
+    up = evaluate(df, metrics=["repurchased"], sequential=True, n_star=3000, alternative="larger").table
+    assert (up["ci_high"] == np.inf).all() and (up["rel_ci_high"] == np.inf).all()
+    assert (up["ci_low"] >= two["ci_low"]).all()  # alpha spent on one side only
+    assert np.array_equal(up["ci_low"] > 0, up["p_value"] < 0.05)
+    assert np.array_equal(up["rel_ci_low"] > 0, up["ci_low"] > 0)
+    assert up["method"].str.contains("one-sided (larger)", regex=False).all()
+
+
+def test_bayesian_smaller_reads_lower_as_better() -> None:
+    df = _alt_frame()
+    up = evaluate(df, metrics=["repurchased", "revenue"], method="bayesian").table
+    down = evaluate(df, metrics=["repurchased", "revenue"], method="bayesian", alternative="smaller").table
+    np.testing.assert_allclose(down["prob_beat_control"], 1 - up["prob_beat_control"], atol=1e-9)
+    larger = evaluate(df, metrics=["repurchased"], method="bayesian", alternative="larger", alpha=0.05).table
+    wide = evaluate(df, metrics=["repurchased"], method="bayesian", alpha=0.1).table
+    np.testing.assert_allclose(larger["ci_low"], wide["ci_low"], rtol=1e-9)
+    assert (larger["ci_high"] == np.inf).all() and (down["ci_low"] == -np.inf).all()
+    assert down["method"].str.contains("P(variant lower than the control)", regex=False).all()
+
+
+@pytest.mark.parametrize("bad", ["greater", "less", "both", 1])
+def test_bad_alternative_names_the_argument_value_and_choices(bad: object) -> None:
+    with pytest.raises(ParameterError, match=r"alternative=.*'two-sided', 'larger', 'smaller'"):
+        evaluate(_alt_frame(), metrics=["repurchased"], alternative=bad)
+
+
+def _unsubscribe_frame() -> pd.DataFrame:
+    # coupon lowers the unsubscribe rate (7.5% -> 5.0%); worse lowers repurchases (5% -> 3%)
+    return pd.DataFrame({
+        "variant": ["control"] * 2000 + ["coupon"] * 2000 + ["worse"] * 2000,
+        "unsub": [1] * 150 + [0] * 1850 + [1] * 100 + [0] * 1900 + [1] * 150 + [0] * 1850,
+        "repurchased": [1] * 100 + [0] * 1900 + [1] * 100 + [0] * 1900 + [1] * 60 + [0] * 1940,
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["frequentist", "bayesian"])
+def test_decision_with_smaller_ships_the_variant_that_lowers_the_metric(method: str) -> None:
+    df = _unsubscribe_frame()
+    d = evaluate(df, metrics=["unsub"], alternative="smaller", method=method).decision().table.iloc[0]
+    assert (d["decision"], d["variant"], d["confidence"]) == ("ship", "coupon", "very likely better")
+    assert d["ci_low"] == -np.inf and d["ci_high"] < 0
+    two = evaluate(df, metrics=["unsub"], method=method).decision().table.iloc[0]
+    assert two["decision"] != "ship"  # two-sided "larger is better" never ships a fall
+
+
+def test_decision_with_larger_never_ships_a_worse_variant() -> None:
+    df = _unsubscribe_frame()
+    ev = evaluate(df, metrics=["repurchased"], alternative="larger")
+    worse = ev.table.set_index("variant").loc["worse"]
+    assert worse["abs_lift"] < 0 and worse["p_value"] > 0.5 and not worse["significant"]
+    d = ev.decision().table.iloc[0]
+    assert d["decision"] != "ship" and d["best_variant"] == "coupon"
+
+
+def test_one_sided_displays_read_at_least_and_at_most() -> None:
+    df = _unsubscribe_frame()
+    down = evaluate(df, metrics=["unsub"], alternative="smaller")
+    assert "95% one-sided CI: at most -1.25 pp" in down.summary()
+    assert "片側信頼区間 -1.25 pt 以下" in down.summary(language="ja")
+    assert "at most −1.2 pp" in str(down)
+    assert "at most" in str(down.decision().summary())
+    up = evaluate(df, metrics=["repurchased"], alternative="larger")
+    assert "at least" in str(up) and "inf" not in str(up.summary())

@@ -1037,3 +1037,31 @@ def test_scaffold_writes_any_salt_through_tomli_w(salt):
     exp = Experiment.from_toml(scaffold("x", send_date="2026-01-05", salt=salt))
     assert exp.salt == salt
     assert Experiment.from_toml(exp.to_toml()) == exp
+
+
+@pytest.mark.parametrize("alternative", ["larger", "smaller"])
+def test_analysis_alternative_round_trips(tmp_path: Path, alternative: str) -> None:
+    text = scaffold("spring", send_date="2026-06-01")
+    assert 'alternative = "two-sided"' in text
+    assert Experiment.from_toml(text).analysis.alternative == "two-sided"
+    exp = Experiment.from_toml(text.replace('alternative = "two-sided"', f'alternative = "{alternative}"'))
+    assert exp.analysis.alternative == alternative
+    assert f"one-sided ({alternative})" in repr(exp._notes())
+    again = Experiment.from_toml(exp.to_toml(), path=tmp_path / "x.toml")
+    assert again.analysis.alternative == alternative
+    assert dataclasses.replace(again, path=exp.path) == exp
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        ('"greater"', r"analysis\.alternative: 'greater' is not known.*'two-sided', 'larger', 'smaller'"),
+        ('"large"', r"analysis\.alternative: 'large' is not known \(did you mean 'larger'\?\)"),
+        ("1", r"analysis\.alternative: must be a string"),
+    ],
+)
+def test_bad_analysis_alternative_names_the_key_value_and_choices(value: str, match: str) -> None:
+    text = scaffold("spring", send_date="2026-06-01")
+    text = text.replace('alternative = "two-sided"', f"alternative = {value}")
+    with pytest.raises(SpecError, match=match):
+        Experiment.from_toml(text)

@@ -372,3 +372,21 @@ def test_decisions_on_record_say_whether_they_follow_this_report(readout: Any, t
     assert set(ja_table["follows"]) <= {"○", "×"}
     # no record, no section
     assert rv.decisions_html(rv.build(readout)) == ""
+
+
+def test_methods_appendix_and_rows_name_a_one_sided_alternative(demo_experiment: Path) -> None:
+    spec = demo_experiment / "experiment.toml"
+    text = spec.read_text(encoding="utf-8")
+    assert "[analysis]\n" in text
+    spec.write_text(text.replace("[analysis]\n", '[analysis]\nalternative = "larger"\n', 1), encoding="utf-8")
+    readout = analyse(demo_experiment, as_of=AS_OF)
+    ev = readout.evaluation
+    assert ev.alternative == "larger"
+    t = ev.to_pandas()
+    metrics = t[t["role"] == "primary"]
+    assert (metrics["ci_high"] == float("inf")).all()
+    assert t.loc[t["role"] == "guardrail", "convention"].str.startswith("two-sided").all()
+    appendix = " ".join(rv.methods(readout))
+    assert "Tests are one-sided (larger: the alternative hypothesis is variant − control > 0)" in appendix
+    assert "one-sided (larger)" in appendix.split("Tests: ")[1]
+    assert "inf" not in " ".join(rv.methods(readout, "ja")).replace("Miettinen", "")

@@ -328,3 +328,97 @@ def test_few_rows_solved_on_floats_equal_the_vectorised_solver() -> None:
                 np.testing.assert_allclose(
                     getattr(row, field)[0], getattr(vector, field)[i], rtol=1e-12, atol=2e-13, err_msg=field
                 )
+
+
+# ------------------------------------------------------------------------------------------------
+# one-sided alternatives ("larger": H1 variant - control > 0; "smaller": < 0; statsmodels' words)
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("alternative", ["larger", "smaller"])
+@pytest.mark.parametrize(("n0", "x0", "n1", "x1"), _ESTIMABLE[:20])
+def test_one_sided_p_value_equals_statsmodels_score_test(
+    alternative: str, n0: int, x0: int, n1: int, x1: int
+) -> None:
+    result = compare_proportions(n0, x0, n1, x1, alternative=alternative)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = sm_test_proportions_2indep(
+            x1, n1, x0, n0, method="score", correction=True, compare="diff", alternative=alternative
+        )
+    assert result.p_value[0] == pytest.approx(ref.pvalue, rel=1e-12, abs=1e-15)
+    assert result.statistic[0] == pytest.approx(ref.statistic, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("n0", "x0", "n1", "x1"), [(1000, 50, 1000, 70), (5000, 150, 5200, 181), (800, 40, 900, 41)]
+)
+def test_one_sided_bounds_near_statsmodels_score_interval_at_twice_alpha(
+    n0: int, x0: int, n1: int, x1: int
+) -> None:
+    # a one-sided bound at level 1 - alpha is one end of the two-sided interval at 1 - 2 alpha; the
+    # tolerance is the two-sided test's (statsmodels' restricted MLE, see above)
+    low, high = confint_proportions_2indep(x1, n1, x0, n0, method="score", compare="diff", alpha=0.1)
+    rlow, rhigh = confint_proportions_2indep(x1, n1, x0, n0, method="score", compare="ratio", alpha=0.1)
+    up = compare_proportions(n0, x0, n1, x1, alternative="larger")
+    down = compare_proportions(n0, x0, n1, x1, alternative="smaller")
+    assert up.ci_low[0] == pytest.approx(low, abs=3e-4)
+    assert up.rel_ci_low[0] + 1 == pytest.approx(rlow, rel=1e-7)
+    assert down.ci_high[0] == pytest.approx(high, abs=3e-4)
+    assert down.rel_ci_high[0] + 1 == pytest.approx(rhigh, rel=1e-7)
+    # the open ends are written as infinities
+    assert up.ci_high[0] == np.inf and up.rel_ci_high[0] == np.inf
+    assert down.ci_low[0] == -np.inf and down.rel_ci_low[0] == -np.inf
+    # and the bound is exactly the two-sided bound at 2 alpha
+    two = compare_proportions(n0, x0, n1, x1, alpha=0.1)
+    assert up.ci_low[0] == two.ci_low[0] and down.ci_high[0] == two.ci_high[0]
+
+
+@pytest.mark.parametrize("alternative", ["larger", "smaller"])
+def test_one_sided_bound_excludes_zero_iff_p_below_alpha(alternative: str) -> None:
+    cases = np.array(_cases(11, 60))
+    n0, x0, n1, x1 = cases.T
+    r = compare_proportions(n0, x0, n1, x1, alternative=alternative)
+    m = compare_means(n0, x0, x0, n1, x1, x1, alternative=alternative)  # 0/1 data as means
+    for res in (r, m):
+        ok = res.estimable & (np.abs(res.p_value - 0.05) > 1e-6)
+        excludes = res.ci_low > 0 if alternative == "larger" else res.ci_high < 0
+        assert np.array_equal(excludes[ok], (res.p_value < 0.05)[ok])
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(("alternative", "scipy_word"), [("larger", "greater"), ("smaller", "less")])
+def test_one_sided_welch_equals_scipy_ttest_ind(seed: int, alternative: str, scipy_word: str) -> None:
+    rng = np.random.default_rng(seed)
+    control = rng.exponential(20.0, int(rng.integers(5, 400)))
+    variant = rng.exponential(24.0, int(rng.integers(5, 400)))
+    r = compare_means(*_stats(control), *_stats(variant), alpha=0.1, alternative=alternative)
+    ref = stats.ttest_ind(variant, control, equal_var=False, alternative=scipy_word)
+    assert r.p_value[0] == pytest.approx(ref.pvalue, rel=1e-9)
+    ci = ref.confidence_interval(confidence_level=0.9)
+    assert r.ci_low[0] == pytest.approx(ci.low, rel=1e-9)  # -inf for "less", as scipy
+    assert r.ci_high[0] == pytest.approx(ci.high, rel=1e-9)  # +inf for "greater"
+    two = compare_means(*_stats(control), *_stats(variant), alpha=0.2)
+    if alternative == "larger":
+        assert r.rel_ci_low[0] == pytest.approx(two.rel_ci_low[0], rel=1e-12) and r.rel_ci_high[0] == np.inf
+    else:
+        assert r.rel_ci_high[0] == pytest.approx(two.rel_ci_high[0], rel=1e-12) and r.rel_ci_low[0] == -np.inf
+
+
+def test_two_sided_default_is_unchanged_by_the_alternative_argument() -> None:
+    cases = np.array(_cases(5, 30, interior=False))
+    a = compare_proportions(*cases.T)
+    b = compare_proportions(*cases.T, alternative="two-sided")
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+@pytest.mark.parametrize("bad", ["greater", "less", "two_sided", "up", None])
+def test_bad_alternative_names_the_argument_and_the_words(bad: object) -> None:
+    for call in (
+        lambda: compare_proportions(100, 5, 100, 9, alternative=bad),
+        lambda: compare_means(3, 6.0, 14.0, 3, 9.0, 29.0, alternative=bad),
+    ):
+        with pytest.raises(ParameterError, match=r"alternative=.*'two-sided', 'larger', 'smaller'"):
+            call()
+    if bad == "greater":
+        with pytest.raises(ParameterError, match="write alternative='larger'"):
+            compare_proportions(100, 5, 100, 9, alternative=bad)

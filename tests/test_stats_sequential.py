@@ -23,7 +23,9 @@ from abkit.stats.sequential import (
     group_sequential_bounds,
     mixture_ratio,
     sample_size_inflation,
+    sequential_estimate,
     sequential_method_name,
+    sequential_ratio_interval,
     sequential_test,
 )
 
@@ -331,3 +333,61 @@ def test_alternative_uses_abkit_words_and_the_old_one_still_works() -> None:
     assert inflation == sample_size_inflation(3, alternative="larger")
     with pytest.raises(ParameterError, match="alternative"):
         group_sequential_bounds(3, alternative="less")
+
+
+# ----------------------------------------------------------------------------------------------
+# one-sided always-valid inference (half-normal mixture)
+# ----------------------------------------------------------------------------------------------
+def test_one_sided_mixture_ratio_equals_the_half_normal_mixture_integral() -> None:
+    # Lambda+ = int_0^inf LR(theta) 2 phi(theta / tau) / tau dtheta, LR the normal likelihood ratio
+    est, var, tau = 0.012, 2.5e-5, 0.01
+    lr = integrate.quad(
+        lambda th: math.exp((th * est - th * th / 2) / var) * 2 * stats.norm.pdf(th, scale=tau),
+        0, np.inf,
+    )[0]  # fmt: skip
+    res = sequential_estimate(est, var, alternative="larger", method="msprt", tau=tau)
+    assert float(res.p_value) == pytest.approx(min(1.0, 1.0 / lr), rel=1e-8)
+    down = sequential_estimate(-est, var, alternative="smaller", method="msprt", tau=tau)
+    assert float(down.p_value) == pytest.approx(float(res.p_value), rel=1e-12)
+
+
+@pytest.mark.parametrize("method", ["asymptotic-cs", "msprt"])
+def test_one_sided_bound_excludes_zero_iff_p_below_alpha_and_is_tighter(method: str) -> None:
+    rng = np.random.default_rng(4)
+    est = rng.normal(0, 0.01, 400)
+    var = rng.uniform(1e-5, 4e-5, 400)
+    kw = {"method": method, "tau": 0.01} if method == "msprt" else {"n_star": 8000}
+    two = sequential_estimate(est, var, 6000, **kw)
+    up = sequential_estimate(est, var, 6000, alternative="larger", **kw)
+    down = sequential_estimate(est, var, 6000, alternative="smaller", **kw)
+    assert np.all(np.isinf(up.ci_high)) and np.all(up.ci_high > 0)
+    assert np.all(np.isinf(down.ci_low)) and np.all(down.ci_low < 0)
+    assert np.array_equal(up.ci_low > 0, up.p_value < 0.05)
+    assert np.array_equal(down.ci_high < 0, down.p_value < 0.05)
+    # one side of the two-sided sequence, made tighter (never looser) by spending alpha on one side
+    assert np.all(up.ci_low >= two.ci_low) and np.all(down.ci_high <= two.ci_high)
+    assert np.all(up.p_value[est > 0] <= two.p_value[est > 0])
+    assert "one-sided (larger" in up.method
+
+
+def test_one_sided_ratio_interval_agrees_with_the_absolute_verdict() -> None:
+    rng = np.random.default_rng(7)
+    m0 = rng.uniform(0.02, 0.05, 200)
+    m1 = m0 * rng.uniform(0.8, 1.3, 200)
+    v0, v1 = m0 * (1 - m0) / 4000, m1 * (1 - m1) / 4000
+    for alternative in ("larger", "smaller"):
+        lo, hi = sequential_ratio_interval(m0, v0, m1, v1, 8000, alternative=alternative)
+        absolute = sequential_estimate(m1 - m0, v0 + v1, 8000, alternative=alternative)
+        if alternative == "larger":
+            assert np.all(hi == np.inf) and np.array_equal(lo > 0, absolute.ci_low > 0)
+        else:
+            assert np.all(lo == -np.inf) and np.array_equal(hi < 0, absolute.ci_high < 0)
+
+
+def test_one_sided_sequential_test_accepts_the_old_word_as_an_alias() -> None:
+    with pytest.warns(DeprecationWarning, match="write alternative='larger'"):
+        old = sequential_test(5000, 100, 100, 5000, 140, 140, kind="proportion", alternative="greater")
+    new = sequential_test(5000, 100, 100, 5000, 140, 140, kind="proportion", alternative="larger")
+    assert float(old.p_value) == float(new.p_value) and float(old.ci_low) == float(new.ci_low)
+    with pytest.raises(ParameterError, match="alternative='less' is not known; write alternative='smaller'"):
+        sequential_test(5000, 100, 100, 5000, 140, 140, kind="proportion", alternative="less")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as sps
 
 from abkit import evaluate
 from abkit.assignment import assign
@@ -190,3 +191,20 @@ def test_propensity_errors_name_the_column_and_the_fix() -> None:
         )
     with pytest.raises(Exception, match="'nope'"):
         evaluate(df, metrics=["y"], control="a", propensity_col="nope")
+
+
+def test_weighted_rows_follow_the_one_sided_alternative() -> None:
+    """A targeted wave evaluated one-sided: Hájek rows get the one-tailed p-value and an open bound."""
+    t = targeting_test(4_000, seed=5)
+    wave = _targeted_wave(1, t, n=6_000)
+    args = {"metrics": ["repurchased"], "control": "holdout", "propensity_col": "propensity"}
+    two = evaluate(wave, **args).table.set_index(["segment", "variant"])
+    one = evaluate(wave, **args, alternative="larger").table.set_index(["segment", "variant"])
+    rows = two["method"].str.contains("Hájek")
+    assert rows.any()
+    w2, w1 = two[rows], one[rows]
+    np.testing.assert_allclose(w1["abs_lift"], w2["abs_lift"], rtol=1e-12)
+    stat = w2["statistic"].to_numpy()
+    np.testing.assert_allclose(w1["p_value"], sps.norm.sf(stat), rtol=1e-9)
+    assert np.isinf(w1["ci_high"]).all() and (w1["ci_low"] > w2["ci_low"]).all()
+    assert w1["method"].str.contains("one-sided \\(larger\\) normal test").all()

@@ -16,6 +16,13 @@ and returns arrays, so thousands of segments cost milliseconds. Conventions (nam
   of means (needs both means positive), with the same t quantile. The relative lift of means is
   reported only for a positive control mean.
 
+**One-sided tests** (``alternative="larger"``: H1 ``variant - control > 0``; ``"smaller"``: ``< 0``;
+statsmodels' words): the same statistics with the one-tailed p-value, and one-sided bounds at level
+``1 - alpha`` (the two-sided construction at ``2 * alpha``, one end kept): ``[low, +inf)`` for
+``"larger"``, ``(-inf, high]`` for ``"smaller"``, for the difference and for the relative lift
+alike. The open end is written as ``inf`` / ``-inf``; the bound excludes 0 exactly when
+``p < alpha``. The default ``"two-sided"`` is unchanged.
+
 A comparison that carries no information (no successes in either arm, every unit a success in both
 arms, or zero variance in both arms of a mean) is returned as not estimable with NaN statistics and
 a reason; it is never reported as ``p = 1``.
@@ -30,6 +37,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special, stats
 
+from abkit._validate import check_alternative
+
 __all__ = [
     "MEAN_METHOD",
     "PROPORTION_METHOD",
@@ -38,17 +47,85 @@ __all__ = [
     "Comparison",
     "compare_means",
     "compare_proportions",
+    "comparison_method",
+    "critical_value",
+    "open_ends",
     "relative_lift_reason",
     "restricted_mle_diff",
     "restricted_mle_ratio",
     "score_statistic_diff",
     "score_statistic_ratio",
+    "tail_p_value",
 ]
 
 PROPORTION_METHOD = (
     "Miettinen-Nurminen score test; MN score interval for the difference and for the risk ratio"
 )
 MEAN_METHOD = "Welch t test (Welch-Satterthwaite df); log-ratio delta-method interval for the relative lift"
+
+
+
+def comparison_method(kind: str, alternative: str = "two-sided") -> str:
+    """The ``method`` text of a rate (``kind="proportion"``) or mean comparison, naming the alternative.
+
+    >>> comparison_method("proportion", "larger")[:74]
+    'Miettinen-Nurminen one-sided score test (larger: H1 variant - control > 0)'
+    """
+    alternative = check_alternative(alternative)
+    if alternative == "two-sided":
+        return PROPORTION_METHOD if kind == "proportion" else MEAN_METHOD
+    h1 = f"{alternative}: H1 variant - control {'>' if alternative == 'larger' else '<'} 0"
+    if kind == "proportion":
+        return (
+            f"Miettinen-Nurminen one-sided score test ({h1}); "
+            "one-sided MN score bound for the difference and for the risk ratio"
+        )
+    return (
+        f"one-sided Welch t test ({h1}; Welch-Satterthwaite df); "
+        "one-sided log-ratio delta-method bound for the relative lift"
+    )
+
+
+def tail_p_value(statistic: np.ndarray, df: np.ndarray | float, alternative: str = "two-sided") -> np.ndarray:
+    """P-value of a z (``df`` infinite) or t statistic for ``alternative`` (two-sided: both tails).
+
+    >>> [round(float(tail_p_value(1.96, np.inf, a)), 4) for a in ("two-sided", "larger", "smaller")]
+    [0.05, 0.025, 0.975]
+    """
+    stat = np.asarray(statistic, dtype=float)
+    dof = np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore"):
+        if alternative == "two-sided":
+            return 2.0 * stats.t.sf(np.abs(stat), dof)
+        return stats.t.sf(stat if alternative == "larger" else -stat, dof)
+
+
+def critical_value(alpha: float, df: np.ndarray | float, alternative: str = "two-sided") -> np.ndarray:
+    """The t (z for infinite ``df``) quantile of a level ``1 - alpha`` interval or one-sided bound.
+
+    >>> round(float(critical_value(0.05, np.inf)), 4), round(float(critical_value(0.05, np.inf, "larger")), 4)
+    (1.96, 1.6449)
+    """
+    tail = alpha / 2.0 if alternative == "two-sided" else alpha
+    with np.errstate(invalid="ignore"):
+        return stats.t.isf(tail, np.asarray(df, dtype=float))
+
+
+def open_ends(low: np.ndarray, high: np.ndarray, alternative: str) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided bounds from an interval: ``[low, +inf)`` (larger), ``(-inf, high]`` (smaller).
+
+    NaN (not estimable) stays NaN; ``"two-sided"`` returns the interval unchanged.
+
+    >>> open_ends(np.array([0.01, np.nan]), np.array([0.04, np.nan]), "larger")
+    (array([0.01,  nan]), array([inf, nan]))
+    """
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    if alternative == "larger":
+        return low, np.where(np.isnan(high), np.nan, np.inf)
+    if alternative == "smaller":
+        return np.where(np.isnan(low), np.nan, -np.inf), high
+    return low, high
+
 
 _MAX_STEPS = 200
 _X_TOL = 1e-13
@@ -423,6 +500,7 @@ def compare_proportions(
     *,
     alpha: float = 0.05,
     mn_correction: bool = True,
+    alternative: str = "two-sided",
 ) -> Comparison:
     """Compare success rates: Miettinen–Nurminen score test and score intervals (see module notes).
 
@@ -431,13 +509,19 @@ def compare_proportions(
     ``rel_lift = p_variant / p_control - 1`` with the MN score interval of the risk ratio minus 1
     (upper bound ``inf`` when the control has no successes). ``mn_correction=False`` drops the
     ``N / (N - 1)`` variance factor; the p-value then equals the pooled two-proportion z test.
+    ``alternative="larger"`` / ``"smaller"``: one-sided p-value and one-sided score bounds (the open
+    end ``inf`` / ``-inf``; see the module notes).
 
     >>> r = compare_proportions(1000, 50, 1000, 70)
     >>> round(float(r.p_value[0]), 6), round(float(r.ci_low[0]), 5), round(float(r.ci_high[0]), 5)
     (0.059749, -0.00083, 0.04127)
+    >>> r = compare_proportions(1000, 50, 1000, 70, alternative="larger")
+    >>> round(float(r.p_value[0]), 6), round(float(r.ci_low[0]), 5), float(r.ci_high[0])
+    (0.029875, 0.00255, inf)
     """
+    alternative = check_alternative(alternative)
     n0, x0, n1, x1 = (np.atleast_1d(v) for v in _arrays(n_control, x_control, n_variant, x_variant))
-    z_crit = float(special.ndtri(1 - alpha / 2))
+    z_crit = float(special.ndtri(1 - (alpha / 2 if alternative == "two-sided" else alpha)))
     p0, p1 = x0 / n0, x1 / n1
     degenerate = ((x0 == 0) & (x1 == 0)) | ((x0 == n0) & (x1 == n1))
     reason = np.where(
@@ -461,7 +545,10 @@ def compare_proportions(
         stat = np.array([_score_diff_scalar(a, b, c, d, 0.0, mn_correction) for a, b, c, d in rows])
     else:
         stat = score_statistic_diff(n0, x0, n1, x1, 0.0, mn_correction=mn_correction)
-    p_value = 2 * special.ndtr(-np.abs(stat))
+    if alternative == "two-sided":
+        p_value = 2 * special.ndtr(-np.abs(stat))
+    else:
+        p_value = special.ndtr(-stat if alternative == "larger" else stat)
     eps = 1e-12
     est = p1 - p0
     with np.errstate(divide="ignore"):
@@ -491,6 +578,8 @@ def compare_proportions(
     rel_lo = np.where((x1 == 0) | (log_lo <= -_LOG_RATIO_BOUND + 1e-9), 0.0, np.exp(log_lo)) - 1
     rel_hi = np.where((x0 == 0) | (log_hi >= _LOG_RATIO_BOUND - 1e-9), np.inf, np.exp(log_hi)) - 1
     rel_lift = _ratio(p1, p0) - 1
+    ci_low, ci_high = open_ends(ci_low, ci_high, alternative)
+    rel_lo, rel_hi = open_ends(rel_lo, rel_hi, alternative)
 
     nan = np.full_like(p0, np.nan)
     out = Comparison(
@@ -545,6 +634,7 @@ def compare_means(
     sum_sq_variant: np.ndarray,
     *,
     alpha: float = 0.05,
+    alternative: str = "two-sided",
 ) -> Comparison:
     """Compare means: Welch t test and interval, log-ratio delta-method interval for the relative lift.
 
@@ -554,12 +644,17 @@ def compare_means(
     ``se**2 = s1**2 / (n1 m1**2) + s0**2 / (n0 m0**2)`` and the Welch t quantile; it is NaN (with a
     reason) unless both means are positive. ``rel_lift`` itself is NaN unless the control mean is
     positive (:func:`relative_lift_reason`): for a negative baseline (e.g. profit) the ratio's sign
-    reads backwards.
+    reads backwards. ``alternative="larger"`` / ``"smaller"``: one-sided Welch t (as
+    ``scipy.stats.ttest_ind(..., equal_var=False, alternative="greater"/"less")``) and one-sided
+    bounds (the open end ``inf`` / ``-inf``).
 
     >>> r = compare_means(3, 6.0, 14.0, 3, 9.0, 29.0)  # control 1,2,3; variant 2,3,4
     >>> round(float(r.abs_lift[0]), 6), round(float(r.p_value[0]), 6)
     (1.0, 0.287864)
+    >>> round(float(compare_means(3, 6.0, 14.0, 3, 9.0, 29.0, alternative="larger").p_value[0]), 6)
+    0.143932
     """
+    alternative = check_alternative(alternative)
     n0, s0, q0, n1, s1, q1 = (
         np.atleast_1d(v)
         for v in _arrays(n_control, sum_control, sum_sq_control, n_variant, sum_variant, sum_sq_variant)
@@ -576,8 +671,12 @@ def compare_means(
         df = (a0 + a1) ** 2 / (a0**2 / (n0 - 1) + a1**2 / (n1 - 1))
         diff = m1 - m0
         t = diff / se
-        p_value = 2 * stats.t.sf(np.abs(t), df)
-        t_crit = stats.t.ppf(1 - alpha / 2, df)
+        if alternative == "two-sided":
+            p_value = 2 * stats.t.sf(np.abs(t), df)
+            t_crit = stats.t.ppf(1 - alpha / 2, df)
+        else:
+            p_value = stats.t.sf(t if alternative == "larger" else -t, df)
+            t_crit = stats.t.ppf(1 - alpha, df)
         ci_low, ci_high = diff - t_crit * se, diff + t_crit * se
         positive = (m0 > 0) & (m1 > 0)
         log_ratio = np.log(np.where(positive, m1 / m0, np.nan))
@@ -585,6 +684,8 @@ def compare_means(
         rel_lo = np.exp(log_ratio - t_crit * se_log) - 1
         rel_hi = np.exp(log_ratio + t_crit * se_log) - 1
         rel_lift = _ratio(m1, m0) - 1
+    ci_low, ci_high = open_ends(ci_low, ci_high, alternative)
+    rel_lo, rel_hi = open_ends(rel_lo, rel_hi, alternative)
     degenerate = (a0 + a1) == 0
     reason = np.where(degenerate, "zero variance in both arms", "").astype(object)
     reason = np.where(~degenerate, relative_lift_reason(m0, m1), reason).astype(object)

@@ -25,6 +25,15 @@ cumulative sufficient statistics at that look. Over successive looks the caller 
 monotone with a running minimum (``np.minimum.accumulate(p, axis=look_axis)``) and may intersect
 the intervals (running max of lows, running min of highs); both stay valid.
 
+**One-sided** (``alternative="larger"``: H1 ``effect > 0``; ``"smaller"``: ``< 0``): the mixing
+distribution is the half-normal on the side of H1 (Johari et al. 2022, sec. 4), so
+``Lambda+ = 2 (1 + r)**-0.5 * exp(z**2 / 2 * r / (1 + r)) * Phi(z * sqrt(r / (1 + r)))`` with ``z``
+signed towards H1; the p-value is ``min(1, 1 / Lambda+)`` and the one-sided sequence
+``[estimate - c sqrt(V), +inf)`` (``"larger"``) or ``(-inf, estimate + c sqrt(V)]`` with
+``Lambda+(c) = 1 / alpha``. It is a supermartingale under every effect on the side of H0, so it
+keeps its level for ``effect <= 0`` (``>= 0``), not only at 0; ``p < alpha`` exactly when the
+bound excludes 0. The open end is written ``inf`` / ``-inf``.
+
 **Group-sequential designs** (a planned number of looks): Lan–DeMets alpha spending with the
 O'Brien–Fleming-type or Pocock-type spending function, or the classic Pocock (1977) and
 O'Brien–Fleming (1979) boundaries, computed by the recursive numerical integration of Armitage,
@@ -43,7 +52,8 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from abkit._display import Displayable
-from abkit._validate import check_choice, check_probability
+from abkit._validate import ALTERNATIVES, check_choice, check_probability
+from abkit._validate import check_alternative as check_alternative_word
 from abkit.errors import DataError, ParameterError
 
 __all__ = [
@@ -168,6 +178,44 @@ def _pvalue_from(estimate: np.ndarray, variance: np.ndarray, r: np.ndarray) -> n
     return np.where((variance > 0) & np.isfinite(estimate) & (r > 0), p, np.nan)
 
 
+def _log_lr_one_sided(z: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """log of the half-normal mixture likelihood ratio, ``z`` signed towards H1."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return (
+            math.log(2.0) - 0.5 * np.log1p(r) + 0.5 * z * z * r / (1.0 + r)
+            + special.log_ndtr(z * np.sqrt(r / (1.0 + r)))
+        )
+
+
+def _pvalue_one_sided(toward: np.ndarray, variance: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Always-valid one-sided p-value; ``toward`` is the estimate signed towards H1."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = toward / np.sqrt(variance)
+        p = np.minimum(1.0, np.exp(-_log_lr_one_sided(z, r)))
+    return np.where((variance > 0) & np.isfinite(toward) & (r > 0), p, np.nan)
+
+
+def _one_sided_boundary(r: np.ndarray, alpha: float) -> np.ndarray:
+    """The z at which the half-normal mixture ratio reaches ``1 / alpha`` (bisection, per element).
+
+    It lies between 0 (where the ratio is below 1) and the two-sided boundary (where the ratio is
+    at least the two-sided one, itself ``1 / alpha``).
+    """
+    r = np.asarray(r, dtype=float)
+    target = math.log(1.0 / alpha)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hi = np.sqrt((1.0 + r) / r * (2.0 * math.log(1.0 / alpha) + np.log1p(r)))
+    lo = np.zeros_like(hi)
+    ok = np.isfinite(hi) & (r > 0)
+    hi = np.where(ok, hi, 1.0)
+    for _ in range(_BISECTIONS):
+        mid = 0.5 * (lo + hi)
+        above = _log_lr_one_sided(mid, r) >= target
+        hi = np.where(above, mid, hi)
+        lo = np.where(above, lo, mid)
+    return np.where(ok, hi, np.nan)
+
+
 def _halfwidth_from(variance: np.ndarray, r: np.ndarray, alpha: float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         hw = np.sqrt(variance * (1.0 + r) / r * (2.0 * math.log(1.0 / alpha) + np.log1p(r)))
@@ -188,6 +236,7 @@ def sequential_test(
     method: str = "asymptotic-cs",
     n_star: float = DEFAULT_N_STAR,
     tau: float | None = None,
+    alternative: str = "two-sided",
 ) -> SequentialResult:
     """Always-valid p-value and confidence sequence from cumulative sufficient statistics.
 
@@ -198,6 +247,7 @@ def sequential_test(
     lift ``mean_v / mean_c - 1`` with the exponentiated sequence (with ``method="msprt"``, ``tau``
     is then on the log-ratio scale). ``method`` and its tuning are
     described in the module docstring; the label is ``SequentialResult.method``.
+    ``alternative="larger"`` / ``"smaller"`` gives the one-sided test and sequence (module notes).
 
     >>> r = sequential_test(5000, 100, 100, 5000, 140, 140, kind="proportion")
     >>> round(float(r.estimate), 4), round(float(r.ci_low), 5), round(float(r.p_value), 4)
@@ -220,8 +270,9 @@ def sequential_test(
             est = np.where(ok, np.log(m_v) - np.log(m_c), np.nan)
             var = np.where(ok, v_v / (n_v * m_v**2) + v_c / (n_c * m_c**2), np.nan)
     return sequential_estimate(
-        est, var, n_total, alpha=alpha, method=method, n_star=n_star, tau=tau, log_scale=scale == "relative"
-    )
+        est, var, n_total, alpha=alpha, method=method, n_star=n_star, tau=tau, log_scale=scale == "relative",
+        alternative=alternative,
+    )  # fmt: skip
 
 
 def sequential_estimate(
@@ -234,6 +285,7 @@ def sequential_estimate(
     n_star: float = DEFAULT_N_STAR,
     tau: float | None = None,
     log_scale: bool = False,
+    alternative: str = "two-sided",
 ) -> SequentialResult:
     """Always-valid p-value and confidence sequence for any asymptotically normal estimate.
 
@@ -242,23 +294,41 @@ def sequential_estimate(
     needed by ``method="asymptotic-cs"``. With ``log_scale=True`` the estimate is a log ratio and
     the result is reported as a relative lift (``exp - 1``, the sequence exponentiated).
     :func:`sequential_test` is this function applied to the difference of two arm means.
+    ``alternative="larger"`` / ``"smaller"``: one-sided p-value and sequence (half-normal mixture,
+    module notes; the open end ``inf`` / ``-inf``), and the label says so.
 
     >>> r = sequential_estimate(0.008, 0.02 * 0.98 / 5000 + 0.028 * 0.972 / 5000, 10000)
     >>> round(float(r.p_value), 4)
     0.1649
+    >>> r = sequential_estimate(0.008, 0.02 * 0.98 / 5000 + 0.028 * 0.972 / 5000, 10000, alternative="larger")
+    >>> round(float(r.p_value), 4), float(r.ci_high)
+    (0.0829, inf)
     """
+    alternative = check_alternative(alternative)
     label = sequential_method_name(method, n_star=n_star, tau=tau)
     est = np.asarray(estimate, dtype=float)
     var = np.asarray(variance, dtype=float)
     r = mixture_ratio(est, var, n, alpha=alpha, method=method, n_star=n_star, tau=tau)
-    p = _pvalue_from(est, var, r)
-    hw = _halfwidth_from(var, r, alpha)
-    lo, hi = est - hw, est + hw
+    if alternative == "two-sided":
+        p = _pvalue_from(est, var, r)
+        hw = _halfwidth_from(var, r, alpha)
+        lo, hi = est - hw, est + hw
+    else:
+        sign = 1.0 if alternative == "larger" else -1.0
+        p = _pvalue_one_sided(sign * est, var, r)
+        with np.errstate(invalid="ignore"):
+            hw = np.where(var > 0, np.sqrt(np.maximum(var, 0.0)) * _one_sided_boundary(r, alpha), np.nan)
+        lo, hi = est - hw, est + hw
+        label = f"{label}, one-sided ({alternative}, half-normal mixture)"
     if log_scale:
         # a bound beyond the largest float's log is an unbounded ratio: inf, without an overflow
         est, lo, hi = (
             np.where(v > _LOG_MAX, np.inf, np.expm1(np.minimum(v, _LOG_MAX))) for v in (est, lo, hi)
         )
+    if alternative == "larger":
+        hi = np.where(np.isnan(hi), np.nan, np.inf)
+    elif alternative == "smaller":
+        lo = np.where(np.isnan(lo), np.nan, -np.inf)
     return SequentialResult(est, lo, hi, p, label)
 
 
@@ -273,6 +343,7 @@ def sequential_ratio_interval(
     method: str = "asymptotic-cs",
     n_star: float = DEFAULT_N_STAR,
     tau: float | None = None,
+    alternative: str = "two-sided",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Always-valid interval of the relative lift ``variant / control - 1`` from the absolute test.
 
@@ -285,13 +356,15 @@ def sequential_ratio_interval(
     test is the absolute one, so the relative interval excludes 0 exactly when the absolute
     sequence does (when ``p < alpha``). A ratio that cannot be bounded gives ``inf`` (or ``-1``,
     the ratio 0). Rows whose control estimate is not positive, or whose variant estimate is
-    negative, have no relative lift: NaN.
+    negative, have no relative lift: NaN. ``alternative="larger"`` / ``"smaller"`` inverts the
+    one-sided test of the same contrast: the bound ``[low, +inf)`` / ``(-inf, high]``.
 
     >>> lo, hi = sequential_ratio_interval(0.02, 0.02 * 0.98 / 5000, 0.03, 0.03 * 0.97 / 5000, 10000)
     >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
     (0.0187, 1.2848)
     """
     check_probability("alpha", alpha)
+    alternative = check_alternative(alternative)
     m_c, v_c, m_v, v_v = (
         np.atleast_1d(np.asarray(a, dtype=float)) for a in np.broadcast_arrays(
             mean_control, var_control, mean_variant, var_variant
@@ -314,6 +387,10 @@ def sequential_ratio_interval(
                 r = mixture_ratio(log_ratio, var, total[rows], alpha=alpha, n_star=n_star)
             else:
                 r = mixture_ratio(log_ratio, var, alpha=alpha, method="msprt", tau=tau)
+            if alternative != "two-sided":
+                sign = 1.0 if alternative == "larger" else -1.0
+                z = sign * (m_v[rows] - lam * m_c[rows]) / np.sqrt(var)
+                return np.where(var > 0, z - _one_sided_boundary(r, alpha), np.inf)
             z2 = (m_v[rows] - lam * m_c[rows]) ** 2 / var
             bound = (1.0 + r) / r * (log_a + np.log1p(r))
         return np.where(var > 0, z2 - bound, np.inf)
@@ -325,7 +402,8 @@ def sequential_ratio_interval(
         with np.errstate(divide="ignore"):
             s_hat = np.clip(np.log(m_v[rows] / m_c[rows]), -_RATIO_BOUND, _RATIO_BOUND)
         rejected_at_one = excess(np.zeros(rows.size), rows) > 0
-        for side, out in ((1.0, hi), (-1.0, lo)):
+        sides = {"two-sided": ((1.0, hi), (-1.0, lo)), "larger": ((-1.0, lo),), "smaller": ((1.0, hi),)}
+        for side, out in sides[alternative]:
             # the bracket always has l = 1 (log 0) at one end when l = 1 lies on this side, so the
             # bound is on the same side of 0 as the absolute verdict says
             toward_one = side * s_hat < 0
@@ -334,7 +412,12 @@ def sequential_ratio_interval(
             bound = _bisect_boundary(excess, inner, outer, rows)
             out[rows] = np.where(bound * side >= _RATIO_BOUND, side * np.inf, bound)
     with np.errstate(over="ignore"):
-        return np.expm1(lo), np.expm1(hi)
+        lo, hi = np.expm1(lo), np.expm1(hi)
+    if alternative == "larger":
+        hi = np.where(valid, np.inf, np.nan)
+    elif alternative == "smaller":
+        lo = np.where(valid, -np.inf, np.nan)
+    return lo, hi
 
 
 def _bisect_boundary(
@@ -373,6 +456,7 @@ def always_valid_pvalue(
     method: str = "asymptotic-cs",
     n_star: float = DEFAULT_N_STAR,
     tau: float | None = None,
+    alternative: str = "two-sided",
 ) -> np.ndarray:
     """Always-valid p-value (``min(1, 1 / mixture likelihood ratio)``) at one look, per row.
 
@@ -385,7 +469,7 @@ def always_valid_pvalue(
     """
     return sequential_test(
         n_control, sum_control, sum_sq_control, n_variant, sum_variant, sum_sq_variant,
-        kind=kind, scale=scale, alpha=alpha, method=method, n_star=n_star, tau=tau,
+        kind=kind, scale=scale, alpha=alpha, method=method, n_star=n_star, tau=tau, alternative=alternative,
     ).p_value  # fmt: skip
 
 
@@ -403,11 +487,13 @@ def confidence_sequence(
     method: str = "asymptotic-cs",
     n_star: float = DEFAULT_N_STAR,
     tau: float | None = None,
+    alternative: str = "two-sided",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Two-sided ``1 - alpha`` confidence sequence ``(low, high)`` of the lift at one look, per row.
+    """``1 - alpha`` confidence sequence ``(low, high)`` of the lift at one look, per row.
 
-    Arguments as in :func:`sequential_test`; ``scale="relative"`` gives the relative lift's
-    sequence (exponentiated log-ratio sequence, minus 1).
+    Arguments as in :func:`sequential_test` (two-sided unless ``alternative`` says otherwise);
+    ``scale="relative"`` gives the relative lift's sequence (exponentiated log-ratio sequence,
+    minus 1).
 
     >>> lo, hi = confidence_sequence(5000, 100, 100, 5000, 140, 140, kind="proportion")
     >>> round(float(lo), 5), round(float(hi), 5)
@@ -415,7 +501,7 @@ def confidence_sequence(
     """
     res = sequential_test(
         n_control, sum_control, sum_sq_control, n_variant, sum_variant, sum_sq_variant,
-        kind=kind, scale=scale, alpha=alpha, method=method, n_star=n_star, tau=tau,
+        kind=kind, scale=scale, alpha=alpha, method=method, n_star=n_star, tau=tau, alternative=alternative,
     )  # fmt: skip
     return res.ci_low, res.ci_high
 
@@ -467,9 +553,8 @@ def _mean_var(n: np.ndarray, s: np.ndarray, q: np.ndarray, kind: str) -> tuple[n
 # ----------------------------------------------------------------------------------------------
 
 _SPENDING = ("obrien-fleming", "pocock", "obrien-fleming-classic", "pocock-classic")
-#: Values of ``alternative`` (the words of :mod:`abkit.power` and :func:`abkit.evaluate`).
-ALTERNATIVES = ("two-sided", "larger", "smaller")
-#: Older spellings still accepted, with a DeprecationWarning.
+#: Older spellings still accepted, with a DeprecationWarning (``ALTERNATIVES``, the words of
+#: :mod:`abkit.power` and :func:`abkit.evaluate`, come from :mod:`abkit._validate`).
 _OLD_ALTERNATIVES = {"greater": "larger"}
 _SPENDING_LABEL = {
     "obrien-fleming": "Lan-DeMets O'Brien-Fleming-type alpha spending",
@@ -685,8 +770,7 @@ def check_alternative(alternative: Any) -> str:
             stacklevel=3,
         )
         return new
-    check_choice("alternative", alternative, ALTERNATIVES)
-    return str(alternative)
+    return check_alternative_word(alternative)
 
 
 def group_sequential_bounds(
