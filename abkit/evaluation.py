@@ -1101,7 +1101,10 @@ def _evaluate_cells(
     q0, q1 = pair(q)
     alt = cfg.sided(role)
     if kind == "proportion":
-        comp = compare_proportions(n0, s0, n1, s1, alpha=cfg.alpha, alternative=alt)
+        # the Bayesian rows take only the estimates from it: no score-interval searches
+        comp = compare_proportions(
+            n0, s0, n1, s1, alpha=cfg.alpha, alternative=alt, intervals=cfg.method == "frequentist"
+        )
     else:
         comp = compare_means(n0, s0, q0, n1, s1, q1, alpha=cfg.alpha, alternative=alt)
     out = {

@@ -422,3 +422,24 @@ def test_bad_alternative_names_the_argument_and_the_words(bad: object) -> None:
     if bad == "greater":
         with pytest.raises(ParameterError, match="write alternative='larger'"):
             compare_proportions(100, 5, 100, 9, alternative=bad)
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "larger", "smaller"])
+def test_interval_searches_skipped_and_one_sided_searches_only_the_finite_end(alternative: str) -> None:
+    rng = np.random.default_rng(3)
+    n = rng.integers(20, 3000, (2, 40)).astype(float)
+    x = np.floor(rng.uniform(0, 1, (2, 40)) * (n + 1)).clip(0, n)
+    x[0, :3] = 0
+    full = compare_proportions(n[0], x[0], n[1], x[1], alternative=alternative)  # 40 rows: arrays
+    bare = compare_proportions(n[0], x[0], n[1], x[1], alternative=alternative, intervals=False)
+    for field in ("control_value", "variant_value", "abs_lift", "rel_lift", "statistic", "p_value"):
+        np.testing.assert_array_equal(getattr(bare, field), getattr(full, field))
+    for field in ("ci_low", "ci_high", "rel_ci_low", "rel_ci_high"):
+        assert np.isnan(getattr(bare, field)).all()
+    rows = [
+        compare_proportions(n[0, i], x[0, i], n[1, i], x[1, i], alternative=alternative) for i in range(40)
+    ]
+    for field in ("ci_low", "ci_high", "rel_ci_low", "rel_ci_high"):  # the scalar path searches all four
+        np.testing.assert_allclose(
+            [getattr(r, field)[0] for r in rows], getattr(full, field), rtol=1e-12, atol=2e-13, err_msg=field
+        )

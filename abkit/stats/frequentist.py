@@ -501,6 +501,7 @@ def compare_proportions(
     alpha: float = 0.05,
     mn_correction: bool = True,
     alternative: str = "two-sided",
+    intervals: bool = True,
 ) -> Comparison:
     """Compare success rates: Miettinen–Nurminen score test and score intervals (see module notes).
 
@@ -510,7 +511,8 @@ def compare_proportions(
     (upper bound ``inf`` when the control has no successes). ``mn_correction=False`` drops the
     ``N / (N - 1)`` variance factor; the p-value then equals the pooled two-proportion z test.
     ``alternative="larger"`` / ``"smaller"``: one-sided p-value and one-sided score bounds (the open
-    end ``inf`` / ``-inf``; see the module notes).
+    end ``inf`` / ``-inf``; see the module notes). ``intervals=False`` skips the interval searches
+    (the interval columns are NaN), for callers that need only the estimates and the test.
 
     >>> r = compare_proportions(1000, 50, 1000, 70)
     >>> round(float(r.p_value[0]), 6), round(float(r.ci_low[0]), 5), round(float(r.ci_high[0]), 5)
@@ -554,13 +556,19 @@ def compare_proportions(
     with np.errstate(divide="ignore"):
         log_est = np.clip(np.log(_ratio(p1, p0)), -_LOG_RATIO_BOUND, _LOG_RATIO_BOUND)
     log_est = np.where(np.isnan(log_est), 0.0, log_est)
-    if scalar:
+    # a one-sided bound needs one search per scale; the open end is set by open_ends below
+    need_low, need_high = alternative != "smaller", alternative != "larger"
+    nan = np.full_like(p0, np.nan)
+    if not intervals:
+        ci_low, ci_high, log_lo, log_hi = nan, nan, nan, nan
+    elif scalar:
         ci_low, ci_high, log_lo, log_hi = _score_bounds_scalar(
             n0, x0, n1, x1, est, log_est, z_crit, eps, mn_correction
         )
     else:
-        ci_low = _solve_decreasing(stat_d, np.full_like(est, -1 + eps), est, z_crit)
-        ci_high = _solve_decreasing(stat_d, est, np.full_like(est, 1 - eps), -z_crit)
+        # the unneeded end keeps a finite stand-in (the estimate) that open_ends turns into +-inf
+        ci_low = _solve_decreasing(stat_d, np.full_like(est, -1 + eps), est, z_crit) if need_low else est
+        ci_high = _solve_decreasing(stat_d, est, np.full_like(est, 1 - eps), -z_crit) if need_high else est
     # a root at the edge of the search range is the edge of the parameter space
     ci_low = np.where(ci_low <= -1 + 2 * eps, -1.0, np.minimum(ci_low, est))
     ci_high = np.where(ci_high >= 1 - 2 * eps, 1.0, np.maximum(ci_high, est))
@@ -571,17 +579,18 @@ def compare_proportions(
             n0[rows], x0[rows], n1[rows], x1[rows], np.exp(log_r), mn_correction=mn_correction
         )
 
-    if not scalar:
+    if intervals and not scalar:
         bound = np.full_like(log_est, _LOG_RATIO_BOUND)
-        log_lo = _solve_decreasing(stat_r, -bound, log_est, z_crit)
-        log_hi = _solve_decreasing(stat_r, log_est, bound, -z_crit)
+        log_lo = _solve_decreasing(stat_r, -bound, log_est, z_crit) if need_low else log_est
+        log_hi = _solve_decreasing(stat_r, log_est, bound, -z_crit) if need_high else log_est
     rel_lo = np.where((x1 == 0) | (log_lo <= -_LOG_RATIO_BOUND + 1e-9), 0.0, np.exp(log_lo)) - 1
     rel_hi = np.where((x0 == 0) | (log_hi >= _LOG_RATIO_BOUND - 1e-9), np.inf, np.exp(log_hi)) - 1
     rel_lift = _ratio(p1, p0) - 1
-    ci_low, ci_high = open_ends(ci_low, ci_high, alternative)
-    rel_lo, rel_hi = open_ends(rel_lo, rel_hi, alternative)
-
-    nan = np.full_like(p0, np.nan)
+    if intervals:
+        ci_low, ci_high = open_ends(ci_low, ci_high, alternative)
+        rel_lo, rel_hi = open_ends(rel_lo, rel_hi, alternative)
+    else:
+        rel_lo, rel_hi = nan, nan
     out = Comparison(
         control_value=p0,
         variant_value=p1,
