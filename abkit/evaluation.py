@@ -1774,6 +1774,14 @@ class Evaluation(Displayable):
         _, v0 = _plain_estimates(n0, s0, q0)
         m1, v1 = _plain_estimates(n1, s1, q1)
         var = v0 + v1
+        weighted, pgrid = self._weighted_profit(st, revenue_col, redeemed_col, contact, offer, margin)
+        weighted = weighted & ~bad
+        if weighted.any():  # a targeted wave: Hájek profit means where a row mixes cells (normal theory)
+            _, (wm0, wm1, wv0, wv1) = hajek_rows(pgrid)
+            diff = np.where(weighted, wm1 - wm0, diff)
+            var = np.where(weighted, wv0 + wv1, var)
+            m1, v1 = np.where(weighted, wm1, m1), np.where(weighted, wv1, v1)
+            est = est & ~(weighted & ~(var > 0))
         if self.method == "bayesian":
             sd = np.sqrt(var)
             z = float(sps.norm.isf(self.alpha / 2))
@@ -1784,6 +1792,14 @@ class Evaluation(Displayable):
             p_raw = np.full(len(diff), np.nan)
         else:
             lo, hi, p_raw = comp.ci_low, comp.ci_high, comp.p_value
+            if weighted.any():
+                z = float(sps.norm.isf(self.alpha / 2))
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    sd = np.sqrt(var)
+                    p_w = 2.0 * sps.norm.sf(np.abs(diff / sd))
+                lo = np.where(weighted, diff - z * sd, lo)
+                hi = np.where(weighted, diff + z * sd, hi)
+                p_raw = np.where(weighted, p_w, p_raw)
             if self.sequential:
                 res = sequential_estimate(
                     diff, var, n0 + n1, alpha=self.alpha, method="asymptotic-cs",
@@ -1807,11 +1823,41 @@ class Evaluation(Displayable):
                 "profit_estimable": est,
                 # per-customer mean profit and its variance, for comparisons between two variants
                 "_m1": m1,
+                "_v1": v1,
                 "_n1": n1,
                 "_q1": q1,
                 "_s1": s1,
+                "_weighted": weighted,
             }
         )
+
+    def _weighted_profit(
+        self, st: pd.DataFrame, revenue_col: str, redeemed_col: str, contact: np.ndarray,
+        offer: np.ndarray, margin: float,
+    ) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:  # fmt: skip
+        """Rows (segment-major, per variant) whose profit needs inverse-propensity weighting.
+
+        Only a targeted wave evaluated with ``propensity_col`` carries the weighted sums. The profit's
+        weighted sums follow from those of revenue and redemptions as in :func:`profit_moments`
+        (revenue earned only by customers who redeemed); returned as a (segments, arms) grid.
+        """
+        if not all(c in st.columns for c in WEIGHTED_COLUMNS):
+            return np.zeros(len(_unique(st["segment"])) * len(self.variants), dtype=bool), None
+        others = list(self.variants)
+        _, rev = _grid(st[st["metric"] == revenue_col], self.control, others, WEIGHTED_COLUMNS)
+        _, red = _grid(st[st["metric"] == redeemed_col], self.control, others, WEIGHTED_COLUMNS)
+        c, o = contact[None, :], offer[None, :]
+        grid = {
+            "n": rev["n"],
+            "sum_w": rev["sum_w"],
+            "sum_w2": rev["sum_w2"],
+            "sum_wy": margin * rev["sum_wy"] - c * rev["sum_w"] - o * red["sum_wy"],
+            "sum_w2y": margin * rev["sum_w2y"] - c * rev["sum_w2"] - o * red["sum_w2y"],
+            "sum_w2y2": margin**2 * rev["sum_w2y2"] + c**2 * rev["sum_w2"]
+            + (o**2 + 2 * c * o) * red["sum_w2y"] - 2 * margin * (c + o) * rev["sum_w2y"],
+        }  # fmt: skip
+        mask, _ = hajek_rows(grid)
+        return mask, grid
 
     def _decide(
         self,
@@ -2023,10 +2069,15 @@ class Evaluation(Displayable):
             for _, o in others.iterrows():
                 if not (o["profit_estimable"] and b["profit_estimable"]):
                     continue
-                comp = compare_means(
-                    b["_n1"], b["_s1"], b["_q1"], o["_n1"], o["_s1"], o["_q1"], alpha=self.alpha
-                )
-                if comp.estimable[0] and comp.p_value[0] < self.alpha and comp.abs_lift[0] > 0:
+                if b["_weighted"] or o["_weighted"]:  # Hájek means of a targeted wave: normal test
+                    gap, sd = o["_m1"] - b["_m1"], float(np.sqrt(o["_v1"] + b["_v1"]))
+                    more = sd > 0 and 2.0 * sps.norm.sf(abs(gap / sd)) < self.alpha and gap > 0
+                else:
+                    comp = compare_means(
+                        b["_n1"], b["_s1"], b["_q1"], o["_n1"], o["_s1"], o["_q1"], alpha=self.alpha
+                    )
+                    more = comp.estimable[0] and comp.p_value[0] < self.alpha and comp.abs_lift[0] > 0
+                if more:
                     texts.append(
                         f"{o['variant']} earns significantly more ({o['profit']:+,.0f} vs "
                         f"{b['profit']:+,.0f} per {per:,} customers targeted)"
@@ -2226,6 +2277,7 @@ def economics(
     segment_col: str | None = None,
     per: int = 1000,
     alpha: float = 0.05,
+    propensity_col: str | None = None,
 ) -> Economics:
     """Incremental profit of each variant over the no-contact holdout, per ``per`` customers targeted.
 
@@ -2234,6 +2286,8 @@ def economics(
     redemption) and ``margin * revenue`` for the holdout. The mean profits are compared with
     Welch's t (interval at level ``1 - alpha``), and scaled by ``per``. A coupon that wins on
     repurchase rate can still lose money: its ``incremental_profit`` is then negative.
+    ``propensity_col`` (a targeted wave, as in :func:`evaluate`): rows whose customers' arm
+    probabilities vary compare inverse-propensity weighted (Hájek) mean profits, normal interval.
 
     >>> df = pd.DataFrame({"variant": ["control"] * 4 + ["mail"] * 4,
     ...                    "revenue": [0.0, 50.0, 0.0, 0.0, 50.0, 0.0, 60.0, 0.0],
@@ -2269,14 +2323,18 @@ def economics(
     if segment_col:
         frame[segment_col] = outcomes[segment_col].to_numpy()
     frame[_PROFIT] = margin * revenue - contact - offer * red
+    if propensity_col is not None:
+        check_columns(outcomes, [propensity_col], what="outcomes (propensity_col)")
+        frame[propensity_col] = outcomes[propensity_col].to_numpy()
     st = sufficient_statistics(
         frame, [Mean(_PROFIT, name="profit")], variant_col=variant_col, segment_col=segment_col,
-        allow_empty=True,
+        allow_empty=True, propensity=propensity_col,
     )  # fmt: skip
     others = [v for v in variants if v != control]
-    segments, g = _grid(st, control, others)
+    segments, g = _grid(st, control, others, WEIGHTED_COLUMNS if propensity_col is not None else ())
     return profit_table(
         segments, [control, *others], g["n"], g["sum"], g["sum_sq"],
+        weighted={c: g[c] for c in WEIGHTED_COLUMNS} if propensity_col is not None else None,
         cost=cost, margin=margin, per=per, alpha=alpha,
     )  # fmt: skip
 
@@ -2292,11 +2350,14 @@ def profit_table(
     margin: float,
     per: int,
     alpha: float,
+    weighted: Mapping[str, np.ndarray] | None = None,
 ) -> Economics:
     """Welch comparisons of per-customer profit from its n, sum and sum of squares per (segment, arm).
 
     ``arms[0]`` is the control; ``n``, ``s`` and ``q`` have one row per segment and one column per arm.
     Shared by :func:`economics` (per-customer rows) and :func:`abkit.sources.economics_from_aggregates`.
+    ``weighted`` (a targeted wave): the :data:`abkit.stats.weighting.WEIGHTED_COLUMNS` of the profit
+    per (segment, arm); rows whose propensities vary compare Hájek means instead (normal interval).
     """
     control, others = arms[0], list(arms[1:])
     k = len(arms)
@@ -2309,6 +2370,29 @@ def profit_table(
     comp = compare_means(nc, sc, qc, nv, sv, qv, alpha=alpha)
     thin_c, thin_v = _pairs(thin, k)
     bad = thin_c | thin_v
+    welch = f"Welch t on per-customer profit (margin {margin:g}); per {per:,} customers targeted"
+    method = np.full(len(nc), welch, dtype=object)
+    if weighted is not None:
+        w_rows, (m_c, m_v, v_c, v_v) = hajek_rows({"n": n, **weighted})
+        w_rows &= ~bad
+        if w_rows.any():
+            z = float(sps.norm.isf(alpha / 2))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                diff, sd = m_v - m_c, np.sqrt(v_c + v_v)
+                p_w = 2.0 * sps.norm.sf(np.abs(diff / sd))
+            comp = comp._replace(
+                control_value=np.where(w_rows, m_c, comp.control_value),
+                variant_value=np.where(w_rows, m_v, comp.variant_value),
+                abs_lift=np.where(w_rows, diff, comp.abs_lift),
+                ci_low=np.where(w_rows, diff - z * sd, comp.ci_low),
+                ci_high=np.where(w_rows, diff + z * sd, comp.ci_high),
+                p_value=np.where(w_rows, p_w, comp.p_value),
+                estimable=np.where(w_rows, sd > 0, comp.estimable),
+            )
+            method = np.where(
+                w_rows, f"{HAJEK_METHOD} of per-customer profit (margin {margin:g}); per {per:,} customers "
+                "targeted", method,
+            )  # fmt: skip
     variant = np.tile(np.asarray(others, dtype=object), len(segments))
     seg = np.repeat(np.asarray(segments, dtype=object), k - 1)
     reason = np.where(
@@ -2338,7 +2422,7 @@ def profit_table(
             "p_value": masked(comp.p_value),
             "estimable": comp.estimable & ~bad,
             "reason": np.where(bad, reason, comp.reason).astype(object),
-            "method": f"Welch t on per-customer profit (margin {margin:g}); per {per:,} customers targeted",
+            "method": method.astype(object),
         }
     )
     return Economics(_table=table, per=per, margin=margin, alpha=alpha)

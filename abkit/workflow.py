@@ -1028,6 +1028,7 @@ def analyse(
             alpha=analysis.alpha,
             revenue_col=exp.decision.revenue,
             redeemed_col=exp.decision.redeemed,
+            **({"propensity_col": PROPENSITY_COL} if n_col is None and targeted else {}),
         ).to_pandas()
         if analysis.gross_margin is not None and has_money
         else pd.DataFrame()

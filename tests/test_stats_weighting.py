@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from abkit import evaluate
+from abkit import economics, evaluate
 from abkit.assignment import assign
 from abkit.datasets import targeting_test
 from abkit.errors import DataError, ParameterError
@@ -208,3 +208,62 @@ def test_weighted_rows_follow_the_one_sided_alternative() -> None:
     np.testing.assert_allclose(w1["p_value"], sps.norm.sf(stat), rtol=1e-9)
     assert np.isinf(w1["ci_high"]).all() and (w1["ci_low"] > w2["ci_low"]).all()
     assert w1["method"].str.contains("one-sided \\(larger\\) normal test").all()
+
+
+def test_profit_rows_of_a_targeted_wave_are_weighted_and_unbiased() -> None:
+    """decision(objective="profit") on a targeted wave: Hájek profit means, equal (to 1e-9) to margin x
+    the weighted revenue lift minus the costs at the weighted redemption rates; unbiased for the
+    population's incremental profit where the unweighted profit is not."""
+    t = targeting_test(4_000, seed=5)
+    share = t.truth.drop_duplicates(["segment", "recency_band"])["share"].sum()
+    truth = {
+        a: float((t.truth.loc[t.truth["arm"] == a, "share"] * t.truth.loc[t.truth["arm"] == a,
+                  "incremental_profit"]).sum() / share)
+        for a in ARMS[1:]
+    }  # fmt: skip
+    args = {"metrics": ["repurchased", "revenue"], "control": "holdout"}
+    kw = {"costs": t.costs, "margin": t.margin, "objective": "profit", "per": 1}
+    weighted, plain = [], []
+    for seed in range(30):
+        wave = _targeted_wave(seed, t, n=8_000)
+        ev = evaluate(wave, **args, propensity_col="propensity")
+        dec = ev.decision(**kw).table.set_index("segment")
+        profit = ev._profit_rows(t.costs, t.margin, "revenue", "repurchased", 1, 0.95).set_index("variant")
+        weighted.append(profit["profit"])
+        plain.append(evaluate(wave, **args)._profit_rows(t.costs, t.margin, "revenue", "repurchased", 1, 0.95)
+                     .set_index("variant")["profit"])  # fmt: skip
+        if seed == 0:
+            assert profit["_weighted"].all() and np.isfinite(dec.loc["all", "profit"])
+            tab = ev.table.set_index(["metric", "variant"])
+            for arm in ARMS[1:]:
+                cost = t.costs[arm]
+                rev = tab.loc[("revenue", arm)]
+                red = tab.loc[("repurchased", arm)]
+                expect = (
+                    t.margin * (rev["variant_value"] - rev["control_value"])
+                    - cost["contact"] - cost["offer"] * red["variant_value"]
+                )  # fmt: skip
+                assert profit.loc[arm, "profit"] == pytest.approx(expect, rel=1e-9, abs=1e-9)
+    w, p = pd.DataFrame(weighted), pd.DataFrame(plain)
+    for arm, true in truth.items():
+        se = w[arm].std(ddof=1) / np.sqrt(len(w))
+        assert abs(w[arm].mean() - true) < 2.5 * se, (arm, w[arm].mean(), true)
+    bias = {a: abs(p[a].mean() - truth[a]) / (p[a].std(ddof=1) / np.sqrt(len(p))) for a in truth}
+    assert max(bias.values()) > 4, bias
+
+
+def test_economics_of_a_targeted_wave_weights_the_profit_like_the_decision() -> None:
+    t = targeting_test(4_000, seed=5)
+    wave = _targeted_wave(2, t, n=6_000)
+    money = {"costs": t.costs, "margin": t.margin, "control": "holdout", "per": 1}
+    weighted = economics(wave, **money, propensity_col="propensity").table.set_index("variant")
+    plain = economics(wave, **money).table.set_index("variant")
+    ev = evaluate(wave, metrics=["repurchased", "revenue"], control="holdout", propensity_col="propensity")
+    rows = ev._profit_rows(t.costs, t.margin, "revenue", "repurchased", 1, 0.95).set_index("variant")
+    np.testing.assert_allclose(weighted["incremental_profit"], rows.loc[weighted.index, "profit"], rtol=1e-9)
+    assert weighted["method"].str.contains("Hájek").all() and not plain["method"].str.contains("Hájek").any()
+    assert (weighted["incremental_profit"] != plain["incremental_profit"]).all()
+    const = wave.assign(propensity=0.25)  # constant propensities: the Welch rows, unchanged
+    pd.testing.assert_frame_equal(
+        economics(const, **money, propensity_col="propensity").table, economics(const, **money).table
+    )
