@@ -217,7 +217,7 @@ class _Reducer:
         g_arm, g_cell = uniq % a, (uniq // a) % c
         g_fold = (uniq // (a * c)) % folds
         self.inv_e = 1.0 / share[g_cell, g_arm]
-        self.blocks = [np.flatnonzero((g_fold == f) & (g_arm == j)) for f in range(folds) for j in range(a)]
+        self.block = g_fold * a + g_arm  # (fold, arm) of each group
         self.fold_cell = sparse.csr_matrix(
             (np.ones(g), (g_fold * c + g_cell, np.arange(g))), shape=(folds * c, g)
         )
@@ -228,26 +228,34 @@ class _Reducer:
         b = w.shape[1]
         cnt = np.asarray(self.count @ w)  # (G, b)
         tot = np.asarray(self.total @ w)
-        xx = np.zeros((b, folds * a, p, p))
+        g = len(self.z)
+        rows = np.repeat(np.arange(g), b)
+        cols = np.repeat(self.block * b, b) + np.tile(np.arange(b), g)
+
+        def spread(values: np.ndarray) -> sparse.csr_matrix:  # (G, F*A*b): a group's weight in its block
+            return sparse.csr_matrix((values.ravel(), (rows, cols)), shape=(g, folds * a * b))
+
+        ie = self.inv_e[:, None]
+        m_n, m_ipw, m_y, m_yipw = spread(cnt), spread(cnt * ie), spread(tot), spread(tot * ie)
+        xx = np.zeros((folds * a * b, p * p))
         xx_ipw = np.zeros_like(xx)
-        xy = np.zeros((b, folds * a, p))
-        xy_ipw = np.zeros_like(xy)
-        for k, idx in enumerate(self.blocks):
-            if len(idx) == 0:
-                continue
-            zb = self.z[idx]
-            outer = (zb[:, :, None] * zb[:, None, :]).reshape(len(idx), p * p)
-            wb, tb, ie = cnt[idx], tot[idx], self.inv_e[idx][:, None]
-            xx[:, k] = (wb.T @ outer).reshape(b, p, p)
-            xx_ipw[:, k] = ((wb * ie).T @ outer).reshape(b, p, p)
-            xy[:, k] = tb.T @ zb
-            xy_ipw[:, k] = (tb * ie).T @ zb
+        step = max(1, 4_000_000 // (p * p))  # groups at a time: bounds the z z' rows held in memory
+        for start in range(0, g, step):
+            zs = self.z[start : start + step]
+            outer = (zs[:, :, None] * zs[:, None, :]).reshape(len(zs), p * p)
+            xx += m_n[start : start + step].T @ outer
+            xx_ipw += m_ipw[start : start + step].T @ outer
+        xy, xy_ipw = m_y.T @ self.z, m_yipw.T @ self.z
+
+        def order(x: np.ndarray, *shape: int) -> np.ndarray:  # (F*A*b, ...) -> (b, F, A, ...)
+            return np.moveaxis(x.reshape(folds, a, b, *shape), 2, 0)
+
         weighted = cnt.T[:, :, None] * self.z[None, :, :]  # (b, G, p)
         x_cell = np.stack([self.fold_cell @ weighted[i] for i in range(b)])  # (b, F*C, p)
         n_cell = np.asarray(self.fold_cell @ cnt).T  # (b, F*C)
         return (
-            xx.reshape(b, folds, a, p, p), xx_ipw.reshape(b, folds, a, p, p), xy.reshape(b, folds, a, p),
-            xy_ipw.reshape(b, folds, a, p), x_cell.reshape(b, folds, c, p), n_cell.reshape(b, folds, c),
+            order(xx, p, p), order(xx_ipw, p, p), order(xy, p), order(xy_ipw, p),
+            x_cell.reshape(b, folds, c, p), n_cell.reshape(b, folds, c),
         )  # fmt: skip
 
 

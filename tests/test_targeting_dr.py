@@ -164,16 +164,14 @@ def test_spec_features_round_trip_and_refuse_an_empty_list():
     exp = Experiment.from_toml(text)
     assert exp.target_features == ("recency_days",) and exp.targeting is None
     assert Experiment.from_toml(exp.to_toml()) == exp
-    with pytest.raises(SpecError, match="targeting.features"):
+    with pytest.raises(SpecError, match=r"targeting\.features"):
         Experiment.from_toml(text.replace('["recency_days"]', "[]"))
 
 
 def test_cli_target_method_dr_with_spec_features(demo_experiment: Path, capsys) -> None:
     spec = demo_experiment / "experiment.toml"
-    spec.write_text(
-        spec.read_text(encoding="utf-8") + '\n[targeting]\nfeatures = ["recency_days", "frequency", "segment"]\n',
-        encoding="utf-8",
-    )
+    extra = '\n[targeting]\nfeatures = ["recency_days", "frequency", "segment"]\n'
+    spec.write_text(spec.read_text(encoding="utf-8") + extra, encoding="utf-8")
     assert main(["target", str(demo_experiment), "--method", "dr", "--n-boot", "20"]) == EXIT_OK
     out = capsys.readouterr().out.splitlines()
     doc = json.loads((demo_experiment / "targeting" / "plan.json").read_text(encoding="utf-8"))
