@@ -278,10 +278,19 @@ def _cmd_target(args: argparse.Namespace) -> int:
             "--explore + --holdout must leave room for the plan (< 1), got "
             f"{args.explore:g} + {args.holdout:g}"
         )
+    features = None
+    if args.features is not None:
+        features = [f.strip() for f in args.features.split(",") if f.strip()]
+        if not features:
+            raise ParameterError(f"--features must name columns separated by commas, got {args.features!r}")
+        if args.method != "dr":
+            raise ParameterError(
+                "--features is used only by --method dr; add --method dr or drop --features"
+            )
     run = target_experiment(
         args.dir, cells=args.cells, budget=budget, explore=args.explore, holdout=args.holdout,
-        method=args.method, language=args.lang, seed=args.seed, n_boot=args.n_boot, as_of=args.as_of,
-        force=args.force,
+        method=args.method, features=features, language=args.lang, seed=args.seed, n_boot=args.n_boot,
+        as_of=args.as_of, force=args.force,
     )  # fmt: skip
     print(run.plan.summary(run.language, run.currency).splitlines()[0])
     print(f"plan: {_shown(run.json)}")
@@ -493,7 +502,10 @@ def _add_target_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--holdout", type=float, default=0.05, metavar="F",
                    help="share of every contacted cell kept without contact (default 0.05)")
     p.add_argument("--method", choices=["shrunk", "raw", "dr"], default="shrunk",
-                   help="shrunk (empirical Bayes, default), raw, dr (not available in this version)")
+                   help="shrunk (empirical Bayes, default), raw, dr (doubly robust learner on customer "
+                   "features; needs pip install 'abkit[dr]')")
+    p.add_argument("--features", default=None, metavar="A,B",
+                   help="with --method dr: customer columns to learn from (default: [targeting] features)")
     p.add_argument("--lang", choices=list(LANGUAGES), default=None,
                    help="report language (default: the spec's)")
     p.add_argument("--seed", type=int, default=0, help="seed of the folds and the bootstrap (default 0)")

@@ -133,7 +133,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "decision": ("objective", "revenue", "redeemed"),
     "report": ("language", "currency", "max_data_lag_days"),
     "programme": ("name", "holdout"),
-    "targeting": ("cells", "weights"),
+    "targeting": ("cells", "weights", "features"),
 }  # fmt: skip
 
 
@@ -436,6 +436,8 @@ class Experiment(Displayable):
     report: ReportSettings = field(default_factory=ReportSettings)
     programme: Programme | None = None
     targeting: Targeting | None = None
+    #: ``[targeting] features``: customer columns ``abkit target --method dr`` learns from.
+    target_features: tuple[str, ...] = ()
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -741,6 +743,8 @@ class Experiment(Displayable):
                 "cells": list(self.targeting.cells),
                 "weights": {cell: dict(w) for cell, w in self.targeting.weights.items()},
             }
+        if self.target_features:
+            doc.setdefault("targeting", {})["features"] = list(self.target_features)
         return doc
 
     # -- display ------------------------------------------------------------------------------
@@ -994,6 +998,7 @@ class _Reader:
         report = self._report()
         programme = self._programme()
         targeting = self._targeting(variants)
+        target_features = self._target_features()
         return Experiment(
             name=name,
             hypothesis=hypothesis,
@@ -1011,7 +1016,19 @@ class _Reader:
             report=report,
             programme=programme,
             targeting=targeting,
+            target_features=target_features,
         )
+
+    def _target_features(self) -> tuple[str, ...]:
+        if "targeting" not in self.doc:
+            return ()
+        t = self.table(self.doc, "targeting", "targeting")
+        features = self.get(t, "targeting", "features", "str_list", ())
+        if "features" in t and not features:
+            raise self.fail(
+                "targeting.features", 'must name at least one column, e.g. features = ["recency_days"]'
+            )
+        return features
 
     def _decision(self) -> DecisionSettings:
         t = self.table(self.doc, "decision", "decision", required=False)
@@ -1075,6 +1092,8 @@ class _Reader:
         if "targeting" not in self.doc:
             return None
         t = self.table(self.doc, "targeting", "targeting")
+        if "features" in t and "cells" not in t and "weights" not in t:
+            return None  # only the dr learner's features: this wave is not split by per-cell weights
         cells = self.get(t, "targeting", "cells", "str_list")
         if not cells:
             raise self.fail("targeting.cells", 'must name at least one column, e.g. cells = ["segment"]')

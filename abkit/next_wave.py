@@ -10,7 +10,8 @@ the experiment's lock, never replaced without ``force``): ``plan.json`` and ``pl
 time) holds:
 
 * ``schema``, ``experiment``, ``abkit_version``, ``language``, ``currency`` (ISO 4217 or null);
-* ``cells`` (the cell columns), ``control``, ``arms``, ``method``, ``seed``, ``n_boot``, ``alpha``,
+* ``cells`` (the cell columns), ``control``, ``arms``, ``method``, ``features`` (method ``"dr"``: the
+  customer features it learned from; else null), ``seed``, ``n_boot``, ``alpha``,
   ``min_cell``, ``explore``, ``holdout``, ``budget`` (``{"contacts"|"offers"|"spend": amount}`` or
   null), ``customers``;
 * ``adopt`` (bool), ``best_arm``, ``recommended`` (``"plan"``, ``"best"`` or ``"none"``),
@@ -21,8 +22,10 @@ time) holds:
 * ``table``: one row per cell: ``key`` (the ``"|"``-joined cell values), ``values`` (cell column
   -> value), then ``customers``, ``arm``, ``arm_share``, ``campaign``, ``profit_shrunk``, ``shrunk_ci_low``,
   ``shrunk_ci_high``, ``profit_raw``, ``raw_ci_low``, ``raw_ci_high``, ``shrinkage``, ``contacts``,
-  ``cost``, ``contribution``, ``sleeping_dog``, ``decided_at`` (see
-  :meth:`abkit.targeting.TargetingPlan.to_pandas`);
+  ``cost``, ``contribution``, ``sleeping_dog``, ``decided_at`` and with method ``"dr"``
+  ``learner_share`` (see :meth:`abkit.targeting.TargetingPlan.to_pandas`; with ``"dr"`` the
+  ``profit_shrunk`` columns hold the learner's cell estimate, ``shrinkage`` is null and
+  ``decided_at`` is ``"model"``);
 * ``chosen``: cell key -> the arm chosen for it (the recommendation: the plan's arm when adopted,
   else the best arm or the control for every cell);
 * ``weights``: cell key -> ``{arm: weight}``, the next wave's split
@@ -121,6 +124,7 @@ def plan_document(
         "control": plan.control,
         "arms": list(plan.arms),
         "method": plan.method,
+        "features": list(plan.features) if plan.method == "dr" else None,
         "seed": plan.seed,
         "n_boot": plan.n_boot,
         "alpha": plan.alpha,
@@ -186,6 +190,7 @@ def target_experiment(
     explore: float = 0.10,
     holdout: float = 0.05,
     method: str = "shrunk",
+    features: Sequence[str] | None = None,
     language: str | None = None,
     as_of: str | dt.date | None = None,
     min_cell: int = 200,
@@ -197,10 +202,19 @@ def target_experiment(
 
     ``cells``: the outcome columns that make a cell (default: the spec's ``[strata] column``).
     ``as_of``: the date the outcomes are read at (default: the attribution window's last day).
+    ``features`` (method ``"dr"``): the customer columns the learner uses (default: the spec's
+    ``[targeting] features``; an error naming that key when neither is given).
     The other arguments are those of :func:`abkit.targeting.target`. An existing plan is refused
     unless ``force=True``; nothing is published when anything fails.
     """
     exp = experiment if isinstance(experiment, Experiment) else Experiment.load(experiment)
+    if method == "dr" and features is None:
+        if not exp.target_features:
+            raise SpecError(
+                f"{exp.path}: method 'dr' learns from customer features; name them in the spec as "
+                '[targeting] features = ["recency_days", "frequency", ...] (or pass --features a,b)'
+            )
+        features = list(exp.target_features)
     margin = exp.analysis.gross_margin
     if margin is None:
         raise SpecError(
@@ -247,7 +261,8 @@ def target_experiment(
         costs = {v.name: {"contact": v.contact_cost, "offer": v.offer_cost} for v in exp.variants}
         plan = target(
             frame, costs=costs, margin=margin, control=exp.control, cells=cell_cols,
-            revenue=exp.decision.revenue, redeemed=exp.decision.redeemed, method=method, budget=budget,
+            revenue=exp.decision.revenue, redeemed=exp.decision.redeemed, method=method,
+            features=features if method == "dr" else None, budget=budget,
             explore=explore, holdout=holdout, min_cell=min_cell, n_boot=n_boot, seed=seed,
         )  # fmt: skip
         document = plan_document(plan, experiment=exp.name, language=language, currency=exp.report.currency)

@@ -111,13 +111,20 @@ def cell_view(plan: TargetingPlan, *, language: str = "en", currency: str | None
     ('segment', True)
     """
     m = lambda key, **kw: message(key, language, **kw)  # noqa: E731
+    dr = plan.method == "dr"  # the learner's cell estimate and the customers agreeing, not shrinkage
     columns = (
         *(Column(f"cell_{i}", col) for i, col in enumerate(plan.cells)),
         Column("customers", m("target.col.customers"), "count"),
         Column("arm", m("target.col.arm")),
-        Column("profit_shrunk", m("target.col.profit_shrunk"), "money", signed=True),
-        Column("shrunk_ci", m("target.col.shrunk_ci"), "money", interval=True, signed=True),
-        Column("shrinkage", m("target.col.shrinkage"), "percent", digits=0),
+        *(
+            (Column("profit_shrunk", m("target.col.profit_dr"), "money", signed=True),
+             Column("shrunk_ci", m("target.col.dr_ci"), "money", interval=True, signed=True),
+             Column("learner_share", m("target.col.learner_share"), "percent", digits=0))
+            if dr else
+            (Column("profit_shrunk", m("target.col.profit_shrunk"), "money", signed=True),
+             Column("shrunk_ci", m("target.col.shrunk_ci"), "money", interval=True, signed=True),
+             Column("shrinkage", m("target.col.shrinkage"), "percent", digits=0))
+        ),
         Column("contacts", m("target.col.contacts"), "count"),
         Column("contribution", m("target.col.contribution"), "money", digits=0, signed=True),
         Column("sleeping_dog", m("target.col.sleeping_dog"), "bool"),
@@ -139,7 +146,7 @@ def cell_view(plan: TargetingPlan, *, language: str = "en", currency: str | None
                 arm,
                 r["profit_shrunk"],
                 _pair(r["shrunk_ci_low"], r["shrunk_ci_high"]),
-                r["shrinkage"],
+                r["learner_share"] if dr else r["shrinkage"],
                 r["contacts"],
                 r["contribution"],
                 bool(r["sleeping_dog"]),
@@ -176,7 +183,7 @@ def _methods(plan: TargetingPlan, language: str, *, margin: float | None, spec: 
         m("target.methods.crossfit"),
         m("target.methods.bootstrap", n_boot=fmt.count(plan.n_boot), z=fmt.number(z, 2),
           level=fmt.percent(1 - plan.alpha, 0)),
-        m(f"target.methods.{plan.method}"),
+        m(f"target.methods.{plan.method}", features=", ".join(plan.features)),
     ]  # fmt: skip
     if margin is not None:
         out.append(

@@ -10,8 +10,15 @@ redeemed`` (the control is not contacted and costs nothing).
   (Paule-Mandel) estimate over the cells, the overall effect its random-effects mean, and a cell's
   estimate keeps the share ``tau2 / (tau2 + se2)`` of its own deviation. With several cell columns
   the shrinkage is nested: a cell toward its coarser cell (its first columns), that toward the
-  arm's overall effect, each level with its own ``tau2``. ``"raw"``: no shrinkage. ``"dr"`` (a
-  machine-learned doubly robust learner) is not available in this version: it raises and says why.
+  arm's overall effect, each level with its own ``tau2``. ``"raw"``: no shrinkage. ``"dr"``
+  (``features=[...]``; the optional extra ``pip install 'abkit[dr]'``, scikit-learn): a cross-fitted
+  doubly robust learner (:mod:`abkit.targeting_dr`) predicts each customer's incremental profit of
+  every arm from their features, and each cell takes the arm with the highest mean prediction over
+  its customers. The dr plan is thus still a per-cell plan: it goes through the same valuation,
+  gate, budget and per-cell weights of the next wave; ``plan.table`` shows the learner's cell
+  estimate in the ``profit_shrunk`` columns (its interval from the bootstrap; ``shrinkage`` is
+  NaN, ``decided_at`` is ``"model"``) and ``learner_share``, the share of the cell's customers whose
+  own predicted best option is the cell's arm. ``features`` without ``method="dr"`` is an error.
 * Cells with fewer than ``min_cell`` customers are pooled with the other small cells that share
   their first cell columns (dropping the last column, then the next); a pool still too small is
   left to the overall best arm. The table says where each cell was decided.
@@ -62,6 +69,14 @@ from abkit.errors import ColumnError, DataError, ParameterError
 from abkit.messages import LANGUAGES, message
 from abkit.power import mde_mean
 from abkit.stats.weighting import policy_scores
+from abkit.targeting_dr import (
+    customer_choices,
+    design_matrix,
+    dr_scores,
+    dr_statistics,
+    feature_columns,
+    stack_statistics,
+)
 
 __all__ = [
     "BUDGET_KEYS",
@@ -73,14 +88,14 @@ __all__ = [
     "value_of",
 ]
 
-#: Methods of :func:`target` (``"dr"`` is named but not available: it raises with the reason).
+#: Methods of :func:`target` (``"dr"`` needs ``features`` and scikit-learn: ``pip install 'abkit[dr]'``).
 METHODS: tuple[str, ...] = ("shrunk", "raw", "dr")
 #: Keys of the ``budget`` mapping: contacts sent, offers sent, or money spent (contact + offers).
 BUDGET_KEYS: tuple[str, ...] = ("contacts", "offers", "spend")
 FOLDS = 5  # cross-fitting folds
 _BOOT_CHUNK = 16  # bootstrap replicates drawn at a time (keeps the weight matrix small)
 _CURVE_POINTS = 11
-_DECIDED = ("cell", "pooled", "overall")
+_DECIDED = ("cell", "pooled", "overall", "model")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -328,10 +343,14 @@ def _hierarchy(
 # --------------------------------------------------------------------------------------------------
 # the pipeline, vectorised over leading axes (bootstrap replicate, fold)
 # --------------------------------------------------------------------------------------------------
-def _replicate_sums(data: _Data, fold: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+def _replicate_sums(
+    data: _Data, fold: np.ndarray, n_boot: int, rng: np.random.Generator, also: Any = None
+) -> tuple[np.ndarray, list[Any]]:
     """Sums per (replicate, statistic, fold, cell, arm); replicate 0 is the data, then Poisson bootstraps.
 
-    Statistics: count, sum of profit, sum of squared profit, sum of redeemed.
+    Statistics: count, sum of profit, sum of squared profit, sum of redeemed. ``also`` (a callable,
+    or None) is called on each chunk of customer weights (customers x replicates) too; its results
+    are returned in replicate order (the dr learner's sums, from the same replicates).
     """
     c, a = data.shape
     n = len(data.cell)
@@ -344,11 +363,14 @@ def _replicate_sums(data: _Data, fold: np.ndarray, n_boot: int, rng: np.random.G
     ).T.tocsr()  # (4 * groups) x customers
     out = np.empty((n_boot + 1, len(columns) * groups))
     out[0] = np.asarray(x.sum(axis=1)).ravel()
+    extra = [] if also is None else [also(np.ones((n, 1)))]
     for start in range(0, n_boot, _BOOT_CHUNK):
         size = min(_BOOT_CHUNK, n_boot - start)
         w = rng.poisson(1.0, size=(n, size)).astype(np.float64)
         out[1 + start : 1 + start + size] = (x @ w).T
-    return out.reshape(n_boot + 1, len(columns), FOLDS, c, a)
+        if also is not None:
+            extra.append(also(w))
+    return out.reshape(n_boot + 1, len(columns), FOLDS, c, a), extra
 
 
 def _effects(n: np.ndarray, s: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -467,9 +489,14 @@ class _Setup:
 
 
 def _learn(
-    n: np.ndarray, s: np.ndarray, q: np.ndarray, r: np.ndarray, setup: _Setup
-) -> dict[str, np.ndarray]:
-    """Choices learned from (..., cell, arm) sums: the plan's and the best arm's policies (..., C, A)."""
+    n: np.ndarray, s: np.ndarray, q: np.ndarray, r: np.ndarray, setup: _Setup,
+    scores: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """Choices learned from (..., cell, arm) sums: the plan's and the best arm's policies (..., C, A).
+
+    ``scores`` (..., C, A): the dr learner's cell scores learned from the same customers; when
+    given they replace the (shrunk or raw) cell estimates as what the plan maximises.
+    """
     un = np.einsum("...ca,cu->...ua", n, setup.member)
     us = np.einsum("...ca,cu->...ua", s, setup.member)
     uq = np.einsum("...ca,cu->...ua", q, setup.member)
@@ -495,6 +522,8 @@ def _learn(
     cell_ok = np.einsum("...ua,cu->...ca", usable.astype(float), setup.member) > 0
     cell_ok = cell_ok | setup.leftover[:, None]
     cell_ok[..., 0] = True
+    if scores is not None:
+        cell_est, cell_ok = scores, np.ones(scores.shape, dtype=bool)
     score = np.where(cell_ok, cell_est, -np.inf)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.einsum("...ua,cu->...ca", np.where(un > 0, ur / un, 0.0), setup.member)
@@ -572,11 +601,14 @@ def _aipw_totals(
     return (policy * score).sum(axis=(-1, -2)) - score[..., 0].sum(axis=-1)
 
 
-def _cross_fitted(sums: np.ndarray, setup: _Setup) -> dict[str, np.ndarray]:
-    """Cross-fitted incremental profit per customer of the plan and of the best arm, per replicate."""
+def _cross_fitted(sums: np.ndarray, setup: _Setup, scores: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Cross-fitted incremental profit per customer of the plan and of the best arm, per replicate.
+
+    ``scores`` (B, K, C, A): the dr learner's cell scores, fold ``k``'s learned without fold ``k``.
+    """
     n, s, q, r = (sums[:, i] for i in range(4))  # (B, K, C, A)
     train = [t.sum(axis=1, keepdims=True) - t for t in (n, s, q, r)]
-    learned = _learn(*train, setup)
+    learned = _learn(*train, setup, scores)
     mu = _outcome_model(train[0], train[1])
     total = n.sum(axis=(1, 2, 3))
     plan = _aipw_totals(learned["plan"], mu, n, s, setup.share).sum(axis=1) / total
@@ -622,6 +654,7 @@ class TargetingPlan(Displayable):
     _value: pd.DataFrame = field(repr=False)
     _table: pd.DataFrame = field(repr=False)
     _curve: pd.DataFrame = field(repr=False)
+    features: tuple[str, ...] = ()  # method "dr": the customer features it learned from
 
     @property
     def value(self) -> pd.DataFrame:
@@ -750,7 +783,8 @@ class TargetingPlan(Displayable):
                 f"lead_{self.recommended}", gain=money(best["per_1000"]), lo=money(best["ci_low"]),
                 hi=money(best["ci_high"]), **vs,
             )  # fmt: skip
-        lines = [lead, msg("honest", n_boot=self.n_boot), msg(f"method_{self.method}")]
+        method = msg(f"method_{self.method}", features=", ".join(self.features))
+        lines = [lead, msg("honest", n_boot=self.n_boot), method]
         if self.budget:
             ((kind, amount),) = self.budget.items()
             shown = money(amount, None) if kind == "spend" else fmt.count(amount)
@@ -759,7 +793,7 @@ class TargetingPlan(Displayable):
         if len(dogs):
             names = ", ".join(" / ".join(str(r[c]) for c in self.cells) for _, r in dogs.iterrows())
             lines.append(msg("dogs", cells=names))
-        pooled = self._table[self._table["decided_at"] != "cell"]
+        pooled = self._table[self._table["decided_at"].isin(("pooled", "overall"))]
         if len(pooled):
             left = int((pooled["decided_at"] == "overall").sum())
             lines.append(msg("pooled", k=len(pooled), min_cell=fmt.count(self.min_cell), j=left))
@@ -832,6 +866,7 @@ def target(
     revenue: str = "revenue",
     redeemed: str = "repurchased",
     method: str = "shrunk",
+    features: str | Sequence[str] | None = None,
     budget: Mapping[str, float] | None = None,
     explore: float = 0.10,
     holdout: float = 0.05,
@@ -843,6 +878,8 @@ def target(
     """Plan the next wave from a finished randomised test: per cell the best arm, or no contact.
 
     See the module docstring for the method, the honest (cross-fitted) value and the gate.
+    ``features`` (only with ``method="dr"``): columns of ``outcomes`` known before the send
+    (numbers, booleans or text categories, which are one-hot encoded) that the dr learner uses.
 
     >>> from abkit.datasets import targeting_test
     >>> t = targeting_test(20_000, seed=2)
@@ -857,12 +894,14 @@ def target(
     """
     cell_cols = _cells_list(cells)
     check_choice("method", method, METHODS)
-    if method == "dr":
+    if method == "dr" and features is None:
         raise ParameterError(
-            "method='dr' (a machine-learned doubly robust learner on customer features) is not available in "
-            "this version of abkit: on pools of a few thousand dormant customers it lost more of the "
-            "achievable "
-            "gain than shrinking cell estimates; use method='shrunk' (default) or 'raw'"
+            "method='dr' learns from customer features: pass features=[...], columns of outcomes known "
+            "before the send (e.g. ['recency_days', 'frequency', 'segment'])"
+        )
+    if method != "dr" and features is not None:
+        raise ParameterError(
+            f"features={features!r} are used only by method='dr'; pass method='dr' or drop features"
         )
     budget_spec = _check_budget(budget)
     explore = _check_share("explore", explore)
@@ -900,8 +939,14 @@ def target(
     starts = np.searchsorted(group[order], group[order], side="left")
     fold = np.empty(len(group), dtype=np.int64)
     fold[order] = (np.arange(len(group)) - starts) % FOLDS
-    sums = _replicate_sums(data, fold, n_boot, rng)
-    values = _cross_fitted(sums, setup)
+    reducer = None
+    if method == "dr":
+        design = design_matrix(outcomes, features, outcome_columns=[variant_col, revenue, redeemed])
+        reducer = dr_statistics(design, data.cell, data.arm, fold, data.profit, setup.share, FOLDS)
+    sums, chunks = _replicate_sums(data, fold, n_boot, rng, reducer)
+    # dr: cell scores (replicate, held-out fold or FOLDS = none, cell, arm) of the same replicates
+    scores, coef = dr_scores(stack_statistics(chunks)) if reducer is not None else (None, None)
+    values = _cross_fitted(sums, setup, None if scores is None else scores[:, :FOLDS])
 
     z = float(stats.norm.ppf(1 - alpha / 2))
 
@@ -930,15 +975,19 @@ def target(
 
     # the plan itself: learned on all the customers
     full = [sums[0, i].sum(axis=0) for i in range(4)]  # (C, A)
-    learned = _learn(*full, setup)
+    learned = _learn(*full, setup, None if scores is None else scores[0, FOLDS])
     policy_arr = learned["plan"]
     best_arm = data.arms[int(learned["best"])]
     policy = {
         key: {data.arms[j]: float(policy_arr[i, j]) for j in range(a) if policy_arr[i, j] > 1e-12}
         for i, key in enumerate(data.cell_keys)
     }
-    table = _cell_table(data, learned, setup, unit, decided, n_cell, cell_cols, alpha, margin)
-    curve = _curve(sums[:1], setup, budget_spec, learned, data)
+    learner = None
+    if scores is not None:
+        learner = (scores[:, FOLDS], customer_choices(design, coef[0, FOLDS]))
+        decided = ["model"] * c
+    table = _cell_table(data, learned, setup, unit, decided, n_cell, cell_cols, alpha, margin, learner)
+    curve = _curve(sums[:1], setup, budget_spec, learned, data, None if scores is None else scores[0])
     # what the next wave's exploration and holdout cost, and the gain its holdout can detect
     const = _constant_values(sums[0], setup)  # per customer, each arm sent to everyone
     chosen = p_est / 1000 if recommended == "plan" else (b_est / 1000 if recommended == "best" else 0.0)
@@ -954,7 +1003,7 @@ def target(
         budget=None if budget_spec is None else {budget_spec[0]: budget_spec[1]}, explore=explore,
         holdout=holdout, alpha=alpha, n_boot=n_boot, seed=seed, customers=int(n_cell.sum()),
         min_cell=min_cell, exploration_cost=exploration_cost, detectable=detectable, _value=value,
-        _table=table, _curve=curve,
+        _table=table, _curve=curve, features=() if features is None else tuple(feature_columns(features)),
     )  # fmt: skip
 
 
@@ -979,7 +1028,9 @@ def _detectable(data: _Data, contacted: float, holdout: float, explore: float, k
 def _cell_table(
     data: _Data, learned: dict[str, np.ndarray], setup: _Setup, unit: np.ndarray, decided: list[str],
     n_cell: np.ndarray, cell_cols: list[str], alpha: float, margin: float,
+    learner: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:  # fmt: skip
+    """One row per cell; ``learner``: the dr scores on all folds per replicate and each customer's choice."""
     c, a = data.shape
     z = float(stats.norm.ppf(1 - alpha / 2))
     policy = learned["plan"]
@@ -1022,6 +1073,14 @@ def _cell_table(
     frame["contribution"] = n_cell * (policy * cell_est).sum(axis=1)
     frame["sleeping_dog"] = dog
     frame["decided_at"] = decided
+    if learner is not None:  # the model's cell estimate, its bootstrap interval, customers agreeing
+        full, choice = learner
+        sd = np.std(full[1:, np.arange(c), shown], axis=0, ddof=1)
+        frame["shrunk_ci_low"] = shrunk - z * sd
+        frame["shrunk_ci_high"] = shrunk + z * sd
+        frame["shrinkage"] = np.nan
+        agree = np.bincount(data.cell, weights=(choice == main[data.cell]).astype(float), minlength=c)
+        frame["learner_share"] = agree / n_cell
     return frame
 
 
@@ -1031,11 +1090,16 @@ def _curve(
     budget: tuple[str, float] | None,
     learned: dict[str, np.ndarray],
     data: _Data,
+    scores: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Cross-fitted value of budgeted plans on a grid from nothing to the unconstrained plan's use."""
+    """Cross-fitted value of budgeted plans on a grid from nothing to the unconstrained plan's use.
+
+    ``scores`` (K + 1, C, A): the dr learner's cell scores without each fold, then on all folds.
+    """
     kind = budget[0] if budget else "contacts"
     unconstrained = _Setup(**{**setup.__dict__, "budget": None})
-    plan = _learn(*[sums0[0, i].sum(axis=0) for i in range(4)], unconstrained)["plan"]
+    full = None if scores is None else scores[-1]
+    plan = _learn(*[sums0[0, i].sum(axis=0) for i in range(4)], unconstrained, full)["plan"]
     per = _option_costs(learned["rate"], setup, kind)
     top = float((setup.n_cell[:, None] * per * plan).sum())
     if budget:
@@ -1044,7 +1108,7 @@ def _curve(
     rows = []
     for amount in grid:
         step = _Setup(**{**setup.__dict__, "budget": (kind, float(amount))})
-        v = _cross_fitted(sums0, step)["plan"][0]
+        v = _cross_fitted(sums0, step, None if scores is None else scores[None, :-1])["plan"][0]
         rows.append((float(amount), 0.0 if abs(v) < 1e-12 else 1000 * float(v)))
     return pd.DataFrame(rows, columns=[kind, "per_1000"])
 
