@@ -20,7 +20,9 @@ It holds no wall-clock time, so the same inputs give the same bytes::
       "per": 1000,                                 # profit is per this many customers targeted
       "method": {"name": "frequentist", "alpha": 0.05, "level": 0.95, "correction": "holm",
                  "interval": "always-valid",       # "confidence" | "always-valid" | "credible"
-                 "sequential": true, "covariates": ["monetary_total"]},
+                 "sequential": true, "covariates": ["monetary_total"],
+                 "alternative": "two-sided"},     # "two-sided" | "larger" | "smaller" (one-sided
+                                                   # bounds: the open end is null)
       "status": {"window_open": false, "day": 14, "days": 14, "daily_reading_safe": true,
                  "send_date": "2026-06-01", "window_end": "2026-06-15", "planned_end": "2026-06-15"},
       "health": {"ok": true,
@@ -260,6 +262,8 @@ class ReportView:
     metric_labels: Mapping[str, str] = field(default_factory=dict)
     comparisons: tuple[Comparison, ...] = ()
     decisions: tuple[DecisionRecord, ...] = ()
+    #: ``"two-sided"``, ``"larger"`` or ``"smaller"`` (the primary metric's test, ``[analysis] alternative``).
+    alternative: str = "two-sided"
 
     @property
     def level(self) -> float:
@@ -487,6 +491,7 @@ def build(readout: Any, language: str | None = None) -> ReportView:
         interval=_interval_kind(readout),
         sequential=bool(getattr(ev, "sequential", False)),
         covariates=tuple(getattr(ev, "covariates", ()) or ()),
+        alternative=str(getattr(ev, "alternative", "two-sided")),
         per=1000,
         status=_status(readout),
         health=_health(readout),
@@ -1438,6 +1443,7 @@ def summary_dict(view: ReportView) -> dict[str, Any]:
             "interval": view.interval,
             "sequential": view.sequential,
             "covariates": list(view.covariates),
+            "alternative": view.alternative,
         },
         "status": {
             "window_open": s.window_open,

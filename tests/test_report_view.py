@@ -390,3 +390,7 @@ def test_methods_appendix_and_rows_name_a_one_sided_alternative(demo_experiment:
     assert "Tests are one-sided (larger: the alternative hypothesis is variant − control > 0)" in appendix
     assert "one-sided (larger)" in appendix.split("Tests: ")[1]
     assert "inf" not in " ".join(rv.methods(readout, "ja")).replace("Miettinen", "")
+    data = json.loads(rv.summary_json(rv.build(readout)), parse_constant=lambda c: pytest.fail(c))
+    assert data["method"]["alternative"] == "larger"
+    lifts = [s["primary_lift"] for s in data["segments"] if s.get("primary_lift")]
+    assert lifts and all(lift["abs_ci_high"] is None for lift in lifts)  # the open end: null
