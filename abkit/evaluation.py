@@ -1582,18 +1582,32 @@ class Evaluation(Displayable):
         colors = np.where(
             hit & ok & (sign > 0), "tab:green", np.where(hit & ok & (sign < 0), "tab:red", "tab:grey")
         )
+        open_rows = []  # one-sided bounds (an infinite end): an arrow to the edge of the axes
         for i in np.flatnonzero(ok):
             low = lo[i] if np.isfinite(lo[i]) else est[i]
             high = hi[i] if np.isfinite(hi[i]) else est[i]
             ax.plot([low, high], [y[i], y[i]], color=colors[i], linewidth=2)
             ax.plot([est[i]], [y[i]], "o", color=colors[i])
+            if (np.isinf(lo[i]) and np.isfinite(hi[i])) or (np.isinf(hi[i]) and np.isfinite(lo[i])):
+                open_rows.append((i, -1.0 if np.isinf(lo[i]) else 1.0, high if np.isinf(lo[i]) else low))
         ax.axvline(0.0, color="black", linewidth=0.8)
+        if open_rows:
+            left, right = ax.get_xlim()
+            pad = 0.15 * (right - left)
+            left, right = left - pad, right + pad
+            for i, side, start in open_rows:
+                ax.annotate(
+                    "", xy=(right if side > 0 else left, y[i]), xytext=(start, y[i]),
+                    arrowprops={"arrowstyle": "->", "color": colors[i], "linewidth": 2},
+                )  # fmt: skip
+            ax.set_xlim(left, right)
         ax.set_yticks(y)
         ax.set_yticklabels([f"{s} · {v}" for s, v in zip(rows["segment"], rows["variant"], strict=True)])
         ax.set_xlabel(f"{name}: " + ("variant / control - 1" if relative else "variant - control"))
         per = " per-comparison" if self.method == "frequentist" and self.correction is not None else ""
+        shape = "intervals" if self.alternative == "two-sided" else f"one-sided ({self.alternative}) bounds"
         ax.set_title(
-            f"{name}: lift vs {self.control!r}, {1 - self.alpha:.0%}{per} intervals ({self.method})"
+            f"{name}: lift vs {self.control!r}, {1 - self.alpha:.0%}{per} {shape} ({self.method})"
             + ("\ncolour: significant after adjustment" if per else "")
         )
         return ax

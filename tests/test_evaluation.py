@@ -1439,3 +1439,23 @@ def test_one_sided_displays_read_at_least_and_at_most() -> None:
     assert "at most" in str(down.decision().summary())
     up = evaluate(df, metrics=["repurchased"], alternative="larger")
     assert "at least" in str(up) and "inf" not in str(up.summary())
+
+
+@pytest.mark.parametrize("alternative", ["larger", "smaller"])
+def test_forest_plot_draws_one_sided_bounds_as_arrows(alternative: str) -> None:
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(1)
+    n = 3000
+    df = pd.DataFrame({"variant": rng.choice(["control", "coupon"], n), "segment": rng.choice(["a", "b"], n)})
+    df["repurchased"] = (rng.random(n) < np.where(df["variant"] == "coupon", 0.08, 0.05)).astype(int)
+    ax = evaluate(df, metrics=["repurchased"], segment_col="segment", alternative=alternative).plot()
+    arrows = [c for c in ax.get_children() if type(c).__name__ == "Annotation"]
+    assert len(arrows) == 3  # all, a, b: one arrow to the open side each
+    left, right = ax.get_xlim()
+    ends = [a.xy[0] for a in arrows]
+    assert all(e == (right if alternative == "larger" else left) for e in ends)
+    assert f"one-sided ({alternative}) bounds" in ax.get_title()
+    two = evaluate(df, metrics=["repurchased"], segment_col="segment").plot()
+    assert not [c for c in two.get_children() if type(c).__name__ == "Annotation"]
+    plt.close("all")
