@@ -298,6 +298,13 @@ def _float(value: Any) -> float | None:
     return float(value) if fmt.is_number(value) else None
 
 
+def _bound(value: Any) -> float | None:
+    """An interval end: finite, or +-inf for the open end of a one-sided bound; None when missing."""
+    if isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and math.isinf(value):
+        return float(value)
+    return _float(value)
+
+
 def _status(readout: Any) -> Status:
     exp = readout.experiment
     dates = exp.dates
@@ -374,7 +381,8 @@ def _recommendation(readout: Any, row: pd.Series, adjusted: bool) -> Recommendat
     rel = rel_low = rel_high = None
     control_observed = _observed(readout.evaluation).get((metric, segment, str(readout.evaluation.control)))
     if ev_row is not None and fmt.is_number(control_observed) and float(control_observed) > 0:
-        rel, rel_low, rel_high = (_float(ev_row.get(c)) for c in ("rel_lift", "rel_ci_low", "rel_ci_high"))
+        rel = _float(ev_row.get("rel_lift"))
+        rel_low, rel_high = (_bound(ev_row.get(c)) for c in ("rel_ci_low", "rel_ci_high"))
     if "profit" in row.index:  # the decision table carries the profit (contract 1)
         profit = [_float(get(c)) for c in ("profit", "profit_ci_low", "profit_ci_high")]
     else:  # before it does: the economics row of the variant shown
@@ -394,8 +402,8 @@ def _recommendation(readout: Any, row: pd.Series, adjusted: bool) -> Recommendat
         confidence=None if confidence is None or pd.isna(confidence) or confidence == "" else str(confidence),
         kind=kind,
         lift=_float(get("abs_lift")),
-        lift_low=_float(get("ci_low")),
-        lift_high=_float(get("ci_high")),
+        lift_low=_bound(get("ci_low")),
+        lift_high=_bound(get("ci_high")),
         rel_lift=rel,
         rel_low=rel_low,
         rel_high=rel_high,
@@ -425,11 +433,11 @@ def _comparisons(readout: Any) -> tuple[Comparison, ...]:
             variant_value=_float(r["variant_value"]),
             estimable=bool(r["estimable"]),
             lift=_float(r["abs_lift"]),
-            lift_low=_float(r["ci_low"]),
-            lift_high=_float(r["ci_high"]),
+            lift_low=_bound(r["ci_low"]),
+            lift_high=_bound(r["ci_high"]),
             rel_lift=_float(r["rel_lift"]),
-            rel_low=_float(r["rel_ci_low"]),
-            rel_high=_float(r["rel_ci_high"]),
+            rel_low=_bound(r["rel_ci_low"]),
+            rel_high=_bound(r["rel_ci_high"]),
         )
         for _, r in table.iterrows()
     ]
@@ -538,7 +546,9 @@ def _confidence_word(view: ReportView, word: str | None) -> str:
 
 
 def interval_name(view: ReportView) -> str:
-    return view.msg(f"interval.{view.interval}", level=f"{view.level:.0%}")
+    """The interval's name as the report writes it (a one-sided test: "... bound")."""
+    family = "interval" if view.alternative == "two-sided" else "bound"
+    return view.msg(f"{family}.{view.interval}", level=f"{view.level:.0%}")
 
 
 def _lift_kind(kind: str) -> str:

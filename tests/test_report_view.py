@@ -394,3 +394,6 @@ def test_methods_appendix_and_rows_name_a_one_sided_alternative(demo_experiment:
     assert data["method"]["alternative"] == "larger"
     lifts = [s["primary_lift"] for s in data["segments"] if s.get("primary_lift")]
     assert lifts and all(lift["abs_ci_high"] is None for lift in lifts)  # the open end: null
+    for lang, bound, at_least in (("en", "one-sided", "at least +"), ("ja", "片側", " 以上")):
+        first = rv.top_html(rv.build(readout, lang))
+        assert bound in first and at_least in first and "–</td>" not in first, lang
