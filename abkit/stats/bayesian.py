@@ -292,24 +292,10 @@ _GRID_CELLS = 600_000  # rows x nodes evaluated at once, to bound memory
 _FAST_TAIL = 38.0  # the grid covers where the log-density is within this of its maximum
 _FAST_MAX_STEP = 0.75  # grid step in widths (in u) of the integrand, see _step_limit
 _FAST_ALIAS = -34.5  # log of the trapezoid's aliasing error |characteristic function at 2 pi / h|
-_TAYLOR = 12
 _TAYLOR_TOL = 1e-13
 _FAST_ORDER = 8  # Taylor order of each pass (the Cornish-Fisher first guess is close to the bound)
 _FAST_PASSES = 3
-_FACT = np.array([float(np.prod(np.arange(1, n + 1))) for n in range(_TAYLOR + 1)])
 
-
-def _stirling2(n: int) -> np.ndarray:
-    s = np.zeros((n + 1, n + 1))
-    s[0, 0] = 1.0
-    for i in range(1, n + 1):
-        for k in range(1, i + 1):
-            s[i, k] = k * s[i - 1, k] + s[i - 1, k - 1]
-    return s
-
-
-_STIRLING = _stirling2(_TAYLOR)
-_BINOM = special.comb(np.arange(_TAYLOR + 1)[:, None], np.arange(_TAYLOR + 1)[None, :])
 
 
 def _logit_span(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -388,28 +374,12 @@ def _nodes_for(span: tuple[np.ndarray, np.ndarray], step: np.ndarray) -> np.ndar
     return np.where(pos < _GRID_SIZES.size, _GRID_SIZES[np.minimum(pos, _GRID_SIZES.size - 1)], 0)
 
 
-def _beta_cdf_derivs(a: np.ndarray, b: np.ndarray, t: np.ndarray, order: int) -> list[np.ndarray]:
-    """``[F, f, f', ..., f^(order - 1)]`` of Beta(a, b) at ``t`` (0 and 1 outside the support)."""
+def _beta_cdf_pdf(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``F`` and ``f`` of Beta(a, b) at ``t`` (0 and 1, density 0, outside the support)."""
     inside = (t > 0) & (t < 1)
     tt = np.where(inside, t, 0.5)
-    out = [np.where(inside, special.betainc(a, b, tt), (t >= 1).astype(float))]
-    if order == 0:
-        return out
-    dens = np.where(inside, _beta_pdf(a, b, tt), 0.0)
-    derivs = [dens]
-    # derivatives of log f: l_m = (m-1)! [(-1)^(m-1) (a-1) / t^m - (b-1) / (1-t)^m]
-    inv_t, inv_s = 1.0 / tt, 1.0 / (1.0 - tt)
-    pow_t, pow_s = (a - 1) * inv_t, (b - 1) * inv_s
-    logd = []
-    for m in range(1, order):
-        logd.append(_FACT[m - 1] * ((-1.0) ** (m - 1) * pow_t - pow_s))
-        pow_t, pow_s = pow_t * inv_t, pow_s * inv_s
-    for n in range(1, order):
-        acc = logd[0] * derivs[n - 1]
-        for k in range(1, n):
-            acc += _BINOM[n - 1, k] * logd[k] * derivs[n - 1 - k]
-        derivs.append(acc)
-    return out + derivs
+    cdf = np.where(inside, special.betainc(a, b, tt), (t >= 1).astype(float))
+    return cdf, np.where(inside, _beta_pdf(a, b, tt), 0.0)
 
 
 def _lift_taylor(
@@ -419,36 +389,56 @@ def _lift_taylor(
     p0: np.ndarray,
     flip: np.ndarray,
     relative: bool,
-    order: int = _TAYLOR,
+    order: int = _FAST_ORDER,
 ) -> np.ndarray:
-    """Taylor coefficients ``H^(n)(p0) / n!`` of the lift CDF, shape (rows, order + 1).
+    """Coefficients of the lift CDF near ``p0`` as a polynomial in ``z`` (see :func:`_lift_step`).
 
     Not flipped (nodes of the control): ``H(p) = Σ w F_V(c + p)`` (``F_V(c e^p)`` when relative);
-    flipped (nodes of the variant): ``H(p) = Σ w (1 - F_C(v - p))`` (``1 - F_C(v e^-p)``).
+    flipped (nodes of the variant): ``H(p) = Σ w (1 - F_C(v - p))`` (``1 - F_C(v e^-p)``). With
+    ``y`` the other arm's argument at ``p0``, every term is ``F(y + s z)``: ``s = 1`` and
+    ``z = ±(p - p0)`` for the difference, ``s = y`` and ``z = e^(±(p - p0)) - 1`` for the ratio, so
+    one Taylor series of ``F`` at ``y`` serves both. Its coefficients ``g_n = f^(n)(y) / n!`` follow
+    from the Beta density's equation ``t (1 - t) f' = ((a - 1) - (a + b - 2) t) f`` as the
+    three-term recurrence
+    ``y (1 - y) (n + 1) g_(n+1) = (A - (1 - 2y) n) g_n + (n - 1 - (a + b - 2)) g_(n-1)``,
+    ``A = (a - 1) - (a + b - 2) y``; shape (rows, order + 1).
     """
-    f = flip[:, None]
-    sign = np.where(f, -1.0, 1.0)
-    arg = nodes * np.exp(sign * p0[:, None]) if relative else nodes + sign * p0[:, None]
-    d = _beta_cdf_derivs(other[0][:, None], other[1][:, None], arg, order + 1)
-    if relative:  # (d/dp)^n F(c e^p) = sum_k S(n, k) y^k F^(k)(y)
-        powers = [np.ones_like(arg)]
-        for _ in range(order):
-            powers.append(powers[-1] * arg)
-        scaled = [powers[k] * d[k] for k in range(order + 1)]
-        terms = [d[0]]
-        for n in range(1, order + 1):
-            acc = scaled[n].copy()  # S(n, n) = 1
-            for k in range(1, n):
-                acc += _STIRLING[n, k] * scaled[k]
-            terms.append(acc)
-    else:
-        terms = d
+    sign = np.where(flip, -1.0, 1.0)[:, None]
+    y = nodes * np.exp(sign * p0[:, None]) if relative else nodes + sign * p0[:, None]
+    a, b = other[0][:, None], other[1][:, None]
+    inside = (y > 0) & (y < 1)
+    x = np.where(inside, y, 0.5)
+    cdf = np.where(inside, special.betainc(a, b, x), (y >= 1).astype(float))
+    g = np.where(inside, _beta_pdf(a, b, x), 0.0)  # zero outside (0, 1): so are its derivatives
+    if relative:
+        g = g * x  # every coefficient after the first carries one factor s = y
     coef = np.empty((nodes.shape[0], order + 1))
-    coef[:, 0] = np.sum(weights * np.where(f, 1.0 - terms[0], terms[0]), axis=1)
-    for n in range(1, order + 1):
-        flip_sign = np.where(flip, (-1.0) ** (n + 1), 1.0)
-        coef[:, n] = flip_sign * np.sum(weights * terms[n], axis=1) / _FACT[n]
+    coef[:, 0] = np.einsum("ij,ij->i", weights, np.where(flip[:, None], 1.0 - cdf, cdf))
+    coef[:, 1] = np.einsum("ij,ij->i", weights, g)
+    # scaled coefficients G_n = g_n s^(n + 1): G_(n+1) = (R_n G_n + (n - 1 - k) q G_(n-1)) / (n + 1)
+    # with R_n = s (A - (1 - 2y) n) / (y (1 - y)), q = s**2 / (y (1 - y)), k = a + b - 2
+    k = a + b - 2
+    inv = 1.0 / (1.0 - x) if relative else 1.0 / (x * (1.0 - x))
+    q = x * inv if relative else inv
+    step = (1.0 - 2.0 * x) * inv
+    r = ((a - 1) - k * x) * inv
+    prev, cur = np.zeros_like(g), g
+    for n in range(order - 1):
+        nxt = r * cur
+        if n:
+            nxt += ((n - 1) - k) * q * prev
+        nxt *= 1.0 / (n + 1)
+        coef[:, n + 2] = np.einsum("ij,ij->i", weights, nxt) / (n + 2)
+        prev, cur = cur, nxt
+        r = r - step
+    coef[:, 1:] *= np.where(flip, -1.0, 1.0)[:, None]
     return coef
+
+
+def _lift_step(z: np.ndarray, flip: np.ndarray, relative: bool) -> np.ndarray:
+    """The move ``p - p0`` of the lift from the variable ``z`` of :func:`_lift_taylor`."""
+    step = np.log1p(z) if relative else z
+    return np.where(flip, -step, step)
 
 
 def _taylor_root(coef: np.ndarray, target: float) -> tuple[np.ndarray, np.ndarray]:
@@ -604,7 +594,7 @@ def _pair_summary_on_grid(pair: _Pair, n_nodes: int) -> tuple[np.ndarray, np.nda
     flip, ok = _orient(grids, pair, pair.sd[1] < pair.sd[0])  # True: over the variant
     a_oth, b_oth = np.where(flip, ac, av), np.where(flip, bc, bv)
     nodes, weights = _pick(flip, grids[1][0], grids[0][0]), _pick(flip, grids[1][1], grids[0][1])
-    cdf, dens = _beta_cdf_derivs(a_oth[:, None], b_oth[:, None], nodes, 1)
+    cdf, dens = _beta_cdf_pdf(a_oth[:, None], b_oth[:, None], nodes)
     f = flip[:, None]
     m_oth = (a_oth / (a_oth + b_oth))[:, None]
     upper = cdf - nodes * (1 - nodes) * dens / a_oth[:, None]  # I_t(a + 1, b) of the other arm
@@ -698,8 +688,9 @@ def _intervals_on_grid(
             if active.size == 0:
                 break
             rows = (other[0][active], other[1][active])
-            coef = _lift_taylor(weights[active], nodes[active], rows, p0, flip[active], relative, _FAST_ORDER)
-            delta, good = _taylor_root(coef, target)
+            coef = _lift_taylor(weights[active], nodes[active], rows, p0, flip[active], relative)
+            z, good = _taylor_root(coef, target)
+            delta = _lift_step(z, flip[active], relative)
             out[row, active[good]] = p0[good] + delta[good]
             retry = ~good & np.isfinite(delta)
             resolved[active[~good & ~retry]] = False
