@@ -306,11 +306,17 @@ def _logit_span(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ends = []
     for side in (-1.0, 1.0):
         u = mode + side * np.sqrt(2 * _FAST_TAIL) * sd
+        moving = np.ones(np.shape(u), dtype=bool)
         for _ in range(8):  # Newton on the concave log-density: ell(u) = top - tail
             t = special.expit(u)
             slope = a - (a + b) * t
             with np.errstate(divide="ignore", invalid="ignore"):
-                u = u - (_logit_ell(a, b, u) - top + _FAST_TAIL) / slope
+                step = np.where(moving, (_logit_ell(a, b, u) - top + _FAST_TAIL) / slope, 0.0)
+            u = u - step
+            # a row stops once its own step is at rounding level (never because of other rows)
+            moving &= ~(np.abs(step) <= 1e-15 * np.maximum(1.0, np.abs(u)))
+            if not moving.any():
+                break
         ends.append(u)
     return ends[0], ends[1]
 
@@ -320,10 +326,16 @@ def _logit_ell(a: np.ndarray, b: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 def _logit_grid(
-    a: np.ndarray, b: np.ndarray, n_nodes: int = _FAST_NODES
+    a: np.ndarray,
+    b: np.ndarray,
+    n_nodes: int = _FAST_NODES,
+    span: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Nodes ``t``, trapezoid weights (density included), shape (rows, nodes), rows resolved, steps in u."""
-    left, right = (end[:, None] for end in _logit_span(a, b))
+    """Nodes ``t``, trapezoid weights (density included), shape (rows, nodes), rows resolved, steps in u.
+
+    ``span``: the ends from :func:`_logit_span` when already known.
+    """
+    left, right = (end[:, None] for end in (_logit_span(a, b) if span is None else span))
     a, b = a[:, None], b[:, None]
     h = (right - left) / (n_nodes - 1)
     u = left + h * np.arange(n_nodes)
@@ -590,7 +602,7 @@ def _pair_summary_on_grid(pair: _Pair, n_nodes: int) -> tuple[np.ndarray, np.nda
     with ``C+ ~ Beta(a_C + 1, b_C)`` and ``I_t(a + 1, b) = I_t(a, b) - t (1 - t) f(t) / a``.
     """
     (ac, av), (bc, bv) = pair.a, pair.b
-    grids = (_logit_grid(ac, bc, n_nodes), _logit_grid(av, bv, n_nodes))
+    grids = (_logit_grid(ac, bc, n_nodes, pair.span[0]), _logit_grid(av, bv, n_nodes, pair.span[1]))
     flip, ok = _orient(grids, pair, pair.sd[1] < pair.sd[0])  # True: over the variant
     a_oth, b_oth = np.where(flip, ac, av), np.where(flip, bc, bv)
     nodes, weights = _pick(flip, grids[1][0], grids[0][0]), _pick(flip, grids[1][1], grids[0][1])
@@ -673,7 +685,7 @@ def _intervals_on_grid(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bounds on the log scale for the relative ones, shape (4, rows), on grids of ``n_nodes``."""
     (ac, av), (bc, bv) = pair.a, pair.b
-    grids = (_logit_grid(ac, bc, n_nodes), _logit_grid(av, bv, n_nodes))
+    grids = (_logit_grid(ac, bc, n_nodes, pair.span[0]), _logit_grid(av, bv, n_nodes, pair.span[1]))
     out = np.full((4, ac.size), np.nan)
     resolved = np.ones(ac.size, dtype=bool)
     for row, (relative, prefer, target, guess) in enumerate(setups):
