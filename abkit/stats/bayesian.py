@@ -555,17 +555,19 @@ def _orient(
 
 
 def _by_grid_size(
-    func: Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]],
+    func: Callable[[np.ndarray, int, np.ndarray], tuple[np.ndarray, np.ndarray]],
     pair: _Pair,
     uses: list[tuple[np.ndarray | float, bool]],
     width: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``func(row_indices, n_nodes)`` (values of shape (width, rows), rows resolved) on groups of rows
-    sharing a grid size: first the smallest size that fits the cheaper orientation of every use
-    (``(shift, relative)``), then, for rows not resolved, one that fits either orientation."""
+    """``func(row_indices, n_nodes, todo)`` on groups of rows sharing a grid size: first the smallest
+    size that fits the cheaper orientation of every use (``(shift, relative)``), then, for values not
+    resolved, one that fits either orientation. ``func`` returns values of shape (width, rows) and
+    which are resolved (shape (rows,) or (width, rows)); ``todo`` (width, rows) marks the values
+    still wanted, so a second, finer grid computes only those."""
     rows = pair.a[0].size
     out = np.full((width, rows), np.nan)
-    done = np.zeros(rows, dtype=bool)
+    have = np.zeros((width, rows), dtype=bool)
     need = [[_nodes_for(pair.span[i], pair.step_limit(i == 1, s, r)) for i in (0, 1)] for s, r in uses]
     big = np.max(_GRID_SIZES) + 1
     small = np.max([np.minimum(np.where(c > 0, c, big), np.where(v > 0, v, big)) for c, v in need], axis=0)
@@ -573,15 +575,19 @@ def _by_grid_size(
     larger = _GRID_SIZES[np.minimum(np.searchsorted(_GRID_SIZES, small, side="right"), _GRID_SIZES.size - 1)]
     large = np.where(small < big, np.maximum(large, larger), large)
     for level in (small, np.where(large > small, large, 0)):
+        done = have.all(axis=0)
         for size in np.unique(level[~done & (level > 0) & (level < big)]):
             idx = np.flatnonzero(~done & (level == size))
             step = max(1, _GRID_CELLS // int(size))
             for start in range(0, idx.size, step):
                 part = idx[start : start + step]
-                values, ok = func(part, int(size))
-                out[:, part[ok]] = values[:, ok]
-                done[part[ok]] = True
-    return out, done
+                values, ok = func(part, int(size), ~have[:, part])
+                ok = np.broadcast_to(ok, values.shape) & ~have[:, part]
+                sub = out[:, part]
+                sub[ok] = values[ok]
+                out[:, part] = sub
+                have[:, part] |= ok
+    return out, have.all(axis=0)
 
 
 def _fast_pair_summary(
@@ -590,7 +596,7 @@ def _fast_pair_summary(
     """``P(V > C)``, ``E[max(C - V, 0)]`` and the rows resolved, for pairs of Beta posteriors."""
     pair = _pair(ctrl, var)
     out, done = _by_grid_size(
-        lambda rows, size: _pair_summary_on_grid(pair.rows(rows), size), pair, [(0.0, False)], 2
+        lambda rows, size, _: _pair_summary_on_grid(pair.rows(rows), size), pair, [(0.0, False)], 2
     )
     return out[0], out[1], done
 
@@ -671,9 +677,9 @@ def _fast_intervals(
     setups = _interval_setups(pair, alpha)
     uses = [(guess, relative) for relative, _, _, guess in setups]
 
-    def on_grid(rows: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    def on_grid(rows: np.ndarray, size: int, todo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         part = [(relative, prefer[rows], target, guess[rows]) for relative, prefer, target, guess in setups]
-        return _intervals_on_grid(pair.rows(rows), part, size)
+        return _intervals_on_grid(pair.rows(rows), part, size, todo)
 
     out, done = _by_grid_size(on_grid, pair, uses, 4)
     out[2:] = np.expm1(out[2:])
@@ -681,20 +687,21 @@ def _fast_intervals(
 
 
 def _intervals_on_grid(
-    pair: _Pair, setups: list[tuple[bool, np.ndarray, float, np.ndarray]], n_nodes: int
+    pair: _Pair, setups: list[tuple[bool, np.ndarray, float, np.ndarray]], n_nodes: int, todo: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds on the log scale for the relative ones, shape (4, rows), on grids of ``n_nodes``."""
+    """Bounds on the log scale for the relative ones, shape (4, rows), on grids of ``n_nodes``, and
+    which are resolved (4, rows); only the bounds marked in ``todo`` (4, rows) are computed."""
     (ac, av), (bc, bv) = pair.a, pair.b
     grids = (_logit_grid(ac, bc, n_nodes, pair.span[0]), _logit_grid(av, bv, n_nodes, pair.span[1]))
     out = np.full((4, ac.size), np.nan)
-    resolved = np.ones(ac.size, dtype=bool)
+    resolved = np.zeros((4, ac.size), dtype=bool)
     for row, (relative, prefer, target, guess) in enumerate(setups):
         flip, ok = _orient(grids, pair, prefer, guess, relative)
-        resolved &= ok
+        good_row = ok & todo[row]
         nodes = _pick(flip, grids[1][0], grids[0][0])
         weights = _pick(flip, grids[1][1], grids[0][1])
         other = (np.where(flip, ac, av), np.where(flip, bc, bv))
-        active = np.flatnonzero(resolved)
+        active = np.flatnonzero(good_row)
         p0 = guess[active]
         for _ in range(_FAST_PASSES):
             if active.size == 0:
@@ -705,11 +712,11 @@ def _intervals_on_grid(
             delta = _lift_step(z, flip[active], relative)
             out[row, active[good]] = p0[good] + delta[good]
             retry = ~good & np.isfinite(delta)
-            resolved[active[~good & ~retry]] = False
+            good_row[active[~good & ~retry]] = False
             active, p0 = active[retry], (p0 + delta)[retry]
-        resolved[active] = False
+        good_row[active] = False
         root = np.where(flip, -out[row], out[row])  # and at the root found
-        resolved &= _smooth_enough(nodes, weights, np.nan_to_num(root), relative)
+        resolved[row] = good_row & _smooth_enough(nodes, weights, np.nan_to_num(root), relative)
     return out, resolved
 
 
