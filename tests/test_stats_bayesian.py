@@ -408,3 +408,47 @@ def test_fast_bounds_solve_the_exact_cdf_where_the_other_arm_has_a_kink() -> Non
     assert fast[0]
     assert below(bounds[2, 0]) == pytest.approx(0.025, abs=1e-10)
     assert below(bounds[3, 0]) == pytest.approx(0.975, abs=1e-10)
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_lift_taylor_series_matches_the_cdf_sum_it_expands(relative: bool) -> None:
+    # the three-term recurrence of the Beta density's Taylor coefficients (one series in z for the
+    # difference and the ratio, both orientations) reproduces Σ w F(arg) at moved lifts
+    rng = np.random.default_rng(5)
+    nodes = np.sort(rng.uniform(0.02, 0.06, (4, 30)), axis=1)
+    weights = rng.uniform(0, 1, (4, 30))
+    weights /= weights.sum(axis=1, keepdims=True)
+    other = (np.array([40.0, 9.0, 200.0, 40.0]), np.array([960.0, 191.0, 4800.0, 900.0]))
+    flip = np.array([False, True, False, True])
+    p0 = np.array([0.004, -0.01, 0.1, -0.2]) if relative else np.array([0.004, -0.01, 0.002, -0.003])
+    coef = bayesian._lift_taylor(weights, nodes, other, p0, flip, relative)
+    for delta in (-2e-4, 1e-4, 2e-4):  # short moves: the order-8 series is exact to rounding there
+        p = p0 + delta
+        sign = np.where(flip, -1.0, 1.0)[:, None]
+        arg = nodes * np.exp(sign * p[:, None]) if relative else nodes + sign * p[:, None]
+        cdf = special.betainc(other[0][:, None], other[1][:, None], arg)
+        direct = np.sum(weights * np.where(flip[:, None], 1.0 - cdf, cdf), axis=1)
+        z = np.where(flip, -delta, delta)
+        z = np.expm1(z) if relative else z
+        series = np.polynomial.polynomial.polyval(z, coef.T, tensor=False)
+        np.testing.assert_allclose(series, direct, rtol=0, atol=1e-13)
+        np.testing.assert_allclose(bayesian._lift_step(z, flip, relative), delta, rtol=1e-12)
+
+
+def test_bounds_a_coarse_grid_cannot_take_are_redone_alone_on_a_finer_one() -> None:
+    # very unequal arms: the narrow arm's grid holds the relative bounds but not the lower difference
+    # bound (the other arm's CDF kink at 0 under it); only that bound is redone on a finer grid, and
+    # every bound still matches the panel path to 1e-9
+    n = np.array([[4981, 200], [4995, 202], [4800, 400], [5000, 210]])
+    x = np.array([[200, 8], [200, 8], [190, 2], [190, 9]])
+    a, b = beta_posterior(n, x)
+    ctrl, var = (a[:, 0], b[:, 0]), (a[:, 1], b[:, 1])
+    with np.errstate(all="ignore"):
+        pair = bayesian._pair(ctrl, var)
+        setups = bayesian._interval_setups(pair, 0.05)
+        _, coarse = bayesian._intervals_on_grid(pair, setups, 36, np.ones((4, 4), dtype=bool))
+        bounds, fast = bayesian._fast_intervals(ctrl, var, 0.05)
+    assert coarse.any(axis=0).all() and not coarse.all()  # some bounds of each row on the coarse grid
+    assert fast.all()
+    reference = np.array(bayesian._panel_intervals("beta", ctrl, var, 0.05))
+    np.testing.assert_allclose(bounds, reference, rtol=1e-9, atol=1e-9)

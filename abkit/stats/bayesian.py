@@ -292,24 +292,10 @@ _GRID_CELLS = 600_000  # rows x nodes evaluated at once, to bound memory
 _FAST_TAIL = 38.0  # the grid covers where the log-density is within this of its maximum
 _FAST_MAX_STEP = 0.75  # grid step in widths (in u) of the integrand, see _step_limit
 _FAST_ALIAS = -34.5  # log of the trapezoid's aliasing error |characteristic function at 2 pi / h|
-_TAYLOR = 12
 _TAYLOR_TOL = 1e-13
 _FAST_ORDER = 8  # Taylor order of each pass (the Cornish-Fisher first guess is close to the bound)
 _FAST_PASSES = 3
-_FACT = np.array([float(np.prod(np.arange(1, n + 1))) for n in range(_TAYLOR + 1)])
 
-
-def _stirling2(n: int) -> np.ndarray:
-    s = np.zeros((n + 1, n + 1))
-    s[0, 0] = 1.0
-    for i in range(1, n + 1):
-        for k in range(1, i + 1):
-            s[i, k] = k * s[i - 1, k] + s[i - 1, k - 1]
-    return s
-
-
-_STIRLING = _stirling2(_TAYLOR)
-_BINOM = special.comb(np.arange(_TAYLOR + 1)[:, None], np.arange(_TAYLOR + 1)[None, :])
 
 
 def _logit_span(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -320,11 +306,17 @@ def _logit_span(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ends = []
     for side in (-1.0, 1.0):
         u = mode + side * np.sqrt(2 * _FAST_TAIL) * sd
+        moving = np.ones(np.shape(u), dtype=bool)
         for _ in range(8):  # Newton on the concave log-density: ell(u) = top - tail
             t = special.expit(u)
             slope = a - (a + b) * t
             with np.errstate(divide="ignore", invalid="ignore"):
-                u = u - (_logit_ell(a, b, u) - top + _FAST_TAIL) / slope
+                step = np.where(moving, (_logit_ell(a, b, u) - top + _FAST_TAIL) / slope, 0.0)
+            u = u - step
+            # a row stops once its own step is at rounding level (never because of other rows)
+            moving &= ~(np.abs(step) <= 1e-15 * np.maximum(1.0, np.abs(u)))
+            if not moving.any():
+                break
         ends.append(u)
     return ends[0], ends[1]
 
@@ -334,10 +326,16 @@ def _logit_ell(a: np.ndarray, b: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 def _logit_grid(
-    a: np.ndarray, b: np.ndarray, n_nodes: int = _FAST_NODES
+    a: np.ndarray,
+    b: np.ndarray,
+    n_nodes: int = _FAST_NODES,
+    span: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Nodes ``t``, trapezoid weights (density included), shape (rows, nodes), rows resolved, steps in u."""
-    left, right = (end[:, None] for end in _logit_span(a, b))
+    """Nodes ``t``, trapezoid weights (density included), shape (rows, nodes), rows resolved, steps in u.
+
+    ``span``: the ends from :func:`_logit_span` when already known.
+    """
+    left, right = (end[:, None] for end in (_logit_span(a, b) if span is None else span))
     a, b = a[:, None], b[:, None]
     h = (right - left) / (n_nodes - 1)
     u = left + h * np.arange(n_nodes)
@@ -388,28 +386,12 @@ def _nodes_for(span: tuple[np.ndarray, np.ndarray], step: np.ndarray) -> np.ndar
     return np.where(pos < _GRID_SIZES.size, _GRID_SIZES[np.minimum(pos, _GRID_SIZES.size - 1)], 0)
 
 
-def _beta_cdf_derivs(a: np.ndarray, b: np.ndarray, t: np.ndarray, order: int) -> list[np.ndarray]:
-    """``[F, f, f', ..., f^(order - 1)]`` of Beta(a, b) at ``t`` (0 and 1 outside the support)."""
+def _beta_cdf_pdf(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``F`` and ``f`` of Beta(a, b) at ``t`` (0 and 1, density 0, outside the support)."""
     inside = (t > 0) & (t < 1)
     tt = np.where(inside, t, 0.5)
-    out = [np.where(inside, special.betainc(a, b, tt), (t >= 1).astype(float))]
-    if order == 0:
-        return out
-    dens = np.where(inside, _beta_pdf(a, b, tt), 0.0)
-    derivs = [dens]
-    # derivatives of log f: l_m = (m-1)! [(-1)^(m-1) (a-1) / t^m - (b-1) / (1-t)^m]
-    inv_t, inv_s = 1.0 / tt, 1.0 / (1.0 - tt)
-    pow_t, pow_s = (a - 1) * inv_t, (b - 1) * inv_s
-    logd = []
-    for m in range(1, order):
-        logd.append(_FACT[m - 1] * ((-1.0) ** (m - 1) * pow_t - pow_s))
-        pow_t, pow_s = pow_t * inv_t, pow_s * inv_s
-    for n in range(1, order):
-        acc = logd[0] * derivs[n - 1]
-        for k in range(1, n):
-            acc += _BINOM[n - 1, k] * logd[k] * derivs[n - 1 - k]
-        derivs.append(acc)
-    return out + derivs
+    cdf = np.where(inside, special.betainc(a, b, tt), (t >= 1).astype(float))
+    return cdf, np.where(inside, _beta_pdf(a, b, tt), 0.0)
 
 
 def _lift_taylor(
@@ -419,36 +401,56 @@ def _lift_taylor(
     p0: np.ndarray,
     flip: np.ndarray,
     relative: bool,
-    order: int = _TAYLOR,
+    order: int = _FAST_ORDER,
 ) -> np.ndarray:
-    """Taylor coefficients ``H^(n)(p0) / n!`` of the lift CDF, shape (rows, order + 1).
+    """Coefficients of the lift CDF near ``p0`` as a polynomial in ``z`` (see :func:`_lift_step`).
 
     Not flipped (nodes of the control): ``H(p) = Σ w F_V(c + p)`` (``F_V(c e^p)`` when relative);
-    flipped (nodes of the variant): ``H(p) = Σ w (1 - F_C(v - p))`` (``1 - F_C(v e^-p)``).
+    flipped (nodes of the variant): ``H(p) = Σ w (1 - F_C(v - p))`` (``1 - F_C(v e^-p)``). With
+    ``y`` the other arm's argument at ``p0``, every term is ``F(y + s z)``: ``s = 1`` and
+    ``z = ±(p - p0)`` for the difference, ``s = y`` and ``z = e^(±(p - p0)) - 1`` for the ratio, so
+    one Taylor series of ``F`` at ``y`` serves both. Its coefficients ``g_n = f^(n)(y) / n!`` follow
+    from the Beta density's equation ``t (1 - t) f' = ((a - 1) - (a + b - 2) t) f`` as the
+    three-term recurrence
+    ``y (1 - y) (n + 1) g_(n+1) = (A - (1 - 2y) n) g_n + (n - 1 - (a + b - 2)) g_(n-1)``,
+    ``A = (a - 1) - (a + b - 2) y``; shape (rows, order + 1).
     """
-    f = flip[:, None]
-    sign = np.where(f, -1.0, 1.0)
-    arg = nodes * np.exp(sign * p0[:, None]) if relative else nodes + sign * p0[:, None]
-    d = _beta_cdf_derivs(other[0][:, None], other[1][:, None], arg, order + 1)
-    if relative:  # (d/dp)^n F(c e^p) = sum_k S(n, k) y^k F^(k)(y)
-        powers = [np.ones_like(arg)]
-        for _ in range(order):
-            powers.append(powers[-1] * arg)
-        scaled = [powers[k] * d[k] for k in range(order + 1)]
-        terms = [d[0]]
-        for n in range(1, order + 1):
-            acc = scaled[n].copy()  # S(n, n) = 1
-            for k in range(1, n):
-                acc += _STIRLING[n, k] * scaled[k]
-            terms.append(acc)
-    else:
-        terms = d
+    sign = np.where(flip, -1.0, 1.0)[:, None]
+    y = nodes * np.exp(sign * p0[:, None]) if relative else nodes + sign * p0[:, None]
+    a, b = other[0][:, None], other[1][:, None]
+    inside = (y > 0) & (y < 1)
+    x = np.where(inside, y, 0.5)
+    cdf = np.where(inside, special.betainc(a, b, x), (y >= 1).astype(float))
+    g = np.where(inside, _beta_pdf(a, b, x), 0.0)  # zero outside (0, 1): so are its derivatives
+    if relative:
+        g = g * x  # every coefficient after the first carries one factor s = y
     coef = np.empty((nodes.shape[0], order + 1))
-    coef[:, 0] = np.sum(weights * np.where(f, 1.0 - terms[0], terms[0]), axis=1)
-    for n in range(1, order + 1):
-        flip_sign = np.where(flip, (-1.0) ** (n + 1), 1.0)
-        coef[:, n] = flip_sign * np.sum(weights * terms[n], axis=1) / _FACT[n]
+    coef[:, 0] = np.einsum("ij,ij->i", weights, np.where(flip[:, None], 1.0 - cdf, cdf))
+    coef[:, 1] = np.einsum("ij,ij->i", weights, g)
+    # scaled coefficients G_n = g_n s^(n + 1): G_(n+1) = (R_n G_n + (n - 1 - k) q G_(n-1)) / (n + 1)
+    # with R_n = s (A - (1 - 2y) n) / (y (1 - y)), q = s**2 / (y (1 - y)), k = a + b - 2
+    k = a + b - 2
+    inv = 1.0 / (1.0 - x) if relative else 1.0 / (x * (1.0 - x))
+    q = x * inv if relative else inv
+    step = (1.0 - 2.0 * x) * inv
+    r = ((a - 1) - k * x) * inv
+    prev, cur = np.zeros_like(g), g
+    for n in range(order - 1):
+        nxt = r * cur
+        if n:
+            nxt += ((n - 1) - k) * q * prev
+        nxt *= 1.0 / (n + 1)
+        coef[:, n + 2] = np.einsum("ij,ij->i", weights, nxt) / (n + 2)
+        prev, cur = cur, nxt
+        r = r - step
+    coef[:, 1:] *= np.where(flip, -1.0, 1.0)[:, None]
     return coef
+
+
+def _lift_step(z: np.ndarray, flip: np.ndarray, relative: bool) -> np.ndarray:
+    """The move ``p - p0`` of the lift from the variable ``z`` of :func:`_lift_taylor`."""
+    step = np.log1p(z) if relative else z
+    return np.where(flip, -step, step)
 
 
 def _taylor_root(coef: np.ndarray, target: float) -> tuple[np.ndarray, np.ndarray]:
@@ -553,17 +555,19 @@ def _orient(
 
 
 def _by_grid_size(
-    func: Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]],
+    func: Callable[[np.ndarray, int, np.ndarray], tuple[np.ndarray, np.ndarray]],
     pair: _Pair,
     uses: list[tuple[np.ndarray | float, bool]],
     width: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``func(row_indices, n_nodes)`` (values of shape (width, rows), rows resolved) on groups of rows
-    sharing a grid size: first the smallest size that fits the cheaper orientation of every use
-    (``(shift, relative)``), then, for rows not resolved, one that fits either orientation."""
+    """``func(row_indices, n_nodes, todo)`` on groups of rows sharing a grid size: first the smallest
+    size that fits the cheaper orientation of every use (``(shift, relative)``), then, for values not
+    resolved, one that fits either orientation. ``func`` returns values of shape (width, rows) and
+    which are resolved (shape (rows,) or (width, rows)); ``todo`` (width, rows) marks the values
+    still wanted, so a second, finer grid computes only those."""
     rows = pair.a[0].size
     out = np.full((width, rows), np.nan)
-    done = np.zeros(rows, dtype=bool)
+    have = np.zeros((width, rows), dtype=bool)
     need = [[_nodes_for(pair.span[i], pair.step_limit(i == 1, s, r)) for i in (0, 1)] for s, r in uses]
     big = np.max(_GRID_SIZES) + 1
     small = np.max([np.minimum(np.where(c > 0, c, big), np.where(v > 0, v, big)) for c, v in need], axis=0)
@@ -571,15 +575,19 @@ def _by_grid_size(
     larger = _GRID_SIZES[np.minimum(np.searchsorted(_GRID_SIZES, small, side="right"), _GRID_SIZES.size - 1)]
     large = np.where(small < big, np.maximum(large, larger), large)
     for level in (small, np.where(large > small, large, 0)):
+        done = have.all(axis=0)
         for size in np.unique(level[~done & (level > 0) & (level < big)]):
             idx = np.flatnonzero(~done & (level == size))
             step = max(1, _GRID_CELLS // int(size))
             for start in range(0, idx.size, step):
                 part = idx[start : start + step]
-                values, ok = func(part, int(size))
-                out[:, part[ok]] = values[:, ok]
-                done[part[ok]] = True
-    return out, done
+                values, ok = func(part, int(size), ~have[:, part])
+                ok = np.broadcast_to(ok, values.shape) & ~have[:, part]
+                sub = out[:, part]
+                sub[ok] = values[ok]
+                out[:, part] = sub
+                have[:, part] |= ok
+    return out, have.all(axis=0)
 
 
 def _fast_pair_summary(
@@ -588,7 +596,7 @@ def _fast_pair_summary(
     """``P(V > C)``, ``E[max(C - V, 0)]`` and the rows resolved, for pairs of Beta posteriors."""
     pair = _pair(ctrl, var)
     out, done = _by_grid_size(
-        lambda rows, size: _pair_summary_on_grid(pair.rows(rows), size), pair, [(0.0, False)], 2
+        lambda rows, size, _: _pair_summary_on_grid(pair.rows(rows), size), pair, [(0.0, False)], 2
     )
     return out[0], out[1], done
 
@@ -600,11 +608,11 @@ def _pair_summary_on_grid(pair: _Pair, n_nodes: int) -> tuple[np.ndarray, np.nda
     with ``C+ ~ Beta(a_C + 1, b_C)`` and ``I_t(a + 1, b) = I_t(a, b) - t (1 - t) f(t) / a``.
     """
     (ac, av), (bc, bv) = pair.a, pair.b
-    grids = (_logit_grid(ac, bc, n_nodes), _logit_grid(av, bv, n_nodes))
+    grids = (_logit_grid(ac, bc, n_nodes, pair.span[0]), _logit_grid(av, bv, n_nodes, pair.span[1]))
     flip, ok = _orient(grids, pair, pair.sd[1] < pair.sd[0])  # True: over the variant
     a_oth, b_oth = np.where(flip, ac, av), np.where(flip, bc, bv)
     nodes, weights = _pick(flip, grids[1][0], grids[0][0]), _pick(flip, grids[1][1], grids[0][1])
-    cdf, dens = _beta_cdf_derivs(a_oth[:, None], b_oth[:, None], nodes, 1)
+    cdf, dens = _beta_cdf_pdf(a_oth[:, None], b_oth[:, None], nodes)
     f = flip[:, None]
     m_oth = (a_oth / (a_oth + b_oth))[:, None]
     upper = cdf - nodes * (1 - nodes) * dens / a_oth[:, None]  # I_t(a + 1, b) of the other arm
@@ -669,9 +677,9 @@ def _fast_intervals(
     setups = _interval_setups(pair, alpha)
     uses = [(guess, relative) for relative, _, _, guess in setups]
 
-    def on_grid(rows: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    def on_grid(rows: np.ndarray, size: int, todo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         part = [(relative, prefer[rows], target, guess[rows]) for relative, prefer, target, guess in setups]
-        return _intervals_on_grid(pair.rows(rows), part, size)
+        return _intervals_on_grid(pair.rows(rows), part, size, todo)
 
     out, done = _by_grid_size(on_grid, pair, uses, 4)
     out[2:] = np.expm1(out[2:])
@@ -679,34 +687,36 @@ def _fast_intervals(
 
 
 def _intervals_on_grid(
-    pair: _Pair, setups: list[tuple[bool, np.ndarray, float, np.ndarray]], n_nodes: int
+    pair: _Pair, setups: list[tuple[bool, np.ndarray, float, np.ndarray]], n_nodes: int, todo: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds on the log scale for the relative ones, shape (4, rows), on grids of ``n_nodes``."""
+    """Bounds on the log scale for the relative ones, shape (4, rows), on grids of ``n_nodes``, and
+    which are resolved (4, rows); only the bounds marked in ``todo`` (4, rows) are computed."""
     (ac, av), (bc, bv) = pair.a, pair.b
-    grids = (_logit_grid(ac, bc, n_nodes), _logit_grid(av, bv, n_nodes))
+    grids = (_logit_grid(ac, bc, n_nodes, pair.span[0]), _logit_grid(av, bv, n_nodes, pair.span[1]))
     out = np.full((4, ac.size), np.nan)
-    resolved = np.ones(ac.size, dtype=bool)
+    resolved = np.zeros((4, ac.size), dtype=bool)
     for row, (relative, prefer, target, guess) in enumerate(setups):
         flip, ok = _orient(grids, pair, prefer, guess, relative)
-        resolved &= ok
+        good_row = ok & todo[row]
         nodes = _pick(flip, grids[1][0], grids[0][0])
         weights = _pick(flip, grids[1][1], grids[0][1])
         other = (np.where(flip, ac, av), np.where(flip, bc, bv))
-        active = np.flatnonzero(resolved)
+        active = np.flatnonzero(good_row)
         p0 = guess[active]
         for _ in range(_FAST_PASSES):
             if active.size == 0:
                 break
             rows = (other[0][active], other[1][active])
-            coef = _lift_taylor(weights[active], nodes[active], rows, p0, flip[active], relative, _FAST_ORDER)
-            delta, good = _taylor_root(coef, target)
+            coef = _lift_taylor(weights[active], nodes[active], rows, p0, flip[active], relative)
+            z, good = _taylor_root(coef, target)
+            delta = _lift_step(z, flip[active], relative)
             out[row, active[good]] = p0[good] + delta[good]
             retry = ~good & np.isfinite(delta)
-            resolved[active[~good & ~retry]] = False
+            good_row[active[~good & ~retry]] = False
             active, p0 = active[retry], (p0 + delta)[retry]
-        resolved[active] = False
+        good_row[active] = False
         root = np.where(flip, -out[row], out[row])  # and at the root found
-        resolved &= _smooth_enough(nodes, weights, np.nan_to_num(root), relative)
+        resolved[row] = good_row & _smooth_enough(nodes, weights, np.nan_to_num(root), relative)
     return out, resolved
 
 
