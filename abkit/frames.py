@@ -58,6 +58,9 @@ def to_pandas_frame(data: Any, *, what: str = "data") -> pd.DataFrame:
     return frame.to_pandas()
 
 
+_FEW_ROWS = 64  # frame_from_columns converts text columns together up to this many rows
+
+
 def frame_from_columns(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """A DataFrame of equal-length numpy columns, as ``pd.DataFrame(columns)`` builds it, only faster.
 
@@ -70,6 +73,9 @@ def frame_from_columns(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
     >>> f.equals(pd.DataFrame({"arm": np.array(["a", "b"], dtype=object), "n": np.array([3, 4])}))
     True
     """
+    lengths = {len(values) for values in columns.values()}
+    if len(lengths) != 1 or not 0 < lengths.pop() <= _FEW_ROWS:  # wider tables: the per-value check
+        return pd.DataFrame(columns)  # below would cost more than the conversions it saves
     labels = [
         name for name, values in columns.items()
         if values.dtype == object and all(isinstance(v, str) for v in values)
@@ -77,8 +83,6 @@ def frame_from_columns(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
     if len(labels) < 2:
         return pd.DataFrame(columns)
     rows = len(columns[labels[0]])
-    if rows == 0 or any(len(columns[name]) != rows for name in labels):
-        return pd.DataFrame(columns)
     joined = pd.array(np.concatenate([columns[name] for name in labels]), dtype="str")
     out: dict[str, Any] = dict(columns)
     for i, name in enumerate(labels):
