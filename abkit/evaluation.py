@@ -485,12 +485,13 @@ def evaluate(
         merged = {c: np.concatenate([part[c] for part in parts]) for c in parts[0]}
     if method == "frequentist":
         primary = merged["role"] == "primary"
-        families = np.char.add(
-            merged["metric"].astype(str),
-            np.where(merged["segment"] == POOLED_SEGMENT, "|pooled", "|segments"),
-        )
         adjusted = merged["p_value"].astype(float)
-        adjusted[primary] = adjust_pvalues(adjusted[primary], families[primary], correction)
+        if np.count_nonzero(primary) > 1:  # a single comparison is its own family: nothing to adjust
+            families = np.char.add(
+                merged["metric"].astype(str),
+                np.where(merged["segment"] == POOLED_SEGMENT, "|pooled", "|segments"),
+            )
+            adjusted[primary] = adjust_pvalues(adjusted[primary], families[primary], correction)
         merged["p_adjusted"] = adjusted
         merged["significant"] = adjusted < alpha  # NaN (not estimable) compares False
         order = _FREQ_COLUMNS
