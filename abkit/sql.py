@@ -34,14 +34,19 @@ from abkit.attribution import attribution_window, event_map
 from abkit.errors import ParameterError, SourceError
 
 __all__ = [
+    "COMPACT_STATISTICS_COLUMNS",
     "DIALECTS",
     "FORBIDDEN_WORDS",
     "HASH_SPACE",
     "STATISTICS_COLUMNS",
     "TIME_TYPES",
+    "TIME_UNITS",
     "SqlToken",
     "assigned_checks_sql",
     "assignment_sql",
+    "compact_key_fits",
+    "customer_aggregates_sql",
+    "customer_statistics_sql",
     "hash_sql",
     "hash_thresholds",
     "outcomes_sql",
@@ -869,6 +874,182 @@ STATISTICS_COLUMNS = (
     "abkit_rows",
     "abkit_null_id",
 )
+
+#: :data:`STATISTICS_COLUMNS` as :func:`customer_statistics_sql` returns them: the three counts of
+#: invalid purchase amounts are one, ``abkit_bad_amounts`` (a non-zero count calls for the exact query).
+COMPACT_STATISTICS_COLUMNS = (
+    *(c for c in STATISTICS_COLUMNS if not c.startswith("abkit_bad_")),
+    "abkit_bad_amounts",
+)
+
+# Two counts share one BIGINT in the per-customer rows: low + high * 2**32.
+_HIGH = 4294967296
+#: Time units of :func:`customer_aggregates_sql` (``ns`` for nanosecond timestamps, else ``us``).
+TIME_UNITS = ("us", "ns")
+
+
+def _epoch(stamp: Any, time_unit: str) -> int:
+    """Integer epoch of a window bound as its SQL literal holds it (ceiled to the microsecond)."""
+    import pandas as pd
+
+    value = int(pd.Timestamp(stamp).ceil("us").value)  # nanoseconds
+    return value if time_unit == "ns" else value // 1000
+
+
+def compact_key_fits(send_date: Any, window_days: float, time_unit: str = "us") -> bool:
+    """Whether :func:`customer_aggregates_sql` can pack (time in the window, event code) into a BIGINT.
+
+    The key is ``(epoch(t) - epoch(start)) * 8 + code``: a window of up to about 13,000 days fits in
+    nanoseconds, any window pandas can hold fits in microseconds.
+
+    >>> compact_key_fits("2026-05-01", 14, "ns"), compact_key_fits("1700-01-01", 200_000, "ns")
+    (True, False)
+    """
+    if time_unit not in TIME_UNITS:
+        raise ParameterError(f"time_unit={time_unit!r} is not known; use one of {', '.join(TIME_UNITS)}")
+    start, end = attribution_window(send_date, window_days)
+    span = _epoch(end, time_unit) - _epoch(start, time_unit)
+    return (span + 1) * 8 < 2**63
+
+
+def customer_aggregates_sql(
+    *,
+    events: str,
+    send_date: Any,
+    window_days: float = 14,
+    id_col: str = "customer_id",
+    event_col: str = "event",
+    time_col: str = "timestamp",
+    amount_col: str = "amount",
+    event_names: Mapping[str, str] | None = None,
+    time_type: str = "naive",
+    time_unit: str = "us",
+    partition: tuple[int, int] | None = None,
+) -> str:
+    """DuckDB: one compact row per event id, the first half of the fast statistics query.
+
+    Same definitions as :func:`statistics_sql` with less work (DuckDB only). The events are grouped
+    by (id, key, amount), where the BIGINT key packs the time inside the window and the event code
+    (``(epoch(t) - epoch(start)) * 8 + code``, see :func:`compact_key_fits`) and is negative for
+    rows not counted (-1 unknown name, -2 no time, -3 before the send, -4 after the window, -5
+    unknown name and no time), so exact duplicates collapse. Grouping that by id gives
+    ``abkit_flags`` (bit ``code`` set when an event of that code was counted), ``abkit_revenue``
+    (sum of the distinct purchase amounts) and pairs of counts packed as ``low + high * 2**32``:
+    ``abkit_pb`` (distinct purchases, invalid amounts), ``abkit_s1`` (rows in the window,
+    duplicates), ``abkit_s2`` (before the send, after the window) and ``abkit_s3`` (unknown names,
+    no time). A count spills into its high half only past 2**32 rows of one customer: the engine
+    uses this query only for fewer than 2**31 event rows. :func:`customer_statistics_sql` turns the
+    rows into per-(segment, variant) aggregates. ``partition=(i, k)`` keeps the ids with
+    ``hash(id) % k == i``.
+
+    >>> customer_aggregates_sql(events="e", send_date="2026-05-01").splitlines()[-1]
+    'FROM abkit_w GROUP BY abkit_id'
+    """
+    if time_unit not in TIME_UNITS:
+        raise ParameterError(f"time_unit={time_unit!r} is not known; use one of {', '.join(TIME_UNITS)}")
+    if not compact_key_fits(send_date, window_days, time_unit):
+        raise ParameterError(
+            f"window_days={window_days!r} is too long to pack event times in {time_unit}; "
+            "use statistics_sql"
+        )
+    start, end = attribution_window(send_date, window_days)
+    q = lambda name: quote_identifier(name, "duckdb")  # noqa: E731
+    names = _names(event_names)
+    codes = " ".join(f"WHEN {quote_literal(names[k], 'duckdb')} THEN {i}" for i, k in enumerate(_EVENTS))
+    ev = _text("e0." + q(event_col), "duckdb")
+    t_expr = utc_time_sql(f"e0.{q(time_col)}", "duckdb", time_type)
+    s_lit, e_lit = timestamp_literal(start, "duckdb"), timestamp_literal(end, "duckdb")
+    epoch = "epoch_ns(t)" if time_unit == "ns" else "epoch_us(CAST(t AS TIMESTAMP))"
+    inside = f"c >= 0 AND t >= {s_lit} AND t < {e_lit}"
+    part = _partition_filter("e0." + q(id_col), partition, "duckdb")
+    key = "abkit_key"
+    counted = f"{key} >= 0"
+    purchase = f"{key} >= 0 AND {key} % 8 = 3"
+    return (
+        f"WITH abkit_e AS (\n  SELECT e0.{q(id_col)} AS abkit_id, CASE {ev} {codes} ELSE -1 END AS c,\n"
+        f"    {t_expr} AS t, CAST(e0.{q(amount_col)} AS DOUBLE) AS x\n"
+        f"  FROM {_relation(events, 'duckdb')} AS e0{part}\n),\n"
+        f"abkit_w AS (\n  SELECT abkit_id,\n"
+        f"    CASE WHEN {inside} THEN ({epoch} - {_epoch(start, time_unit)}) * 8 + c\n"
+        f"      WHEN c < 0 THEN CASE WHEN t IS NULL THEN -5 ELSE -1 END\n"
+        f"      WHEN t IS NULL THEN -2 WHEN t < {s_lit} THEN -3 ELSE -4 END AS {key},\n"
+        f"    CASE WHEN {inside} THEN x END AS abkit_x, COUNT(*) AS abkit_k\n"
+        f"  FROM abkit_e GROUP BY 1, 2, 3\n)\n"
+        f"SELECT abkit_id,\n"
+        f"  BIT_OR(CASE WHEN {counted} THEN 1 << CAST({key} % 8 AS INTEGER) ELSE 0 END) AS abkit_flags,\n"
+        f"  SUM(CASE WHEN {purchase} THEN abkit_x END) AS abkit_revenue,\n"
+        f"  SUM(CASE WHEN {purchase} THEN CASE WHEN isfinite(abkit_x) AND abkit_x >= 0 THEN 1 "
+        f"ELSE {_HIGH + 1} END ELSE 0 END) AS abkit_pb,\n"
+        f"  SUM(CASE WHEN {counted} THEN abkit_k + (abkit_k - 1) * {_HIGH} ELSE 0 END) AS abkit_s1,\n"
+        f"  SUM(CASE WHEN {key} = -3 THEN abkit_k WHEN {key} = -4 THEN abkit_k * {_HIGH} ELSE 0 END)"
+        f" AS abkit_s2,\n"
+        f"  SUM(CASE WHEN {key} = -1 THEN abkit_k WHEN {key} = -2 THEN abkit_k * {_HIGH} "
+        f"WHEN {key} = -5 THEN abkit_k * {_HIGH + 1} ELSE 0 END) AS abkit_s3\n"
+        f"FROM abkit_w GROUP BY abkit_id"
+    )
+
+
+def customer_statistics_sql(
+    *,
+    assigned: str,
+    customers: str,
+    id_col: str = "customer_id",
+    variant_col: str = "variant",
+    segment_col: str | None = None,
+) -> str:
+    """DuckDB: per-(segment, variant) aggregates from the rows of :func:`customer_aggregates_sql`.
+
+    ``customers`` is a table (or sub-query) holding those rows. Columns: ``abkit_segment`` (with
+    ``segment_col``), ``abkit_variant``, ``abkit_unmatched``, then :data:`COMPACT_STATISTICS_COLUMNS`
+    with the definitions of :func:`statistics_sql`. ``abkit_rows`` and ``abkit_null_id`` leave out
+    rows without a time, so they are exact only when ``abkit_null_time`` is 0: a non-zero
+    ``abkit_null_time``, ``abkit_null_id`` or matched ``abkit_bad_amounts`` (each refuses the data)
+    calls for :func:`statistics_sql`, whose counts the error messages quote.
+
+    >>> customer_statistics_sql(assigned="a", customers="c").splitlines()[-1]
+    'GROUP BY a."variant", CASE WHEN a."customer_id" IS NULL THEN 1 ELSE 0 END'
+    """
+    q = lambda name: quote_identifier(name, "duckdb")  # noqa: E731
+    aid = f"a.{q(id_col)}"
+    unmatched = f"CASE WHEN {aid} IS NULL THEN 1 ELSE 0 END"
+    keys = ([f"a.{q(segment_col)}"] if segment_col else []) + [f"a.{q(variant_col)}", unmatched]
+    names = (["abkit_segment"] if segment_col else []) + ["abkit_variant", "abkit_unmatched"]
+
+    def low(col: str) -> str:
+        return f"COALESCE(p.{col} % {_HIGH}, 0)"
+
+    def high(col: str) -> str:
+        return f"COALESCE(p.{col} // {_HIGH}, 0)"
+
+    rev = "COALESCE(p.abkit_revenue, CAST(0 AS DOUBLE))"
+    npur = f"CAST({low('abkit_pb')} AS BIGINT)"
+    rows = f"({low('abkit_s1')} + {low('abkit_s2')} + {high('abkit_s2')} + {low('abkit_s3')})"
+    flags = "COALESCE(p.abkit_flags, 0)"
+    sums = [f"COUNT({aid}) AS {q('abkit_n')}"]
+    sums += [f"SUM(({flags} >> {i}) & 1) AS {q(c)}" for i, c in enumerate(FLAG_OUTCOMES)]
+    sums += [
+        f"SUM({rev}) AS {q('revenue')}",
+        f"SUM({rev} * {rev}) AS {q('revenue_sumsq')}",
+        f"SUM({npur}) AS {q('n_purchases')}",
+        f"SUM({npur} * {npur}) AS {q('n_purchases_sumsq')}",
+        f"MAX({npur}) AS {q('n_purchases_max')}",
+        f"SUM({high('abkit_s1')}) AS {q('abkit_duplicates')}",
+        f"SUM({low('abkit_s3')}) AS {q('abkit_unknown_event')}",
+        f"SUM({low('abkit_s2')}) AS {q('abkit_before_send')}",
+        f"SUM({high('abkit_s2')}) AS {q('abkit_after_window')}",
+        f"SUM({low('abkit_s1')}) AS {q('abkit_in_window')}",
+        f"SUM({high('abkit_s3')}) AS {q('abkit_null_time')}",
+        f"SUM({rows}) AS {q('abkit_rows')}",
+        f"SUM(CASE WHEN {aid} IS NULL AND p.abkit_id IS NULL THEN {rows} ELSE 0 END) AS {q('abkit_null_id')}",
+        f"SUM({high('abkit_pb')}) AS {q('abkit_bad_amounts')}",
+    ]
+    select = ",\n  ".join([f"{k} AS {n}" for k, n in zip(keys, names, strict=True)] + sums)
+    return (
+        f"SELECT\n  {select}\n"
+        f"FROM {_relation(assigned, 'duckdb')} AS a FULL OUTER JOIN {_relation(customers, 'duckdb')} AS p"
+        f" ON {aid} = p.abkit_id\n"
+        f"GROUP BY {', '.join(keys)}"
+    )
 
 
 def statistics_sql(

@@ -9,13 +9,17 @@ resident memory for:
 * abkit's ``duckdb_sufficient_statistics`` (outcomes + sufficient statistics + diagnostics);
 * the minimum work attribution needs (issue 14): one DuckDB query joining the same Parquet files to
   the assignment and grouping by (variant, segment, event), with the same DuckDB settings;
-* assignment of every customer in DuckDB SQL (``abkit.sql.assignment_sql``, block and hash).
+* assignment of every customer in DuckDB SQL (``abkit.sql.assignment_sql``, block and hash);
+* agreement with the pandas path (``abkit.outcomes`` + ``abkit.sufficient_statistics`` on the same
+  rows loaded into memory): counts and diagnostics identical, sums to a relative 1e-12. By default
+  only up to 20M event rows (pandas holds every row in memory; ``--pandas`` forces it).
 
 With ``--repeat N`` abkit and the minimum run N times, alternately, and the medians are reported,
 with the ratio abkit / minimum in wall-clock seconds and in CPU seconds (user + system of the step's
 process, which other processes on a shared machine disturb less); the load average is printed too.
 
 Usage: python benchmarks/bench_scale.py [--rows 100000000] [--customers N] [--threads T] [--repeat N]
+                                        [--pandas | --no-pandas] [--no-assign]
 Issue 7 targets (2-core machine): statistics under 60 s and 4 GB; assignment of 10M under 5 s.
 Issue 14 target: abkit <= 2x the minimum at 10M and 100M events, peak memory <= 4 GB.
 """
@@ -139,11 +143,34 @@ def _step(name: str, rows: int, customers: int, threads: int | None) -> dict:
             zip(agg.diagnostics["reason"], agg.diagnostics["rows"].tolist(), strict=True)
         )
         out["stat_rows"] = len(agg.statistics)
+        agg.statistics.to_pickle(CACHE / f"abkit-{rows}-{customers}.pkl")
     elif name == "minimum":
         from abkit.engines.duckdb import connect
 
         con = connect(threads, MEMORY_LIMIT, str(CACHE / "spill"))  # abkit's settings
         out["groups"] = len(con.execute(minimum_sql(assigned, events)).fetchall())
+    elif name == "pandas":
+        import numpy as np
+        import pandas as pd
+
+        from abkit.attribution import outcomes
+        from abkit.metrics import sufficient_statistics
+
+        a = pd.read_parquet(assigned)
+        e = pd.read_parquet(events, columns=["customer_id", "event", "timestamp", "amount"])
+        out_df, diag = outcomes(a, e, send_date=SEND, window_days=14, return_diagnostics=True)
+        ref = sufficient_statistics(out_df, METRICS, segment_col="segment")
+        got = pd.read_pickle(CACHE / f"abkit-{rows}-{customers}.pkl")
+        keys = ["metric", "kind", "segment", "variant", "n"]
+        same_keys = got[keys].reset_index(drop=True).equals(ref[keys].reset_index(drop=True))
+        rel = max(
+            float(np.max(np.abs(got[c].to_numpy() - want) / np.maximum(np.abs(want), 1)))
+            for c in ("sum", "sum_sq")
+            for want in [ref[c].to_numpy()]
+        )
+        out["agree"] = bool(same_keys and rel <= 1e-12)
+        out["max_rel_diff"] = rel
+        out["pandas_diagnostics"] = dict(zip(diag["reason"], diag["rows"].tolist(), strict=True))
     elif name in ("assign-block", "assign-hash"):
         from abkit.sql import assignment_sql
 
@@ -183,6 +210,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all cores)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of abkit and the minimum (medians)")
     parser.add_argument("--no-assign", action="store_true", help="skip the assignment steps")
+    parser.add_argument(
+        "--pandas",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="check agreement with the pandas path (default: up to 20M event rows)",
+    )
     parser.add_argument("--step", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     customers = args.customers or max(1, args.rows // 10)
@@ -225,6 +258,21 @@ def main() -> None:
             )
         )
     print(f"diagnostics: {runs['abkit'][-1]['diagnostics']}")
+    check = args.pandas if args.pandas is not None else args.rows <= 20_000_000
+    if check:
+        r = _run_step("pandas", args.rows, customers, args.threads)
+        same_diag = r["pandas_diagnostics"] == runs["abkit"][-1]["diagnostics"]
+        verdict = "identical" if r["agree"] and same_diag else "DIFFERENT"
+        print(
+            f"pandas path (outcomes + sufficient_statistics in memory): {verdict} "
+            f"(counts and diagnostics {'equal' if same_diag else 'differ'}, sums within a relative "
+            f"{r['max_rel_diff']:.1e}; {r['seconds']:.1f} s, peak {r['peak_mb']:,.0f} MB)"
+        )
+    else:
+        print(
+            f"pandas path not compared at {args.rows:,} rows (it loads every event row into memory; "
+            "--pandas forces it)"
+        )
     if args.no_assign:
         return
     for step in ("assign-block", "assign-hash"):

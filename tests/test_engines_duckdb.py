@@ -408,3 +408,55 @@ def test_time_zone_aware_events_give_the_pandas_numbers() -> None:
         agg = duckdb_sufficient_statistics(assigned, data, metrics, send_date="2026-05-01")
         pd.testing.assert_frame_equal(agg.statistics, want, obj=what)
         pd.testing.assert_frame_equal(agg.diagnostics, want_diag, obj=what)
+
+
+def test_compact_query_gives_the_pandas_numbers_without_the_general_query(campaign, tmp_path, monkeypatch):
+    """Clean data takes the compact per-customer query (the general one is never run), in one pass
+    or in slices, with the numbers and diagnostics of the pandas path."""
+    import abkit.engines.duckdb as engine
+
+    assigned, events, send_date, window_days = campaign
+    metrics = [*METRICS, "n_purchases"]
+    ref, ref_diag = _reference(assigned, events, send_date, window_days, metrics)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the general statistics query ran")
+
+    monkeypatch.setattr(engine, "statistics_sql", refuse)
+    source = _write(events, tmp_path, "parquet-dir")
+    for partitions in (None, 3):
+        got = duckdb_sufficient_statistics(
+            assigned, source, metrics, send_date=send_date, window_days=window_days,
+            segment_col="segment", partitions=partitions,
+        )  # fmt: skip
+        _assert_same(got.statistics, ref)
+        pd.testing.assert_frame_equal(got.diagnostics, ref_diag)
+
+
+def test_compact_query_edges_match_pandas(campaign, tmp_path):
+    """Nanosecond times (rows 1 ns apart are distinct), an invalid amount of an unknown customer
+    (ignored, as in pandas), NaN amounts on non-purchase rows and a window too long to pack in
+    nanoseconds (the general query) all give the pandas numbers."""
+    assigned, events, send_date, window_days = campaign
+    ids = assigned["customer_id"].tolist()
+    t = pd.Timestamp(send_date) + pd.Timedelta(hours=5)
+    extra = pd.DataFrame(
+        {
+            "customer_id": [ids[0], ids[0], ids[0], "X-stranger", ids[1], ids[1]],
+            "event": ["purchased", "purchased", "purchased", "purchased", "opened", "opened"],
+            "timestamp": [t, t + pd.Timedelta(nanoseconds=1), t, t, t, t],
+            "amount": [10.0, 10.0, 10.0, -3.0, np.nan, np.nan],
+        }
+    )
+    messy = pd.concat([events, extra], ignore_index=True)
+    messy["timestamp"] = messy["timestamp"].astype("datetime64[ns]")
+    for days in (window_days, 20_000):
+        (tmp_path / str(days)).mkdir()
+        ref, ref_diag = _reference(assigned, messy, send_date, days, [*METRICS, "n_purchases"])
+        for source in (messy, _write(messy, tmp_path / str(days), "parquet-dir")):
+            got = duckdb_sufficient_statistics(
+                assigned, source, [*METRICS, "n_purchases"], send_date=send_date, window_days=days,
+                segment_col="segment",
+            )  # fmt: skip
+            _assert_same(got.statistics, ref)
+            pd.testing.assert_frame_equal(got.diagnostics, ref_diag)
