@@ -1194,6 +1194,11 @@ def methods(readout: Any, language: str = "en") -> list[str]:
     out = []
     if readout.method == "bayesian":
         out.append(msg("methods.bayesian", prior_a=f"{a.prior.alpha:g}", prior_b=f"{a.prior.beta:g}"))
+        assigned = getattr(readout, "assignment", None)
+        if isinstance(assigned, pd.DataFrame) and PROPENSITY_COL in assigned.columns:
+            shares = assigned.groupby("variant", observed=True)[PROPENSITY_COL].nunique()
+            if (shares > 1).any():  # a targeted wave whose arm shares differ by cell: not weighted here
+                out.append(msg("methods.weighted_bayesian", column=PROPENSITY_COL))
     else:
         if a.correction == "none":
             out.append(msg("methods.frequentist_none", alpha=f"{a.alpha:g}"))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from abkit import report_view as rv
 from abkit.cli import EXIT_INPUT, EXIT_NOTEBOOK, EXIT_OK, main
 
 ABKIT = str(Path(sys.executable).parent / "abkit")
@@ -740,6 +741,14 @@ def test_report_of_a_targeted_wave_weights_rows_that_mix_cells(
     assert "Traceback" not in out.err and "Warning" not in out.err
     html = next((parent / "wave2" / "reports").rglob("*.html")).read_text(encoding="utf-8")
     assert "Targeted wave: each customer" in html and "Hájek" in html
+    # the profit rows of the economics table are weighted too
+    readout = analyse(parent / "wave2")
+    assert readout.economics["method"].str.contains("Hájek").any()
+    # a Bayesian reading is not weighted, and its methods appendix says so (en and ja)
+    bayes = analyse(parent / "wave2", method="bayesian")
+    assert "Targeted wave read with the Bayesian method" in " ".join(rv.methods(bayes))
+    assert "ベイズ法" in " ".join(rv.methods(bayes, "ja"))
+    assert "Bayesian method" not in " ".join(rv.methods(readout))
 
 
 def test_init_targeted_without_a_plan_or_without_from_exits_1(
