@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -476,10 +476,20 @@ def evaluate(
     others = [v for v in variants if v != control]
     metric_of_row = columns["metric"]
     parts = []
+    frames = {}
     for name in roles:
         rows = np.flatnonzero(metric_of_row == name)
-        frame = {c: v[rows] for c, v in columns.items()}
-        parts.append(_evaluate_metric(frame, control, others, roles[name], settings))
+        frames[name] = {c: v[rows] for c, v in columns.items()}
+        parts.append(_evaluate_metric(frames[name], control, others, roles[name], settings))
+    opposite = None
+    if alternative != "two-sided":
+        # the finite bound on the other side (the opposite one-sided test, same level): a decision
+        # needs it to tell that a variant cannot reach the planned lift
+        flipped = replace(settings, alternative="smaller" if alternative == "larger" else "larger")
+        end = "ci_high" if alternative == "larger" else "ci_low"
+        opposite = np.concatenate(
+            [_evaluate_metric(frames[name], control, others, roles[name], flipped)[end] for name in roles]
+        )
     merged = parts[0]  # one metric: its rows as they are
     if len(parts) > 1:
         merged = {c: np.concatenate([part[c] for part in parts]) for c in parts[0]}
@@ -517,6 +527,7 @@ def evaluate(
         poststratify=poststratify and segment_col is not None and method == "frequentist",
         sequential_n_star=seq.n_star if seq is not None else None,
         alternative=alternative,
+        _opposite=opposite,
     )
 
 
@@ -1232,6 +1243,8 @@ class Evaluation(Displayable):
     sequential_n_star: float | None = None
     #: ``"two-sided"``, ``"larger"`` or ``"smaller"`` (see :func:`evaluate`).
     alternative: str = "two-sided"
+    #: one-sided tests: per row, the finite bound of the opposite one-sided test (same level)
+    _opposite: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def to_pandas(self) -> pd.DataFrame:
         """The result table (a copy)."""
@@ -1556,7 +1569,8 @@ class Evaluation(Displayable):
 
         ``relative=True`` plots the relative lift. Draws on ``ax`` (a new figure when ``None``) and
         returns the Axes. Rows are coloured by the result, not by the drawn interval: green (red)
-        when the variant is clearly higher (lower) than the control, i.e. ``significant`` (adjusted
+        when the variant is clearly better (worse) than the control — higher (lower), or with
+        ``alternative="smaller"`` lower (higher) for the metrics —, i.e. ``significant`` (adjusted
         p-value; unadjusted for guardrails) in the frequentist method and ``prob_beat_control >=
         1 - alpha`` (``<= alpha``) in the Bayesian one; grey otherwise. The intervals drawn are per
         comparison (unadjusted), so a grey interval may exclude 0.
@@ -1579,7 +1593,8 @@ class Evaluation(Displayable):
         y = np.arange(len(rows))[::-1].astype(float)
         ok = np.isfinite(est)
         hit = self._hits()[(self._table["metric"] == name).to_numpy()]
-        sign = rows["abs_lift"].to_numpy(dtype=float)
+        better = np.where(rows["role"].to_numpy() == "primary", self._better("primary"), 1.0)
+        sign = better * rows["abs_lift"].to_numpy(dtype=float)  # "smaller": a fall is the gain
         colors = np.where(
             hit & ok & (sign > 0), "tab:green", np.where(hit & ok & (sign < 0), "tab:red", "tab:grey")
         )
@@ -1948,8 +1963,13 @@ class Evaluation(Displayable):
             all_below = below.groupby(rows["segment"], sort=False).all() & by_seg["profit_estimable"].any()
         else:
             mde_abs = mde * control_value.abs() if relative else pd.Series(mde, index=control_value.index)
-            # the interval's end on the side of the gain ("smaller": minus the low end)
-            gain_high = rows["ci_high"] if sign > 0 else -rows["ci_low"]
+            # the interval's end on the side of the gain ("smaller": minus the low end); a one-sided
+            # bound is open on that side, so the opposite one-sided bound (same level) stands in
+            if self._opposite is not None:
+                other = pd.Series(self._opposite[(t["metric"] == name).to_numpy()], index=rows.index)
+                gain_high = other if sign > 0 else -other
+            else:
+                gain_high = rows["ci_high"] if sign > 0 else -rows["ci_low"]
             ci_high = gain_high.where(rows["estimable"])
             below = (ci_high < rows["segment"].map(mde_abs)) | ~rows["estimable"]
             all_below = below.groupby(rows["segment"], sort=False).all() & by_seg["estimable"].any()
@@ -2037,9 +2057,15 @@ class Evaluation(Displayable):
         )
         gains = best["profit"] if by_profit else sign * best["abs_lift"]
         direction = gains.to_numpy(dtype=float)
+        evidence = out["evidence"].to_numpy(dtype=float)
+        if self.alternative != "two-sided" and self.method == "frequentist" and not by_profit:
+            # a one-sided p-value only weighs the gain; against it, the opposite one-sided p-value
+            # (1 - p, unadjusted) says how sure "worse" is
+            against = has_best & (direction < 0)
+            evidence = np.where(against, 1.0 - best["p_value"].to_numpy(dtype=float), evidence)
         out["confidence"] = [
             confidence_word(e, d, method=self.method, alpha=self.alpha, threshold=thr)
-            for e, d in zip(out["evidence"], np.where(has_best, direction, np.nan), strict=True)
+            for e, d in zip(evidence, np.where(has_best, direction, np.nan), strict=True)
         ]
         money_notes = np.full(len(out), "", dtype=object)
         for col in ("profit", "profit_ci_low", "profit_ci_high"):

@@ -1460,3 +1460,45 @@ def test_forest_plot_draws_one_sided_bounds_as_arrows(alternative: str) -> None:
     two = evaluate(df, metrics=["repurchased"], segment_col="segment").plot()
     assert not [c for c in two.get_children() if type(c).__name__ == "Annotation"]
     plt.close("all")
+
+
+@pytest.mark.parametrize("method", ["frequentist", "bayesian"])
+@pytest.mark.parametrize("alternative", ["larger", "smaller"])
+def test_one_sided_decisions_keep_the_holdout_when_the_variant_clearly_loses(
+    alternative: str, method: str
+) -> None:
+    """A one-sided bound is open on the side of the gain; the opposite one-sided bound (same level)
+    still tells that the planned lift is out of reach, as the two-sided interval does."""
+    rng = np.random.default_rng(1)
+    n = 20_000
+    v = rng.choice(["holdout", "mail"], n)
+    worse = 0.03 if alternative == "larger" else 0.13  # "smaller": a rise is the loss
+    df = pd.DataFrame({"variant": v, "repurchased": (rng.random(n) < np.where(v == "mail", worse, 0.08))})
+    df["repurchased"] = df["repurchased"].astype(int)
+    ev = evaluate(df, metrics=["repurchased"], control="holdout", alternative=alternative, method=method)
+    row = ev.decision(metric="repurchased", mde=0.01).table.iloc[0]
+    assert row["decision"] == "keep holdout", row["reason"]
+    assert row["confidence"] == "very likely worse"
+    assert "excludes the planned lift" in row["reason"]
+    # no evidence either way: still "keep collecting"
+    flat = df.assign(repurchased=(rng.random(n) < 0.08).astype(int)).head(400)
+    ev = evaluate(flat, metrics=["repurchased"], control="holdout", alternative=alternative, method=method)
+    flat_row = ev.decision(metric="repurchased", mde=0.25).table.iloc[0]  # 400 customers: too few
+    assert flat_row["decision"] == "keep collecting", flat_row["reason"]
+
+
+def test_forest_plot_colours_a_fall_as_the_gain_with_smaller() -> None:
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(2)
+    n = 20_000
+    v = rng.choice(["control", "quiet"], n)
+    df = pd.DataFrame({"variant": v, "unsubscribed": (rng.random(n) < np.where(v == "quiet", 0.01, 0.03))})
+    df["unsubscribed"] = df["unsubscribed"].astype(int)
+    ev = evaluate(df, metrics=["unsubscribed"], alternative="smaller")
+    assert ev.decision(metric="unsubscribed", mde=0.1).table.iloc[0]["decision"] == "ship"
+    ax = ev.plot()
+    colours = {mcolors.to_hex(line.get_color()) for line in ax.get_lines() if line.get_marker() == "o"}
+    assert colours == {mcolors.to_hex("tab:green")}
+    plt.close("all")
