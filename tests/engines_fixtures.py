@@ -59,17 +59,23 @@ def postgres_server() -> Iterator[PostgresServer]:
     """Start a PostgreSQL cluster on 127.0.0.1 and a free port (as ``postgres`` when run as root)."""
     initdb, pg_ctl = _find_pg_binary("initdb"), _find_pg_binary("pg_ctl")
     if initdb is None or pg_ctl is None:
-        pytest.skip("PostgreSQL is not installed here (initdb/pg_ctl not found on PATH)")
+        pytest.skip(
+            "PostgreSQL server binaries (initdb, pg_ctl) are not on this machine: a system package, not a "
+            "pip dependency (e.g. apt-get install postgresql); the PostgreSQL engine tests need a live server"
+        )
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        pytest.skip("psycopg is not installed (pip install 'abkit[postgres]')")
+        pytest.fail("psycopg is missing although the dev extra declares it: pip install -e '.[dev]'")
     base = tempfile.mkdtemp(prefix="abkit-pg-")
     prefix: list[str] = []
     if os.geteuid() == 0:
         runuser = shutil.which("runuser")
         if runuser is None:
-            pytest.skip("running as root and runuser is absent: cannot start PostgreSQL unprivileged")
+            pytest.skip(
+                "running as root without runuser (util-linux): PostgreSQL refuses to run as root, so no "
+                "server can be started here"
+            )
         import pwd
 
         pg_user = pwd.getpwnam("postgres")
@@ -129,11 +135,14 @@ def postgres_server() -> Iterator[PostgresServer]:
 def spark_session() -> Iterator[object]:
     """A local-mode Spark session on the loopback interface, UI off, 2 shuffle partitions."""
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("Java is not installed here (no java on PATH, no JAVA_HOME): Spark cannot start")
+        pytest.skip(
+            "Java is not on this machine (no java on PATH, no JAVA_HOME): a system package Spark needs, not "
+            "a pip dependency (e.g. apt-get install default-jre-headless)"
+        )
     try:
         import pyspark  # noqa: F401
     except ImportError:
-        pytest.skip("pyspark is not installed (pip install 'abkit[spark]')")
+        pytest.fail("pyspark is missing although the dev extra declares it: pip install -e '.[dev]'")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
     import warnings

@@ -17,6 +17,7 @@ from abkit.datasets import (
     winback_campaign,
 )
 from abkit.errors import ColumnError, DataError, FileExistsAbkitError, ParameterError
+from abkit.population import build_population
 
 SEND = pd.Timestamp("2026-06-01")
 FLAGS = ["repurchased", "delivered", "opened", "clicked", "unsubscribed", "complained"]
@@ -149,8 +150,7 @@ def test_assignment_is_the_eligible_dormant_population_split_exactly(mid):
 
 
 def test_segments_match_build_population_defaults(mid):
-    population = pytest.importorskip("abkit.population")
-    pop = population.build_population(
+    pop = build_population(
         mid.transactions,
         as_of=mid.as_of,
         customers=mid.customers,

@@ -13,6 +13,7 @@ import pytest
 import abkit
 from abkit.errors import ColumnError, FileExistsAbkitError, ParameterError, SourceError, SpecError
 from abkit.experiment import _KEYS, Experiment, Prior, Variant, _line_map, scaffold, write_scaffold
+from abkit.population import SegmentRules
 
 DEMO = Path(__file__).resolve().parents[1] / "experiments" / "winback-demo" / "experiment.toml"
 DEMO_SPEC = DEMO.read_text(encoding="utf-8")
@@ -163,11 +164,10 @@ def test_round_trip_of_optional_parts(tmp_path):
 
 
 def test_segment_keys_are_the_fields_of_segment_rules():
-    population = pytest.importorskip("abkit.population")
-    fields = {f.name for f in dataclasses.fields(population.SegmentRules)}
+    fields = {f.name for f in dataclasses.fields(SegmentRules)}
     assert set(_KEYS["population.segments"]) == fields
     text = replace(DEMO_TEXT, "[strata]", "[population.segments]\nhigh_frequency_threshold = 4\n\n[strata]")
-    rules = population.SegmentRules(**Experiment.from_toml(text).population.segment_rules)
+    rules = SegmentRules(**Experiment.from_toml(text).population.segment_rules)
     assert rules.high_frequency_threshold == 4.0
 
 

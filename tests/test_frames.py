@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pytest
 
@@ -15,8 +16,6 @@ from abkit.evaluation import economics, evaluate
 from abkit.frames import frame_from_columns, to_pandas_frame
 from abkit.metrics import sufficient_statistics
 from abkit.population import build_population
-
-pl = pytest.importorskip("polars")
 
 
 def _per_customer(seed: int = 3, n: int = 3000) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import abkit
+from abkit.datasets import winback_campaign
 from abkit.errors import ColumnError, DataError, ParameterError
 from abkit.population import Population, SegmentRules, build_population, rfm
 
@@ -763,8 +764,7 @@ def test_integer_and_float_ranking_paths_agree() -> None:
 def test_agrees_with_the_synthetic_shop_segmentation() -> None:
     # abkit.datasets draws its standalone assignment with its own (separately written) implementation
     # of the default status, exclusion and segment rules; both must pick the same customers and segments.
-    datasets = pytest.importorskip("abkit.datasets")
-    shop = datasets.winback_campaign(3000, seed=3)
+    shop = winback_campaign(3000, seed=3)
     pop = build_population(
         shop.transactions,
         as_of=shop.send_date,
