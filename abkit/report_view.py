@@ -81,6 +81,7 @@ from abkit._display import frame_to_html
 from abkit._io import atomic_path, write_text
 from abkit.messages import LANGUAGES, label, message
 from abkit.programme import follows_recommendation, read_decisions
+from abkit.result_views import economics_view
 from abkit.stats.weighting import HAJEK_METHOD
 from abkit.views import Column, TableView, escape_html, format_cell
 from abkit.views import table_html as render_table
@@ -1068,43 +1069,10 @@ def economics_table(readout: Any, language: str = "en") -> TableView | None:
     e = readout.economics
     if e is None or e.empty:
         return None
-    control = str(e["control"].iloc[0]) if "control" in e.columns else "holdout"
-    columns = (
-        Column("segment", message("column.segment", language)),
-        Column("variant", message("column.variant", language)),
-        Column(
-            "profit_per_customer_control",
-            message("column.profit_customer_control", language, control=control),
-            "money",
-        ),
-        Column("profit_per_customer_variant", message("column.profit_customer_variant", language), "money"),
-        Column(
-            "incremental_profit",
-            message("column.profit_per", language, per="1,000"),
-            "money",
-            digits=0,
-            signed=True,
-        ),
-        Column(
-            "ci", message("column.profit_interval", language), "money", interval=True, digits=0, signed=True
-        ),
-        Column("p_value", message("column.p_value", language), "pvalue"),
-    )
-    rows = tuple(
-        (
-            message("segment.all", language) if str(r["segment"]) == _POOLED else str(r["segment"]),
-            str(r["variant"]),
-            r["profit_per_customer_control"],
-            r["profit_per_customer_variant"],
-            r["incremental_profit"],
-            (r["ci_low"], r["ci_high"]),
-            r["p_value"],
-        )
-        for _, r in e.iterrows()
-    )
-    return TableView(
-        message("table.economics", language), columns, rows, language=language, currency=_currency(readout)
-    )
+    return economics_view(
+        e, 1000, language, title=message("table.economics", language), currency=_currency(readout),
+        pooled_label=message("segment.all", language),
+    )  # fmt: skip
 
 
 def decision_table(readout: Any, language: str = "en") -> TableView:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from abkit import formatting as fmt
 from abkit.messages import Text, label, message
+from abkit.metrics import POOLED_SEGMENT
 from abkit.views import Column, TableView, interval_text
 
 __all__ = ["decision_summary", "decision_view", "economics_summary", "economics_view", "plan_view"]
@@ -156,15 +157,25 @@ def economics_summary(
 
 
 def economics_view(
-    table: pd.DataFrame, per: int, language: str = "en", *, title: str = "", currency: str | None = None
+    table: pd.DataFrame,
+    per: int,
+    language: str = "en",
+    *,
+    title: str = "",
+    currency: str | None = None,
+    pooled_label: str | None = None,
 ) -> TableView:
-    """Incremental profit per segment and variant in 7 columns."""
+    """Incremental profit per segment and variant in 7 columns (:func:`abkit.economics` rows).
+
+    ``pooled_label`` replaces the pooled segment's name (``"all"``) in the table, as the report does.
+    """
+    control = str(table["control"].iloc[0]) if "control" in table.columns and len(table) else "holdout"
     columns = (
         Column("segment", message("column.segment", language)),
         Column("variant", message("column.variant", language)),
         Column(
             "profit_per_customer_control",
-            message("column.profit_customer_control", language, control="holdout"),
+            message("column.profit_customer_control", language, control=control),
             "money",
         ),
         Column("profit_per_customer_variant", message("column.profit_customer_variant", language), "money"),
@@ -180,20 +191,12 @@ def economics_view(
         ),
         Column("p_value", message("column.p_value", language), "pvalue"),
     )
-    if "control" in table.columns and len(table):
-        control = str(table["control"].iloc[0])
-        columns = (
-            *columns[:2],
-            Column(
-                "profit_per_customer_control",
-                message("column.profit_customer_control", language, control=control),
-                "money",
-            ),
-            *columns[3:],
-        )
+    def segment(value: Any) -> str:
+        return pooled_label if pooled_label is not None and str(value) == POOLED_SEGMENT else str(value)
+
     rows = tuple(
         (
-            str(r.get("segment")),
+            segment(r.get("segment")),
             str(r.get("variant")),
             r.get("profit_per_customer_control"),
             r.get("profit_per_customer_variant"),
