@@ -228,6 +228,14 @@ def profit_moments(
     return s, q
 
 
+def _normal_comparison(diff: np.ndarray, var: np.ndarray, alpha: float) -> tuple[np.ndarray, ...]:
+    """Two-sided normal interval (level ``1 - alpha``) and p-value of ``diff`` with variance ``var``."""
+    z = float(sps.norm.isf(alpha / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd = np.sqrt(var)
+        return diff - z * sd, diff + z * sd, 2.0 * sps.norm.sf(np.abs(diff / sd))
+
+
 def _check_margin(margin: Any) -> float:
     margin = float(check_finite("margin", margin))
     if not 0 < margin <= 1:
@@ -487,9 +495,11 @@ def evaluate(
         # needs it to tell that a variant cannot reach the planned lift
         flipped = replace(settings, alternative="smaller" if alternative == "larger" else "larger")
         end = "ci_high" if alternative == "larger" else "ci_low"
-        opposite = np.concatenate(
-            [_evaluate_metric(frames[name], control, others, roles[name], flipped)[end] for name in roles]
-        )
+        opposite = np.concatenate([
+            _evaluate_metric(frames[name], control, others, role, flipped)[end] if role == "primary"
+            else part[end]  # guardrails are two-sided either way
+            for (name, role), part in zip(roles.items(), parts, strict=True)
+        ])  # fmt: skip
     merged = parts[0]  # one metric: its rows as they are
     if len(parts) > 1:
         merged = {c: np.concatenate([part[c] for part in parts]) for c in parts[0]}
@@ -1823,13 +1833,9 @@ class Evaluation(Displayable):
         else:
             lo, hi, p_raw = comp.ci_low, comp.ci_high, comp.p_value
             if weighted.any():
-                z = float(sps.norm.isf(self.alpha / 2))
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    sd = np.sqrt(var)
-                    p_w = 2.0 * sps.norm.sf(np.abs(diff / sd))
-                lo = np.where(weighted, diff - z * sd, lo)
-                hi = np.where(weighted, diff + z * sd, hi)
-                p_raw = np.where(weighted, p_w, p_raw)
+                w_lo, w_hi, w_p = _normal_comparison(diff, var, self.alpha)
+                lo, hi = np.where(weighted, w_lo, lo), np.where(weighted, w_hi, hi)
+                p_raw = np.where(weighted, w_p, p_raw)
             if self.sequential:
                 res = sequential_estimate(
                     diff, var, n0 + n1, alpha=self.alpha, method="asymptotic-cs",
@@ -2417,18 +2423,16 @@ def profit_table(
         w_rows, (m_c, m_v, v_c, v_v) = hajek_rows({"n": n, **weighted})
         w_rows &= ~bad
         if w_rows.any():
-            z = float(sps.norm.isf(alpha / 2))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                diff, sd = m_v - m_c, np.sqrt(v_c + v_v)
-                p_w = 2.0 * sps.norm.sf(np.abs(diff / sd))
+            diff, var = m_v - m_c, v_c + v_v
+            w_lo, w_hi, w_p = _normal_comparison(diff, var, alpha)
             comp = comp._replace(
                 control_value=np.where(w_rows, m_c, comp.control_value),
                 variant_value=np.where(w_rows, m_v, comp.variant_value),
                 abs_lift=np.where(w_rows, diff, comp.abs_lift),
-                ci_low=np.where(w_rows, diff - z * sd, comp.ci_low),
-                ci_high=np.where(w_rows, diff + z * sd, comp.ci_high),
-                p_value=np.where(w_rows, p_w, comp.p_value),
-                estimable=np.where(w_rows, sd > 0, comp.estimable),
+                ci_low=np.where(w_rows, w_lo, comp.ci_low),
+                ci_high=np.where(w_rows, w_hi, comp.ci_high),
+                p_value=np.where(w_rows, w_p, comp.p_value),
+                estimable=np.where(w_rows, var > 0, comp.estimable),
             )
             method = np.where(
                 w_rows, f"{HAJEK_METHOD} of per-customer profit (margin {margin:g}); per {per:,} customers "
