@@ -1690,7 +1690,11 @@ class Evaluation(Displayable):
           construction, give the increase you accept (e.g. ``0.002`` for 0.2 pp).
         * ``keep holdout``: the only winners were vetoed; or every variant's upper interval bound is
           below the planned lift ``mde`` (objective ``"profit"``: below zero profit); or the arms
-          already hold the sample needed for ``power`` to detect ``mde`` and no variant won.
+          already hold the sample needed for ``power`` to detect ``mde`` and no variant won. With a
+          one-sided ``alternative`` the bound on the side of the gain is open, so the opposite
+          one-sided bound at the same level stands in (for ``"larger"``: the upper bound of the
+          ``"smaller"`` test), and ``confidence`` against the gain reads the opposite one-sided
+          p-value ``1 - p`` (unadjusted).
         * ``check the data``: ``srm`` (one :class:`abkit.SRMResult` or a sequence of them, e.g. of
           the assignment and of the delivery) holds a sample-ratio alert (``ok`` is False): no segment
           ships, whatever the results; or a segment has too few units in an arm to compare anything.
@@ -1824,10 +1828,9 @@ class Evaluation(Displayable):
             est = est & ~(weighted & ~(var > 0))
         if self.method == "bayesian":
             sd = np.sqrt(var)
-            z = float(sps.norm.isf(self.alpha / 2))
             with np.errstate(divide="ignore", invalid="ignore"):
                 prob = np.where(est, sps.norm.cdf(diff / sd), np.nan)
-            lo, hi = diff - z * sd, diff + z * sd
+            lo, hi, _ = _normal_comparison(diff, var, self.alpha)
             evidence, win = prob, est & (prob >= thr) & (diff > 0)
             p_raw = np.full(len(diff), np.nan)
         else:
