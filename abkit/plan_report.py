@@ -17,30 +17,19 @@ from scipy import stats
 from abkit import __version__
 from abkit import formatting as fmt
 from abkit.messages import message
-from abkit.report_view import figure_html, use_fonts
+from abkit.report_view import REPORT_CSS, figure_html, use_fonts
 from abkit.targeting import TargetingPlan
 from abkit.views import Column, TableView, escape_html, table_html
 
 __all__ = ["cell_view", "plan_html", "value_view"]
 
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", "Hiragino Sans", Meiryo, sans-serif;
-  margin: 16px; }
-.abkit-report { font-size: 14px; line-height: 1.45; max-width: 1180px; }
-.abkit-report h1 { font-size: 22px; margin: 0 0 6px 0; }
-.abkit-report h2 { font-size: 18px; margin: 18px 0 6px 0; border-bottom: 1px solid #ddd; }
-.abkit-lead { font-size: 15px; background: #f4f6f8; border-left: 4px solid #4a78b5; padding: 6px 10px; }
-.abkit-table-wrap { overflow-x: auto; max-width: 100%; margin: 6px 0 10px 0; }
-.abkit-table { border-collapse: collapse; font-size: 13px; }
-.abkit-table th, .abkit-table td { padding: 3px 7px; border-bottom: 1px solid #e3e3e3; white-space: nowrap; }
-.abkit-table th { background: #f4f6f8; font-weight: 600; white-space: normal; vertical-align: bottom;
-  max-width: 150px; }
-.abkit-table td.num, .abkit-table th.num { text-align: right; font-variant-numeric: tabular-nums; }
-.abkit-table td.txt, .abkit-table th.txt { text-align: left; }
-.abkit-table td.txt { white-space: normal; max-width: 240px; }
-.abkit-note { font-size: 12px; color: #555; margin: 2px 0; }
-.abkit-figure img { max-width: 100%; height: auto; }
-"""
+_CSS = (
+    'body { font-family: system-ui, -apple-system, "Segoe UI", "Hiragino Sans", Meiryo, sans-serif; '
+    "margin: 16px; }\n"
+    + REPORT_CSS
+    + ".abkit-lead { font-size: 15px; background: #f4f6f8; border-left: 4px solid #4a78b5; "
+    "padding: 6px 10px; }\n"
+)
 
 
 def _pair(low: Any, high: Any) -> tuple[float, float] | None:

@@ -90,6 +90,7 @@ from abkit.workflow import PROPENSITY_COL
 __all__ = [
     "FONT_FAMILY",
     "JSON_SCHEMA",
+    "REPORT_CSS",
     "Comparison",
     "DecisionRecord",
     "Health",
@@ -712,7 +713,8 @@ def recommendation_sentences(view: ReportView) -> list[str]:
 
 # ------------------------------------------------------------------------------------------------
 # HTML of the report's parts
-_CSS = """
+#: The reports' stylesheet (evaluation, programme and targeting-plan reports share it).
+REPORT_CSS = """
 .abkit-report { font-size: 14px; line-height: 1.45; max-width: 1180px; }
 .abkit-report h1 { font-size: 22px; margin: 0 0 6px 0; }
 .abkit-report h2 { font-size: 18px; margin: 18px 0 6px 0; border-bottom: 1px solid #ddd;
@@ -731,6 +733,7 @@ _CSS = """
 .abkit-report[lang='ja'] .abkit-table th { word-break: keep-all; max-width: 120px; }
 .abkit-table td.num, .abkit-table th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .abkit-table td.txt, .abkit-table th.txt { text-align: left; }
+.abkit-table td.long { white-space: normal; min-width: 200px; max-width: 240px; }
 .abkit-caption { margin: 8px 0 2px 0; }
 .abkit-note { font-size: 12px; color: #555; margin: 2px 0; }
 .abkit-sentences li { margin: 2px 0; }
@@ -740,7 +743,7 @@ _CSS = """
 
 def style_html(language: str = "en") -> str:
     """The reports' stylesheet, in the wrapper every report part uses (the first part of a report)."""
-    return _wrap(language, f"<style>{_CSS}</style>")
+    return _wrap(language, f"<style>{REPORT_CSS}</style>")
 
 
 def _wrap(view_or_lang: ReportView | str, inner: str) -> str:
@@ -763,7 +766,7 @@ def top_html(view: ReportView) -> str:
     table = recommendation_table(view)
     return _wrap(
         view,
-        f"<style>{_CSS}</style><h1>{escape_html(title)}</h1>"
+        f"<style>{REPORT_CSS}</style><h1>{escape_html(title)}</h1>"
         f"<div class='abkit-status{alert}'>{status}</div>{hypothesis}"
         f"<h2>{escape_html(table.title)}</h2>{render_table(table, caption=False)}"
         f"<ul class='abkit-sentences'>{sentences}</ul>",

@@ -239,18 +239,25 @@ class TableView:
         return table_text(self)
 
 
+_LONG_TEXT = 40  # characters: a text cell longer than this makes its column wrap (class "long")
+
+
 def table_html(view: TableView, *, caption: bool = True) -> str:
     """The table as an HTML fragment; every cell and header escaped, numbers right-aligned."""
     head = "".join(
         f"<th class='{'num' if c.kind in _NUMERIC else 'txt'}'>{escape_html(c.header)}</th>"
         for c in view.columns
     )
+    rows = view.formatted()
+    # a text column holding sentences (a reason, a split) wraps; labels and numbers stay on one line
+    long = [any(len(r[j]) > _LONG_TEXT for r in rows) for j in range(len(view.columns))]
+    kinds = [
+        "num" if c.kind in _NUMERIC else "txt long" if wide else "txt"
+        for c, wide in zip(view.columns, long, strict=True)
+    ]
     body = []
-    for cells in view.formatted():
-        tds = "".join(
-            f"<td class='{'num' if c.kind in _NUMERIC else 'txt'}'>{escape_html(t)}</td>"
-            for t, c in zip(cells, view.columns, strict=True)
-        )
+    for cells in rows:
+        tds = "".join(f"<td class='{k}'>{escape_html(t)}</td>" for t, k in zip(cells, kinds, strict=True))
         body.append(f"<tr>{tds}</tr>")
     parts = ["<div class='abkit-table-wrap'>"]
     if caption and view.title:

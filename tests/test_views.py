@@ -64,3 +64,14 @@ def test_row_length_and_kind_are_checked() -> None:
         Column("x", "X", "colour")
     with pytest.raises(ValueError, match="a row has 1 cells for 4 columns"):
         TableView("t", _view().columns, (("only",),))
+
+
+def test_html_tables_wrap_only_columns_that_hold_sentences() -> None:
+    view = TableView(
+        "t",
+        (Column("segment", "Segment"), Column("reason", "Reason"), Column("n", "n", "count")),
+        (("all", "planned sample reached and no variant clearly beats the control", 10), ("a", "ok", 3)),
+    )
+    html = table_html(view)
+    assert "<td class='txt'>all</td>" in html and "<td class='txt long'>ok</td>" in html
+    assert "<td class='num'>10</td>" in html
